@@ -1,0 +1,57 @@
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, describe, expect, it, vi } from 'vitest';
+import { Store } from '../store';
+import { buildCli } from './index';
+import { formatTable } from './table';
+
+const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pb-cli-'));
+afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+async function run(args: string[]): Promise<string> {
+  const out: string[] = [];
+  const spy = vi.spyOn(console, 'log').mockImplementation((...a) => void out.push(a.join(' ')));
+  try {
+    await buildCli().exitOverride().parseAsync(['node', 'pocketbench', '--data', dir, ...args]);
+  } finally {
+    spy.mockRestore();
+  }
+  return out.join('\n');
+}
+
+describe('pocketbench CLI', () => {
+  it('says what to do when the history is empty', async () => {
+    expect(await run(['history'])).toContain('No runs yet');
+  });
+
+  it('lists runs as a table and as JSON', async () => {
+    const store = new Store(path.join(dir, 'history.sqlite'));
+    const id = store.runs.create({ name: 'fashion-distill', recipe: {}, recipeHash: 'h', seed: 3, appVersion: 't', stages: [{ kind: 'distill' }] });
+    store.runs.setStatus(id, 'running', { backend: 'wasm', backendThreads: 2 });
+    store.runs.setStatus(id, 'succeeded');
+    store.close();
+    const table = await run(['history']);
+    expect(table).toMatch(/ID\s+Name\s+Status/);
+    expect(table).toMatch(/fashion-distill\s+succeeded/);
+    expect(table).toContain('wasm×2');
+    const json = JSON.parse(await run(['history', '--json']));
+    expect(json.total).toBe(1);
+    expect(json.runs[0]).toMatchObject({ name: 'fashion-distill', status: 'succeeded', seed: 3 });
+  });
+
+  it('formats tables with aligned columns', () => {
+    const t = formatTable(['a', 'num'], [['x', 1], ['long', 100]]).split('\n');
+    expect(t[2]).toBe('x       1');
+    expect(t[3]).toBe('long  100');
+  });
+
+  it('the built bin prints help', () => {
+    const bin = path.resolve(import.meta.dirname, '../../bin/pocketbench.js');
+    if (!fs.existsSync(path.resolve(import.meta.dirname, '../../out/main/cli.js'))) return;
+    const help = execFileSync(process.execPath, [bin, '--help'], { encoding: 'utf8' });
+    expect(help).toContain('Usage: pocketbench');
+    expect(help).toContain('history');
+  });
+});

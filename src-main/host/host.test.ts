@@ -1,0 +1,91 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { methodNames, methods } from '../../src-shared/contract';
+import { dispatch } from '../../src-shared/rpc';
+import { createHost, type Host } from './index';
+import { safeJoin } from './paths';
+
+let dir: string;
+let host: Host;
+const call = (m: string, args?: unknown) => dispatch(methods, host.handlers, m, args, { transport: 'websocket' as const });
+
+beforeEach(() => {
+  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pb-host-'));
+  process.env.POCKETBENCH_DATA_DIR = dir;
+  host = createHost({ transport: 'websocket', warmBackend: false });
+});
+afterEach(async () => {
+  await host.close();
+  delete process.env.POCKETBENCH_DATA_DIR;
+  fs.rmSync(dir, { recursive: true, force: true });
+});
+
+describe('host', () => {
+  it('has a handler for every contract method', () => {
+    expect(Object.keys(host.handlers).sort()).toEqual([...methodNames].sort());
+  });
+
+  it('reports status with the database location', async () => {
+    const r = await call('app.status');
+    expect(r).toMatchObject({ ok: true, result: { dbPath: path.join(dir, 'history.sqlite'), transport: 'websocket', nativeDialogs: false } });
+  });
+
+  it('deletes a run with its files inside the data folder, never outside it', async () => {
+    const inside = path.join(dir, 'artifacts', 'abc');
+    fs.mkdirSync(inside, { recursive: true });
+    fs.writeFileSync(path.join(inside, 'model.json'), '{}');
+    fs.writeFileSync(path.join(inside, 'weights.bin'), 'x');
+    const outside = path.join(os.tmpdir(), `pb-user-model-${process.pid}.tflite`);
+    fs.writeFileSync(outside, 'user file');
+    const id = host.store.runs.create({ name: 'r', recipe: {}, recipeHash: 'h', seed: 1, appVersion: 't' });
+    host.store.artifacts.create({ runId: id, name: 'a', format: 'tfjs-layers', path: path.join(inside, 'model.json'), contentHash: 'h', bytes: 1 });
+    host.store.artifacts.create({ runId: id, name: 'b', format: 'tflite', path: outside, contentHash: 'h2', bytes: 1 });
+    const events: unknown[] = [];
+    host.bus.subscribe((e, p) => events.push([e, p]));
+    const r = await call('runs.delete', { id });
+    expect(r).toEqual({ ok: true, result: { deletedFiles: 1 } });
+    expect(fs.existsSync(inside)).toBe(false);
+    expect(fs.existsSync(outside)).toBe(true);
+    expect(events).toContainEqual(['runs.changed', { runId: id }]);
+    expect(await call('runs.delete', { id })).toMatchObject({ ok: false, error: { code: 'NOT_FOUND' } });
+    fs.rmSync(outside);
+  });
+
+  it('receives uploads in chunks inside the uploads folder and refuses escapes', async () => {
+    const a = await call('files.upload', { uploadId: 'abcdef12', relativePath: 'imgs/cat/1.png', base64: Buffer.from('hello ').toString('base64') });
+    const b = await call('files.upload', { uploadId: 'abcdef12', relativePath: 'imgs/cat/1.png', base64: Buffer.from('world').toString('base64'), append: true });
+    expect(a.ok && b.ok).toBe(true);
+    const p = (b as { result: { path: string } }).result.path;
+    expect(p).toBe(path.join(dir, 'uploads', 'abcdef12', 'imgs', 'cat', '1.png'));
+    expect(fs.readFileSync(p, 'utf8')).toBe('hello world');
+    expect(await call('files.upload', { uploadId: 'abcdef12', relativePath: '../../escape.txt', base64: '' })).toMatchObject({ ok: false });
+    expect(await call('files.upload', { uploadId: '../../x', relativePath: 'a', base64: '' })).toMatchObject({ ok: false, error: { code: 'INVALID_ARGS' } });
+  });
+
+  it('explains that file dialogs are desktop-only in the browser', async () => {
+    expect(await call('files.pick', { directory: false })).toMatchObject({ ok: false, error: { code: 'UNSUPPORTED', message: expect.stringContaining('Type the full path') } });
+  });
+
+  it('checks typed paths', async () => {
+    expect(await call('files.stat', { path: dir })).toMatchObject({ ok: true, result: { exists: true, kind: 'directory' } });
+    expect(await call('files.stat', { path: 'relative/path' })).toMatchObject({ ok: false, error: { code: 'INVALID_ARGS' } });
+  });
+
+  it('backs up to the backups folder', async () => {
+    const r = await call('store.backup', {});
+    expect(r.ok).toBe(true);
+    expect((r as { result: { path: string } }).result.path.startsWith(path.join(dir, 'backups'))).toBe(true);
+  });
+});
+
+describe('safeJoin', () => {
+  it('keeps paths inside their root', () => {
+    expect(safeJoin('/root', 'a/b.txt')).toBe('/root/a/b.txt');
+    expect(() => safeJoin('/root', '../x')).toThrow(/leave its folder/);
+    expect(() => safeJoin('/root', 'a/../../x')).toThrow(/leave its folder/);
+    expect(safeJoin('/root', '/abs/x')).toBe('/root/abs/x');
+    expect(() => safeJoin('/root', 'a\0b')).toThrow(/NUL/);
+  });
+});

@@ -1,0 +1,57 @@
+/**
+ * Upgrading a populated database from the first schema keeps every row and ends at the latest
+ * version. As migrations are added, this test keeps proving that old histories survive.
+ */
+import Database from 'better-sqlite3';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { latestVersion, migrate, migrations } from './migrations';
+import { Store } from './index';
+
+describe('migrations', () => {
+  it('are numbered 1..N without gaps', () => {
+    expect(migrations.map((m) => m.version)).toEqual(migrations.map((_, i) => i + 1));
+  });
+
+  it('upgrade a populated first-schema database to the latest', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pb-mig-'));
+    const file = path.join(dir, 'old.sqlite');
+    const db = new Database(file);
+    db.pragma('foreign_keys = ON');
+    expect(migrate(db, 1)).toEqual([1]);
+    // Populate with the first schema's columns only.
+    db.prepare(`INSERT INTO datasets (name, kind, source, content_hash, created_at) VALUES ('fm', 'fashion-mnist', '/d', 'h', 1)`).run();
+    db.prepare(`INSERT INTO runs (name, recipe_json, recipe_hash, seed, status, dataset_id, created_at, app_version) VALUES ('r', '{}', 'x', 1, 'succeeded', 1, 1, '0.0.1')`).run();
+    db.prepare(`INSERT INTO stages (run_id, idx, kind, status) VALUES (1, 0, 'distill', 'succeeded')`).run();
+    db.prepare(`INSERT INTO artifacts (run_id, name, format, path, content_hash, bytes, created_at) VALUES (1, 'a', 'tflite', '/a.tflite', 'h', 10, 1)`).run();
+    db.prepare(`INSERT INTO devices (serial, kind, first_seen, last_seen) VALUES ('S1', 'android', 1, 1)`).run();
+    db.prepare(`INSERT INTO benchmarks (artifact_id, device_id, status, created_at, latency_us) VALUES (1, 1, 'succeeded', 1, 123.5)`).run();
+    db.prepare(`INSERT INTO benchmark_trials (benchmark_id, idx, mean_us) VALUES (1, 0, 123.5)`).run();
+    db.prepare(`INSERT INTO settings (key, value_json, updated_at) VALUES ('k', '"v"', 1)`).run();
+    db.close();
+
+    const store = new Store(file); // opening migrates
+    expect(store.db.pragma('user_version', { simple: true })).toBe(latestVersion);
+    expect(store.runs.get(1)).toMatchObject({ name: 'r', status: 'succeeded', stageCount: 1, artifactCount: 1 });
+    expect(store.benchmarks.get(1)).toMatchObject({ latencyUs: 123.5 });
+    expect(store.benchmarks.trials(1)).toHaveLength(1);
+    expect(store.devices.bySerial('S1')).not.toBeNull();
+    expect(store.settings.get('k', '')).toBe('v');
+    expect(store.integrityCheck()).toBe('ok');
+    expect(store.db.pragma('foreign_key_check')).toEqual([]);
+    store.close();
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('refuse a database from a newer PocketBench', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pb-mig-'));
+    const file = path.join(dir, 'new.sqlite');
+    const db = new Database(file);
+    db.pragma(`user_version = ${latestVersion + 5}`);
+    db.close();
+    expect(() => new Store(file)).toThrow(/newer PocketBench/);
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+});

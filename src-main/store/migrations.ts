@@ -1,0 +1,201 @@
+/**
+ * Schema migrations, applied in order and tracked with SQLite's `user_version`.
+ * Never edit a migration that has shipped: append a new one. Each runs in a transaction, so a
+ * crash mid-migration leaves the previous version intact.
+ */
+import type { Database } from 'better-sqlite3';
+
+export interface Migration {
+  version: number;
+  description: string;
+  up: (db: Database) => void;
+}
+
+export const migrations: Migration[] = [
+  {
+    version: 1,
+    description: 'initial schema',
+    up: (db) =>
+      db.exec(`
+        CREATE TABLE datasets (
+          id            INTEGER PRIMARY KEY,
+          name          TEXT NOT NULL,
+          kind          TEXT NOT NULL,            -- fashion-mnist | image-folder | csv
+          source        TEXT NOT NULL,            -- folder or file it was read from
+          content_hash  TEXT NOT NULL,            -- sha256 over the data files
+          classes_json  TEXT NOT NULL DEFAULT '[]',
+          counts_json   TEXT NOT NULL DEFAULT '[]',
+          input_shape_json TEXT NOT NULL DEFAULT '[]',
+          created_at    INTEGER NOT NULL,
+          UNIQUE (kind, content_hash)
+        );
+
+        CREATE TABLE runs (
+          id            INTEGER PRIMARY KEY,
+          name          TEXT NOT NULL,
+          recipe_json   TEXT NOT NULL,
+          recipe_hash   TEXT NOT NULL,
+          seed          INTEGER NOT NULL,
+          status        TEXT NOT NULL CHECK (status IN ('queued','running','succeeded','failed','cancelled','interrupted')),
+          error         TEXT,
+          dataset_id    INTEGER REFERENCES datasets(id) ON DELETE SET NULL,
+          created_at    INTEGER NOT NULL,
+          started_at    INTEGER,
+          finished_at   INTEGER,
+          app_version   TEXT NOT NULL,
+          backend       TEXT,
+          backend_threads INTEGER
+        );
+        CREATE INDEX runs_created ON runs(created_at DESC);
+
+        CREATE TABLE stages (
+          id            INTEGER PRIMARY KEY,
+          run_id        INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+          idx           INTEGER NOT NULL,
+          kind          TEXT NOT NULL,
+          status        TEXT NOT NULL CHECK (status IN ('pending','running','succeeded','failed','skipped','cancelled')),
+          params_json   TEXT NOT NULL DEFAULT '{}',
+          metrics_json  TEXT,
+          curves_json   TEXT,
+          started_at    INTEGER,
+          finished_at   INTEGER,
+          duration_ms   REAL,
+          error         TEXT,
+          UNIQUE (run_id, idx)
+        );
+
+        CREATE TABLE artifacts (
+          id            INTEGER PRIMARY KEY,
+          run_id        INTEGER REFERENCES runs(id) ON DELETE CASCADE,
+          stage_id      INTEGER REFERENCES stages(id) ON DELETE CASCADE,
+          parent_id     INTEGER REFERENCES artifacts(id) ON DELETE SET NULL,
+          name          TEXT NOT NULL,
+          format        TEXT NOT NULL CHECK (format IN ('tfjs-layers','tflite')),
+          path          TEXT NOT NULL,
+          content_hash  TEXT NOT NULL,
+          bytes         INTEGER NOT NULL,
+          gzip_bytes    INTEGER,
+          params        INTEGER,
+          nonzero_params INTEGER,
+          sparsity      REAL,
+          precision     TEXT,
+          macs          INTEGER,
+          metrics_json  TEXT,
+          created_at    INTEGER NOT NULL
+        );
+        CREATE INDEX artifacts_run ON artifacts(run_id);
+        CREATE INDEX artifacts_parent ON artifacts(parent_id);
+        CREATE INDEX artifacts_created ON artifacts(created_at DESC);
+
+        CREATE TABLE devices (
+          id            INTEGER PRIMARY KEY,
+          serial        TEXT NOT NULL UNIQUE,
+          kind          TEXT NOT NULL CHECK (kind IN ('android','host')),
+          manufacturer  TEXT,
+          model         TEXT,
+          android_version TEXT,
+          sdk           INTEGER,
+          abis_json     TEXT NOT NULL DEFAULT '[]',
+          soc           TEXT,
+          ram_bytes     INTEGER,
+          facts_json    TEXT NOT NULL DEFAULT '{}',
+          first_seen    INTEGER NOT NULL,
+          last_seen     INTEGER NOT NULL
+        );
+
+        CREATE TABLE benchmarks (
+          id            INTEGER PRIMARY KEY,
+          artifact_id   INTEGER REFERENCES artifacts(id) ON DELETE CASCADE,
+          device_id     INTEGER NOT NULL REFERENCES devices(id) ON DELETE CASCADE,
+          status        TEXT NOT NULL CHECK (status IN ('queued','running','succeeded','failed','cancelled')),
+          error         TEXT,
+          config_json   TEXT NOT NULL DEFAULT '{}',
+          runner_sha256 TEXT,
+          runner_version TEXT,
+          latency_us    REAL,                 -- median of trial means
+          ci_low_us     REAL,                 -- 95 % interval of that median
+          ci_high_us    REAL,
+          cv            REAL,                 -- coefficient of variation of trial means
+          init_ms       REAL,
+          first_inference_us REAL,
+          peak_mem_mb   REAL,                 -- runner's own report
+          vm_hwm_kb     INTEGER,              -- sampled from /proc/PID/status
+          vm_rss_kb     INTEGER,
+          affinity      TEXT,                 -- effective Cpus_allowed_list
+          stats_json    TEXT,
+          thermal_before_json TEXT,
+          thermal_after_json  TEXT,
+          battery_before_json TEXT,
+          battery_after_json  TEXT,
+          raw_output    TEXT,
+          created_at    INTEGER NOT NULL,
+          started_at    INTEGER,
+          finished_at   INTEGER
+        );
+        CREATE INDEX benchmarks_artifact ON benchmarks(artifact_id);
+        CREATE INDEX benchmarks_device ON benchmarks(device_id, created_at DESC);
+        CREATE INDEX benchmarks_created ON benchmarks(created_at DESC);
+
+        CREATE TABLE benchmark_trials (
+          id            INTEGER PRIMARY KEY,
+          benchmark_id  INTEGER NOT NULL REFERENCES benchmarks(id) ON DELETE CASCADE,
+          idx           INTEGER NOT NULL,
+          count         INTEGER,
+          mean_us       REAL,
+          std_us        REAL,
+          min_us        REAL,
+          max_us        REAL,
+          p5_us         REAL,
+          median_us     REAL,
+          p95_us        REAL,
+          cooldown_ms   REAL,
+          cooldown_timed_out INTEGER NOT NULL DEFAULT 0,
+          temp_before_c REAL,
+          temp_after_c  REAL,
+          UNIQUE (benchmark_id, idx)
+        );
+
+        CREATE TABLE op_profiles (
+          id            INTEGER PRIMARY KEY,
+          benchmark_id  INTEGER NOT NULL REFERENCES benchmarks(id) ON DELETE CASCADE,
+          section       TEXT NOT NULL,        -- run_order | by_type
+          node_type     TEXT NOT NULL,
+          node_name     TEXT,
+          count         INTEGER,
+          avg_ms        REAL,
+          pct           REAL,
+          mem_kb        REAL
+        );
+        CREATE INDEX op_profiles_benchmark ON op_profiles(benchmark_id);
+
+        CREATE TABLE settings (
+          key           TEXT PRIMARY KEY,
+          value_json    TEXT NOT NULL,
+          updated_at    INTEGER NOT NULL
+        );
+      `),
+  },
+];
+
+export const latestVersion = migrations[migrations.length - 1].version;
+
+/** Bring `db` up to `target` (default: latest). Returns the versions applied. */
+export function migrate(db: Database, target = latestVersion): number[] {
+  const current = db.pragma('user_version', { simple: true }) as number;
+  if (current > latestVersion) {
+    throw new Error(
+      `This history database was written by a newer PocketBench (schema ${current}, this version knows ${latestVersion}). ` +
+        'Update PocketBench, or point it at another data folder.',
+    );
+  }
+  const applied: number[] = [];
+  for (const m of migrations) {
+    if (m.version <= current || m.version > target) continue;
+    db.transaction(() => {
+      m.up(db);
+      db.pragma(`user_version = ${m.version}`);
+    })();
+    applied.push(m.version);
+  }
+  return applied;
+}

@@ -1,0 +1,228 @@
+import type { RunDetail, RunStatus, RunSummary, StageRow, StageStatus } from '../../src-shared/types';
+import { type DB, json, now, parseJson } from './db';
+import { ArtifactQueries } from './artifacts';
+
+interface RunRecord {
+  id: number;
+  name: string;
+  recipe_json: string;
+  recipe_hash: string;
+  seed: number;
+  status: RunStatus;
+  error: string | null;
+  dataset_id: number | null;
+  created_at: number;
+  started_at: number | null;
+  finished_at: number | null;
+  app_version: string;
+  backend: string | null;
+  backend_threads: number | null;
+  stage_count: number;
+  artifact_count: number;
+}
+
+interface StageRecord {
+  id: number;
+  run_id: number;
+  idx: number;
+  kind: string;
+  status: StageStatus;
+  params_json: string;
+  metrics_json: string | null;
+  curves_json: string | null;
+  started_at: number | null;
+  finished_at: number | null;
+  duration_ms: number | null;
+  error: string | null;
+}
+
+export interface NewRun {
+  name: string;
+  recipe: unknown;
+  recipeHash: string;
+  seed: number;
+  datasetId?: number | null;
+  appVersion: string;
+  backend?: string | null;
+  backendThreads?: number | null;
+  status?: RunStatus;
+  stages?: { kind: string; params?: unknown }[];
+}
+
+const SUMMARY = `
+  SELECT r.*,
+    (SELECT count(*) FROM stages s WHERE s.run_id = r.id) AS stage_count,
+    (SELECT count(*) FROM artifacts a WHERE a.run_id = r.id) AS artifact_count
+  FROM runs r`;
+
+function toSummary(r: RunRecord): RunSummary {
+  return {
+    id: r.id,
+    name: r.name,
+    status: r.status,
+    seed: r.seed,
+    datasetId: r.dataset_id,
+    recipeHash: r.recipe_hash,
+    createdAt: r.created_at,
+    startedAt: r.started_at,
+    finishedAt: r.finished_at,
+    backend: r.backend,
+    backendThreads: r.backend_threads,
+    appVersion: r.app_version,
+    error: r.error,
+    stageCount: r.stage_count,
+    artifactCount: r.artifact_count,
+  };
+}
+
+function toStage(s: StageRecord): StageRow {
+  return {
+    id: s.id,
+    runId: s.run_id,
+    index: s.idx,
+    kind: s.kind,
+    status: s.status,
+    params: parseJson(s.params_json, {}),
+    metrics: parseJson(s.metrics_json, null),
+    curves: parseJson(s.curves_json, null),
+    startedAt: s.started_at,
+    finishedAt: s.finished_at,
+    durationMs: s.duration_ms,
+    error: s.error,
+  };
+}
+
+export class RunQueries {
+  constructor(
+    private readonly db: DB,
+    private readonly artifacts: ArtifactQueries,
+  ) {}
+
+  /** Creates the run and its pending stages in one transaction. */
+  create(run: NewRun): number {
+    return this.db.transaction(() => {
+      const info = this.db
+        .prepare(
+          `INSERT INTO runs (name, recipe_json, recipe_hash, seed, status, dataset_id, created_at, app_version, backend, backend_threads)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+        )
+        .run(
+          run.name,
+          JSON.stringify(run.recipe ?? {}),
+          run.recipeHash,
+          run.seed,
+          run.status ?? 'queued',
+          run.datasetId ?? null,
+          now(),
+          run.appVersion,
+          run.backend ?? null,
+          run.backendThreads ?? null,
+        );
+      const runId = Number(info.lastInsertRowid);
+      const insertStage = this.db.prepare(
+        `INSERT INTO stages (run_id, idx, kind, status, params_json) VALUES (?, ?, ?, 'pending', ?)`,
+      );
+      (run.stages ?? []).forEach((s, i) => insertStage.run(runId, i, s.kind, JSON.stringify(s.params ?? {})));
+      return runId;
+    })();
+  }
+
+  list(opts: { limit: number; offset: number; status?: string }): { items: RunSummary[]; total: number } {
+    const where = opts.status ? 'WHERE r.status = @status' : '';
+    const items = (
+      this.db
+        .prepare(`${SUMMARY} ${where} ORDER BY r.created_at DESC, r.id DESC LIMIT @limit OFFSET @offset`)
+        .all({ status: opts.status, limit: opts.limit, offset: opts.offset }) as RunRecord[]
+    ).map(toSummary);
+    const total = (
+      this.db.prepare(`SELECT count(*) AS n FROM runs r ${where}`).get({ status: opts.status }) as { n: number }
+    ).n;
+    return { items, total };
+  }
+
+  get(id: number): RunDetail | null {
+    const r = this.db.prepare(`${SUMMARY} WHERE r.id = ?`).get(id) as RunRecord | undefined;
+    if (!r) return null;
+    return {
+      ...toSummary(r),
+      recipe: parseJson(r.recipe_json, {}),
+      stages: this.stages(id),
+      artifacts: this.artifacts.list({ runId: id, limit: 10_000, offset: 0 }).items,
+    };
+  }
+
+  stages(runId: number): StageRow[] {
+    return (this.db.prepare('SELECT * FROM stages WHERE run_id = ? ORDER BY idx').all(runId) as StageRecord[]).map(toStage);
+  }
+
+  setStatus(id: number, status: RunStatus, extra: { error?: string | null; backend?: string; backendThreads?: number } = {}): void {
+    const t = now();
+    this.db
+      .prepare(
+        `UPDATE runs SET status = @status,
+           error = CASE WHEN @hasError THEN @error ELSE error END,
+           started_at = CASE WHEN @status = 'running' AND started_at IS NULL THEN @t ELSE started_at END,
+           finished_at = CASE WHEN @status IN ('succeeded','failed','cancelled','interrupted') THEN @t ELSE finished_at END,
+           backend = coalesce(@backend, backend),
+           backend_threads = coalesce(@threads, backend_threads)
+         WHERE id = @id`,
+      )
+      .run({
+        id,
+        status,
+        t,
+        hasError: extra.error !== undefined ? 1 : 0,
+        error: extra.error ?? null,
+        backend: extra.backend ?? null,
+        threads: extra.backendThreads ?? null,
+      });
+  }
+
+  updateStage(
+    runId: number,
+    index: number,
+    patch: { status?: StageStatus; metrics?: unknown; curves?: unknown; error?: string | null; params?: unknown },
+  ): void {
+    const t = now();
+    const cur = this.db.prepare('SELECT * FROM stages WHERE run_id = ? AND idx = ?').get(runId, index) as StageRecord | undefined;
+    if (!cur) throw new Error(`Run ${runId} has no stage ${index}`);
+    const status = patch.status ?? cur.status;
+    const started = status === 'running' && cur.started_at === null ? t : cur.started_at;
+    const ended = ['succeeded', 'failed', 'skipped', 'cancelled'].includes(status) && patch.status ? t : cur.finished_at;
+    this.db
+      .prepare(
+        `UPDATE stages SET status = ?, metrics_json = ?, curves_json = ?, error = ?, params_json = ?,
+           started_at = ?, finished_at = ?, duration_ms = ? WHERE id = ?`,
+      )
+      .run(
+        status,
+        patch.metrics !== undefined ? json(patch.metrics) : cur.metrics_json,
+        patch.curves !== undefined ? json(patch.curves) : cur.curves_json,
+        patch.error !== undefined ? patch.error : cur.error,
+        patch.params !== undefined ? JSON.stringify(patch.params) : cur.params_json,
+        started,
+        ended,
+        started !== null && ended !== null ? ended - started : cur.duration_ms,
+        cur.id,
+      );
+  }
+
+  /** Runs left `running` by a process that died are marked interrupted (resumable). */
+  markInterrupted(): number {
+    return this.db
+      .prepare(
+        `UPDATE runs SET status = 'interrupted', finished_at = ?, error = coalesce(error, 'The app stopped while this run was in progress. Resume it to continue from its last checkpoint.')
+         WHERE status IN ('running','queued')`,
+      )
+      .run(now()).changes;
+  }
+
+  /** Deletes the run (stages, artifacts and their benchmarks cascade). Returns files no longer referenced. */
+  delete(id: number): { found: boolean; orphanedPaths: string[] } {
+    return this.db.transaction(() => {
+      const paths = this.artifacts.pathsOwnedBy('run_id = ?', id);
+      const info = this.db.prepare('DELETE FROM runs WHERE id = ?').run(id);
+      return { found: info.changes > 0, orphanedPaths: this.artifacts.unreferenced(paths) };
+    })();
+  }
+}

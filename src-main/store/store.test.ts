@@ -1,0 +1,128 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { Store } from './index';
+
+let dir: string;
+let store: Store;
+
+beforeEach(() => {
+  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pb-store-'));
+  store = new Store(path.join(dir, 'h.sqlite'));
+});
+afterEach(() => {
+  store.close();
+  fs.rmSync(dir, { recursive: true, force: true });
+});
+
+function seedRun(name = 'r') {
+  return store.runs.create({ name, recipe: { stages: [] }, recipeHash: 'abc', seed: 7, appVersion: '0.1.0', stages: [{ kind: 'train-teacher' }, { kind: 'distill', params: { T: 4 } }] });
+}
+
+describe('Store', () => {
+  it('opens in WAL mode with foreign keys on', () => {
+    expect(store.db.pragma('journal_mode', { simple: true })).toBe('wal');
+    expect(store.db.pragma('foreign_keys', { simple: true })).toBe(1);
+  });
+
+  it('creates runs with their stages and tracks status and timings', () => {
+    const id = seedRun();
+    store.runs.setStatus(id, 'running', { backend: 'wasm', backendThreads: 1 });
+    store.runs.updateStage(id, 0, { status: 'running' });
+    store.runs.updateStage(id, 0, { status: 'succeeded', metrics: { accuracy: 0.9 }, curves: { loss: [1, 0.5] } });
+    store.runs.setStatus(id, 'succeeded');
+    const run = store.runs.get(id)!;
+    expect(run.status).toBe('succeeded');
+    expect(run.backend).toBe('wasm');
+    expect(run.startedAt).not.toBeNull();
+    expect(run.finishedAt).not.toBeNull();
+    expect(run.stages.map((s) => s.kind)).toEqual(['train-teacher', 'distill']);
+    expect(run.stages[0]).toMatchObject({ status: 'succeeded', metrics: { accuracy: 0.9 }, curves: { loss: [1, 0.5] } });
+    expect(run.stages[0].durationMs).toBeGreaterThanOrEqual(0);
+    expect(run.stages[1].params).toEqual({ T: 4 });
+  });
+
+  it('follows lineage through parent artifacts', () => {
+    const run = seedRun();
+    const a = store.artifacts.create({ runId: run, name: 'teacher', format: 'tfjs-layers', path: '/x/a/model.json', contentHash: 'h1', bytes: 100 });
+    const b = store.artifacts.create({ runId: run, parentId: a, name: 'student', format: 'tfjs-layers', path: '/x/b/model.json', contentHash: 'h2', bytes: 50 });
+    const c = store.artifacts.create({ runId: run, parentId: b, name: 'int8', format: 'tflite', path: '/x/c.tflite', contentHash: 'h3', bytes: 20, precision: 'int8' });
+    expect(store.artifacts.lineage(c).map((x) => x.id)).toEqual([c, b, a]);
+  });
+
+  it('deleting a run cascades to stages, artifacts and benchmarks and reports only unshared files', () => {
+    const r1 = seedRun('one');
+    const r2 = seedRun('two');
+    store.artifacts.create({ runId: r1, name: 'a', format: 'tflite', path: '/d/shared.tflite', contentHash: 'h', bytes: 1 });
+    const own = store.artifacts.create({ runId: r1, name: 'b', format: 'tflite', path: '/d/own.tflite', contentHash: 'h2', bytes: 1 });
+    store.artifacts.create({ runId: r2, name: 'a', format: 'tflite', path: '/d/shared.tflite', contentHash: 'h', bytes: 1 });
+    const dev = store.devices.upsert('emulator-1', 'android', { model: 'Pixel' });
+    const bench = store.benchmarks.create({ artifactId: own, deviceId: dev, config: { threads: 4 } });
+    store.benchmarks.finish(bench, { status: 'succeeded', latencyUs: 1000 }, [{ meanUs: 1000 }], [{ section: 'by_type', nodeType: 'CONV_2D', avgMs: 0.5 }]);
+
+    const res = store.runs.delete(r1);
+    expect(res.found).toBe(true);
+    expect(res.orphanedPaths).toEqual(['/d/own.tflite']);
+    expect(store.runs.get(r1)).toBeNull();
+    expect(store.db.prepare('SELECT count(*) n FROM stages WHERE run_id = ?').get(r1)).toEqual({ n: 0 });
+    expect(store.benchmarks.get(bench)).toBeNull();
+    expect(store.db.prepare('SELECT count(*) n FROM benchmark_trials').get()).toEqual({ n: 0 });
+    expect(store.db.prepare('SELECT count(*) n FROM op_profiles').get()).toEqual({ n: 0 });
+    expect(store.runs.get(r2)).not.toBeNull();
+    expect(store.runs.delete(9999).found).toBe(false);
+  });
+
+  it('upserts devices by serial without losing known facts', () => {
+    const id = store.devices.upsert('SER1', 'android', { manufacturer: 'Google', model: 'Pixel 7', abis: ['arm64-v8a'] });
+    const again = store.devices.upsert('SER1', 'android', { sdk: 34 });
+    expect(again).toBe(id);
+    expect(store.devices.get(id)).toMatchObject({ manufacturer: 'Google', model: 'Pixel 7', sdk: 34, abis: ['arm64-v8a'] });
+  });
+
+  it('stores benchmark trials and op profiles atomically', () => {
+    const dev = store.devices.upsert('S', 'host');
+    const b = store.benchmarks.create({ artifactId: null, deviceId: dev, config: {} });
+    store.benchmarks.finish(b, { status: 'succeeded', latencyUs: 10, ciLowUs: 9, ciHighUs: 11, cv: 0.02 }, [{ meanUs: 10 }, { meanUs: 11, cooldownTimedOut: true }], [
+      { section: 'run_order', nodeType: 'FULLY_CONNECTED', nodeName: 'dense', avgMs: 0.1 },
+    ]);
+    expect(store.benchmarks.get(b)).toMatchObject({ status: 'succeeded', latencyUs: 10, cv: 0.02 });
+    expect(store.benchmarks.trials(b).map((t) => [t.meanUs, t.cooldownTimedOut])).toEqual([
+      [10, false],
+      [11, true],
+    ]);
+    expect(store.benchmarks.ops(b)[0]).toMatchObject({ nodeType: 'FULLY_CONNECTED', nodeName: 'dense' });
+  });
+
+  it('keeps settings as JSON values', () => {
+    store.settings.set('theme', 'dark');
+    store.settings.set('runner', { abi: 'arm64-v8a' });
+    expect(store.settings.all()).toEqual({ runner: { abi: 'arm64-v8a' }, theme: 'dark' });
+    store.settings.set('theme', null);
+    expect(store.settings.get('theme', 'system')).toBe('system');
+  });
+
+  it('marks runs left running as interrupted', () => {
+    const id = seedRun();
+    store.runs.setStatus(id, 'running');
+    expect(store.runs.markInterrupted()).toBe(1);
+    expect(store.runs.get(id)!.status).toBe('interrupted');
+  });
+
+  it('backs up to a consistent copy', async () => {
+    seedRun();
+    const dest = path.join(dir, 'backups', 'b.sqlite');
+    const r = await store.backup(dest);
+    expect(r.bytes).toBeGreaterThan(0);
+    const copy = new Store(dest);
+    expect(copy.runs.list({ limit: 10, offset: 0 }).total).toBe(1);
+    expect(copy.integrityCheck()).toBe('ok');
+    copy.close();
+  });
+
+  it('explains a damaged or foreign database file', () => {
+    const bad = path.join(dir, 'bad.sqlite');
+    fs.writeFileSync(bad, 'this is not a database at all, just some text '.repeat(200));
+    expect(() => new Store(bad)).toThrow(/damaged.*Restore a backup/);
+  });
+});

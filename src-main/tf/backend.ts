@@ -1,0 +1,55 @@
+/**
+ * Picks the TensorFlow.js backend: tfjs-node (native libtensorflow) when it loads, otherwise the
+ * wasm backend (SIMD), otherwise the pure-JS cpu backend. tfjs-node is an optional dependency:
+ * its install downloads libtensorflow, which fails on machines without internet access.
+ */
+import type { BackendInfo } from '../../src-shared/types';
+
+type TF = typeof import('@tensorflow/tfjs-core');
+
+let initPromise: Promise<{ tf: TF; info: BackendInfo }> | null = null;
+
+export function initBackend(opts: { prefer?: 'tensorflow' | 'wasm' | 'cpu' } = {}): Promise<{ tf: TF; info: BackendInfo }> {
+  initPromise ??= pick(opts.prefer ?? (process.env.POCKETBENCH_BACKEND as 'tensorflow' | 'wasm' | 'cpu' | undefined));
+  return initPromise;
+}
+
+async function pick(prefer?: 'tensorflow' | 'wasm' | 'cpu'): Promise<{ tf: TF; info: BackendInfo }> {
+  const tf = await import('@tensorflow/tfjs-core');
+  const notes: string[] = [];
+  if (!prefer || prefer === 'tensorflow') {
+    try {
+      // The package name is built at run time so bundlers never try to resolve the optional module.
+      const name = ['@tensorflow', 'tfjs-node'].join('/');
+      await import(/* @vite-ignore */ name);
+      if (await tf.setBackend('tensorflow')) {
+        return { tf, info: { name: 'tensorflow', threads: null } };
+      }
+    } catch (err) {
+      const missing = (err as { code?: string }).code === 'ERR_MODULE_NOT_FOUND' || /Cannot find (package|module)/.test(String(err));
+      notes.push(
+        missing
+          ? 'tfjs-node is not installed (its install needs internet access to fetch libtensorflow); run `npm install @tensorflow/tfjs-node` online for native speed'
+          : `tfjs-node failed to load (${firstLine(err)})`,
+      );
+    }
+  }
+  if (!prefer || prefer === 'wasm' || prefer === 'tensorflow') {
+    try {
+      await import('@tensorflow/tfjs-backend-wasm');
+      if (await tf.setBackend('wasm')) {
+        const threads = tf.env().getBool('WASM_HAS_MULTITHREAD_SUPPORT') ? null : 1;
+        return { tf, info: { name: 'wasm', threads, note: notes.join('; ') || undefined } };
+      }
+    } catch (err) {
+      notes.push(`wasm backend failed to start (${firstLine(err)})`);
+    }
+  }
+  await import('@tensorflow/tfjs-backend-cpu');
+  await tf.setBackend('cpu');
+  return { tf, info: { name: 'cpu', threads: 1, note: notes.join('; ') || undefined } };
+}
+
+function firstLine(err: unknown): string {
+  return String((err as Error)?.message ?? err).split('\n')[0].slice(0, 200);
+}

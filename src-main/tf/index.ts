@@ -1,0 +1,1 @@
+export { initBackend } from './backend';

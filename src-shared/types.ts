@@ -1,0 +1,152 @@
+/** Domain types shared by the UI and the backend. Plain data only (JSON-serialisable). */
+
+/** Milliseconds since the Unix epoch. */
+export type Millis = number;
+
+export type RunStatus = 'queued' | 'running' | 'succeeded' | 'failed' | 'cancelled' | 'interrupted';
+export type StageStatus = 'pending' | 'running' | 'succeeded' | 'failed' | 'skipped' | 'cancelled';
+
+export interface BackendInfo {
+  /** `tensorflow` (tfjs-node), `wasm`, or `cpu` (pure JS, slow). `null` before the engine first loads. */
+  name: string | null;
+  threads: number | null;
+  /** Why a faster backend is not in use, in words. */
+  note?: string;
+}
+
+export interface AdbStatus {
+  state: 'unknown' | 'ready' | 'missing' | 'not-running' | 'error';
+  version?: string;
+  message?: string;
+  serverPort?: number;
+}
+
+export interface AppStatus {
+  version: string;
+  transport: 'electron' | 'websocket';
+  /** Native file dialogs exist only in the desktop app; the browser offers path entry and upload. */
+  nativeDialogs: boolean;
+  backend: BackendInfo;
+  adb: AdbStatus;
+  dbPath: string;
+  dataDir: string;
+  platform: string;
+}
+
+export interface RunSummary {
+  id: number;
+  name: string;
+  status: RunStatus;
+  seed: number;
+  datasetId: number | null;
+  recipeHash: string;
+  createdAt: Millis;
+  startedAt: Millis | null;
+  finishedAt: Millis | null;
+  backend: string | null;
+  backendThreads: number | null;
+  appVersion: string;
+  error: string | null;
+  stageCount: number;
+  artifactCount: number;
+}
+
+export interface StageRow {
+  id: number;
+  runId: number;
+  index: number;
+  kind: string;
+  status: StageStatus;
+  params: unknown;
+  metrics: Record<string, unknown> | null;
+  curves: Record<string, number[]> | null;
+  startedAt: Millis | null;
+  finishedAt: Millis | null;
+  durationMs: number | null;
+  error: string | null;
+}
+
+export type ArtifactFormat = 'tfjs-layers' | 'tflite';
+export type Precision = 'fp32' | 'fp16' | 'int8-dynamic' | 'int8' | 'mixed';
+
+export interface ArtifactSummary {
+  id: number;
+  runId: number | null;
+  stageId: number | null;
+  parentId: number | null;
+  name: string;
+  format: ArtifactFormat;
+  path: string;
+  contentHash: string;
+  bytes: number;
+  gzipBytes: number | null;
+  params: number | null;
+  nonzeroParams: number | null;
+  sparsity: number | null;
+  precision: Precision | null;
+  macs: number | null;
+  metrics: Record<string, unknown> | null;
+  createdAt: Millis;
+}
+
+export interface RunDetail extends RunSummary {
+  recipe: unknown;
+  stages: StageRow[];
+  artifacts: ArtifactSummary[];
+}
+
+export interface DatasetSummary {
+  id: number;
+  name: string;
+  kind: string;
+  source: string;
+  contentHash: string;
+  classes: string[];
+  counts: number[];
+  inputShape: number[];
+  createdAt: Millis;
+}
+
+export type DeviceKind = 'android' | 'host';
+
+export interface DeviceSummary {
+  id: number;
+  serial: string;
+  kind: DeviceKind;
+  manufacturer: string | null;
+  model: string | null;
+  androidVersion: string | null;
+  sdk: number | null;
+  abis: string[];
+  soc: string | null;
+  ramBytes: number | null;
+  facts: Record<string, unknown>;
+  firstSeen: Millis;
+  lastSeen: Millis;
+}
+
+export type BenchmarkStatus = 'queued' | 'running' | 'succeeded' | 'failed' | 'cancelled';
+
+export interface BenchmarkSummary {
+  id: number;
+  artifactId: number | null;
+  deviceId: number;
+  status: BenchmarkStatus;
+  error: string | null;
+  config: Record<string, unknown>;
+  runnerSha256: string | null;
+  /** Median of trial means, microseconds. */
+  latencyUs: number | null;
+  ciLowUs: number | null;
+  ciHighUs: number | null;
+  cv: number | null;
+  initMs: number | null;
+  peakMemMb: number | null;
+  createdAt: Millis;
+  finishedAt: Millis | null;
+}
+
+export interface Page<T> {
+  items: T[];
+  total: number;
+}
