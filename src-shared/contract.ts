@@ -1,99 +1,19 @@
 /**
- * THE contract between the UI and the backend. Every request and every event is declared here,
- * once. Transports (Electron IPC, WebSocket) and the renderer client are generic over these maps.
+ * THE contract between the UI and the backend. Every request and every event is declared once, in
+ * one of the area files under ./contract/, and gathered here. Transports (Electron IPC, WebSocket)
+ * and the renderer client are generic over these maps.
  *
- * To add a method: one line here, one handler in src-main/host. Nothing else.
+ * To add a method: one entry in an area file, one handler in that area's handlers (src-main). Nothing else.
  * Argument schemas validate everything that arrives from a UI before a handler sees it.
  */
-import { z } from 'zod';
-import { event, method } from './rpc';
-import type {
-  AppStatus,
-  ArtifactSummary,
-  BenchmarkSummary,
-  DatasetSummary,
-  DeviceSummary,
-  Page,
-  RunDetail,
-  RunSummary,
-} from './types';
-
-const id = z.number().int().positive();
-const paging = {
-  limit: z.number().int().min(1).max(1000).default(100),
-  offset: z.number().int().min(0).default(0),
-};
-const none = z.undefined().or(z.null()).or(z.object({}).strict()).optional();
+import { coreEvents, coreMethods } from './contract/core';
 
 export const methods = {
-  'app.status': method<AppStatus>()(none, 'Versions, compute backend, ADB state, database location.'),
-
-  'runs.list': method<Page<RunSummary>>()(
-    z.object({ ...paging, status: z.string().optional() }).optional().default({ limit: 100, offset: 0 }),
-    'Runs, newest first.',
-  ),
-  'runs.get': method<RunDetail>()(z.object({ id }), 'One run with its stages and artifacts.'),
-  'runs.delete': method<{ deletedFiles: number }>()(z.object({ id }), 'Delete a run, its stages, artifacts and their files.'),
-
-  'artifacts.list': method<Page<ArtifactSummary>>()(
-    z.object({ ...paging, runId: id.optional() }).optional().default({ limit: 100, offset: 0 }),
-    'Artifacts, newest first.',
-  ),
-  'artifacts.delete': method<{ deletedFiles: number }>()(z.object({ id }), 'Delete an artifact and its file.'),
-
-  'datasets.list': method<DatasetSummary[]>()(none, 'Datasets known to the history.'),
-
-  'devices.list': method<DeviceSummary[]>()(none, 'Devices seen so far, with their stored facts.'),
-
-  'benchmarks.list': method<Page<BenchmarkSummary>>()(
-    z
-      .object({ ...paging, artifactId: id.optional(), deviceId: id.optional() })
-      .optional()
-      .default({ limit: 100, offset: 0 }),
-    'Benchmarks, newest first.',
-  ),
-
-  'settings.get': method<Record<string, unknown>>()(none, 'All settings.'),
-  'settings.set': method<Record<string, unknown>>()(
-    z.object({ key: z.string().min(1).max(100).regex(/^[a-zA-Z0-9_.-]+$/), value: z.unknown() }),
-    'Change one setting; returns all settings.',
-  ),
-
-  'store.backup': method<{ path: string; bytes: number }>()(
-    z.object({ path: z.string().min(1).max(4096).optional() }).optional(),
-    'Write a consistent copy of the history database (to the backups folder unless a path is given).',
-  ),
-
-  'files.pick': method<{ paths: string[] }>()(
-    z.object({
-      title: z.string().max(200).optional(),
-      directory: z.boolean().default(false),
-      multiple: z.boolean().default(false),
-      save: z.boolean().default(false),
-      defaultName: z.string().max(255).optional(),
-      filters: z.array(z.object({ name: z.string().max(100), extensions: z.array(z.string().max(20)).max(20) })).max(10).optional(),
-    }),
-    'Native file dialog (desktop app only; the browser uses path entry and upload instead).',
-  ),
-  'files.stat': method<{ path: string; exists: boolean; kind: 'file' | 'directory' | null; bytes: number | null }>()(
-    z.object({ path: z.string().min(1).max(4096) }),
-    'Check a path typed by the user.',
-  ),
-  'files.upload': method<{ path: string; bytes: number }>()(
-    z.object({
-      uploadId: z.string().regex(/^[a-zA-Z0-9_-]{6,64}$/, 'must be 6-64 letters, digits, _ or -'),
-      relativePath: z.string().min(1).max(1024),
-      base64: z.string().max(24 * 1024 * 1024),
-      append: z.boolean().default(false),
-    }),
-    'Upload a file (or one chunk of it) from the browser into the app data folder; returns where it landed.',
-  ),
+  ...coreMethods,
 } as const;
 
 export const events = {
-  'app.status': event<AppStatus>('The status bar changed (backend loaded, ADB state).'),
-  'runs.changed': event<{ runId: number }>('A run was created, updated or deleted.'),
-  'devices.changed': event<DeviceSummary[]>('Devices attached, detached or changed state.'),
+  ...coreEvents,
 } as const;
 
 export type Methods = typeof methods;

@@ -2,40 +2,18 @@
  * Builds the backend services and the one handler map that every transport serves.
  * Nothing here imports `electron`: the desktop shell passes in what only it can do (native dialogs).
  */
-import path from 'node:path';
-import { AppError } from '../../src-shared/errors';
 import type { Methods } from '../../src-shared/contract';
 import type { Handlers } from '../../src-shared/rpc';
 import type { AppStatus, BackendInfo, AdbStatus } from '../../src-shared/types';
 import { Store } from '../store';
 import { probeAdb } from '../devices/adb-status';
 import { EventBus } from './events';
-import { removeArtifactFiles, statPath, writeUpload } from './files';
+import { coreHandlers } from './core-handlers';
+import type { CallContext, HostDeps, HostOptions } from './context';
 import { type AppPaths, resolvePaths } from './paths';
 import { APP_VERSION } from './version';
 
-export interface CallContext {
-  transport: 'electron' | 'websocket';
-}
-
-export interface FileDialogOptions {
-  title?: string;
-  directory: boolean;
-  multiple: boolean;
-  save: boolean;
-  defaultName?: string;
-  filters?: { name: string; extensions: string[] }[];
-}
-
-export interface HostOptions {
-  transport: 'electron' | 'websocket';
-  /** Base data folder (Electron's userData); env vars still win. */
-  dataDir?: string;
-  /** Native file dialog, only in the desktop app. */
-  pickFiles?: (opts: FileDialogOptions) => Promise<string[]>;
-  /** Load the compute backend in the background at start (default true). */
-  warmBackend?: boolean;
-}
+export type { CallContext, FileDialogOptions, HostOptions } from './context';
 
 export interface Host {
   readonly handlers: Handlers<Methods, CallContext>;
@@ -88,54 +66,23 @@ export function createHost(opts: HostOptions): Host {
       });
   }
 
+  const closers: (() => void | Promise<void>)[] = [];
+  const deps: HostDeps = {
+    store,
+    bus,
+    paths,
+    opts,
+    status,
+    patchStatus(patch) {
+      if (patch.backend) backend = patch.backend;
+      if (patch.adb) adb = patch.adb;
+      publishStatus();
+    },
+    onClose: (fn) => closers.push(fn),
+  };
+  // One factory per area; the type below makes the compiler check that every method has a handler.
   const handlers: Handlers<Methods, CallContext> = {
-    'app.status': () => status(),
-
-    'runs.list': (a) => store.runs.list(a),
-    'runs.get': ({ id }) => store.runs.get(id) ?? notFound('run', id),
-    'runs.delete': ({ id }) => {
-      const { found, orphanedPaths } = store.runs.delete(id);
-      if (!found) notFound('run', id);
-      const deletedFiles = removeArtifactFiles(paths.dataDir, orphanedPaths);
-      bus.emit('runs.changed', { runId: id });
-      return { deletedFiles };
-    },
-
-    'artifacts.list': (a) => store.artifacts.list(a),
-    'artifacts.delete': ({ id }) => {
-      const a = store.artifacts.get(id);
-      const { found, orphanedPaths } = store.artifacts.delete(id);
-      if (!found) notFound('artifact', id);
-      const deletedFiles = removeArtifactFiles(paths.dataDir, orphanedPaths);
-      if (a?.runId) bus.emit('runs.changed', { runId: a.runId });
-      return { deletedFiles };
-    },
-
-    'datasets.list': () => store.datasets.list(),
-    'devices.list': () => store.devices.list(),
-    'benchmarks.list': (a) => store.benchmarks.list(a),
-
-    'settings.get': () => store.settings.all(),
-    'settings.set': ({ key, value }) => {
-      store.settings.set(key, value);
-      return store.settings.all();
-    },
-
-    'store.backup': async (a) => {
-      const stamp = new Date().toISOString().replace(/[:.]/g, '-');
-      const dest = a?.path ? path.resolve(a.path) : path.join(paths.backupsDir, `history-${stamp}.sqlite`);
-      if (a?.path && !path.isAbsolute(a.path)) throw new AppError('INVALID_ARGS', 'Give the backup a full path.');
-      return store.backup(dest);
-    },
-
-    'files.pick': async (a) => {
-      if (!opts.pickFiles) {
-        throw new AppError('UNSUPPORTED', 'File dialogs exist only in the desktop app. Type the full path, or upload the file.');
-      }
-      return { paths: await opts.pickFiles(a) };
-    },
-    'files.stat': ({ path: p }) => statPath(p),
-    'files.upload': (a) => writeUpload(paths.uploadsDir, a.uploadId, a.relativePath, a.base64, a.append),
+    ...coreHandlers(deps),
   };
 
   return {
@@ -145,11 +92,14 @@ export function createHost(opts: HostOptions): Host {
     paths,
     status,
     async close() {
+      for (const fn of closers.reverse()) {
+        try {
+          await fn();
+        } catch (err) {
+          console.error('cleanup failed', err);
+        }
+      }
       store.close();
     },
   };
-}
-
-function notFound(what: string, id: number): never {
-  throw new AppError('NOT_FOUND', `There is no ${what} #${id}; it may have been deleted. Refresh the list.`);
 }

@@ -1,0 +1,40 @@
+/** What every area's handler factory receives from the host. */
+import type { AppStatus } from '../../src-shared/types';
+import type { Store } from '../store';
+import type { EventBus } from './events';
+import type { AppPaths } from './paths';
+
+export interface CallContext {
+  transport: 'electron' | 'websocket';
+}
+
+export interface FileDialogOptions {
+  title?: string;
+  directory: boolean;
+  multiple: boolean;
+  save: boolean;
+  defaultName?: string;
+  filters?: { name: string; extensions: string[] }[];
+}
+
+export interface HostOptions {
+  transport: 'electron' | 'websocket';
+  /** Base data folder (Electron's userData); env vars still win. */
+  dataDir?: string;
+  /** Native file dialog, only in the desktop app. */
+  pickFiles?: (opts: FileDialogOptions) => Promise<string[]>;
+  /** Load the compute backend in the background at start (default true). */
+  warmBackend?: boolean;
+}
+
+export interface HostDeps {
+  store: Store;
+  bus: EventBus;
+  paths: AppPaths;
+  opts: HostOptions;
+  status(): AppStatus;
+  /** Areas update the status bar (compute backend, ADB state); every UI is told. */
+  patchStatus(patch: Partial<Pick<AppStatus, 'backend' | 'adb'>>): void;
+  /** Cleanup to run when the host closes (trackers, workers, servers). */
+  onClose(fn: () => void | Promise<void>): void;
+}
