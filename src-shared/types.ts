@@ -150,3 +150,23 @@ export interface Page<T> {
   items: T[];
   total: number;
 }
+
+/**
+ * Latency statistics of one benchmark trial, as TFLite's benchmark_model reports them (and as the
+ * host runner computes them from its samples). Timings in microseconds unless named otherwise.
+ */
+export interface LatencyStats {
+  count: number;
+  initMs: number | null;
+  firstInferenceUs: number | null;
+  warmupMeanUs: number | null;
+  meanUs: number;
+  stdUs: number | null;
+  minUs: number | null;
+  maxUs: number | null;
+  p5Us: number | null;
+  medianUs: number | null;
+  p90Us?: number | null;
+  p95Us: number | null;
+  p99Us?: number | null;
+}
