@@ -20,6 +20,7 @@ export default defineConfig({
           index: r('src-main/app/main.ts'),
           serve: r('src-main/host/serve-main.ts'),
           cli: r('src-main/cli/main.ts'),
+          'pipeline-worker': r('src-main/pipeline/worker-main.ts'),
         },
         output: { entryFileNames: '[name].js', chunkFileNames: 'chunks/[name]-[hash].js' },
       },

@@ -7,13 +7,16 @@
  * Argument schemas validate everything that arrives from a UI before a handler sees it.
  */
 import { coreEvents, coreMethods } from './contract/core';
+import { pipelineEvents, pipelineMethods } from './contract/pipeline';
 
 export const methods = {
   ...coreMethods,
+  ...pipelineMethods,
 } as const;
 
 export const events = {
   ...coreEvents,
+  ...pipelineEvents,
 } as const;
 
 export type Methods = typeof methods;

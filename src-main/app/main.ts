@@ -2,11 +2,13 @@
  * The Electron shell: one hardened window, the contract over IPC, native dialogs.
  * The only folder that imports `electron`.
  */
-import { app, BrowserWindow, dialog, ipcMain, Menu, session, shell } from 'electron';
+import { app, BrowserWindow, dialog, ipcMain, Menu, session, shell, utilityProcess } from 'electron';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { methods } from '../../src-shared/contract';
 import { createHost, type FileDialogOptions, type Host } from '../host';
+import type { FromWorker } from '../pipeline/protocol';
+import type { SpawnWorker } from '../pipeline/worker-process';
 import { forwardEvents, registerIpc, trustedSenderPredicate } from './ipc';
 import { APP_CSP, secureWebPreferences } from './security';
 
@@ -50,6 +52,20 @@ async function pickFiles(opts: FileDialogOptions): Promise<string[]> {
   return r.canceled ? [] : r.filePaths;
 }
 
+/** Pipeline workers run in Electron utility processes (a Node child process outside Electron). */
+const spawnUtility: SpawnWorker = (entry) => {
+  const child = utilityProcess.fork(entry, [], { serviceName: 'PocketBench pipeline', stdio: 'inherit' });
+  return {
+    get pid() {
+      return child.pid;
+    },
+    send: (m) => child.postMessage(m),
+    onMessage: (cb) => child.on('message', (m: FromWorker) => cb(m)),
+    onExit: (cb) => child.once('exit', (code) => cb(code, null)),
+    kill: () => void child.kill(),
+  };
+};
+
 function createWindow(): BrowserWindow {
   const w = new BrowserWindow({
     width: 1280,
@@ -73,7 +89,7 @@ app.whenReady().then(() => {
   });
   session.defaultSession.setPermissionRequestHandler((_wc, _perm, callback) => callback(false));
 
-  host = createHost({ transport: 'electron', dataDir: app.getPath('userData'), pickFiles });
+  host = createHost({ transport: 'electron', dataDir: app.getPath('userData'), pickFiles, builtDir: here, spawnWorker: spawnUtility });
   registerIpc(ipcMain, methods, host.handlers, { transport: 'electron' as const }, trustedSenderPredicate(rendererUrl));
   forwardEvents((l) => host!.bus.subscribe(l), () => win?.webContents ?? null);
 

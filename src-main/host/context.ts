@@ -1,5 +1,6 @@
 /** What every area's handler factory receives from the host. */
 import type { AppStatus } from '../../src-shared/types';
+import type { SpawnWorker } from '../pipeline/worker-process';
 import type { Store } from '../store';
 import type { EventBus } from './events';
 import type { AppPaths } from './paths';
@@ -25,6 +26,12 @@ export interface HostOptions {
   pickFiles?: (opts: FileDialogOptions) => Promise<string[]>;
   /** Load the compute backend in the background at start (default true). */
   warmBackend?: boolean;
+  /** Folder of the built main bundles (out/main), where the pipeline worker entry lives. */
+  builtDir?: string;
+  /** How to start a pipeline worker (the desktop app uses Electron's utilityProcess). */
+  spawnWorker?: SpawnWorker;
+  /** Module registering pipeline stage runners (tests swap in their own). */
+  stagesModule?: string;
 }
 
 export interface HostDeps {

@@ -9,6 +9,7 @@ import { Store } from '../store';
 import { probeAdb } from '../devices/adb-status';
 import { EventBus } from './events';
 import { coreHandlers } from './core-handlers';
+import { pipelineHandlers } from '../pipeline/handlers';
 import type { CallContext, HostDeps, HostOptions } from './context';
 import { type AppPaths, resolvePaths } from './paths';
 import { APP_VERSION } from './version';
@@ -83,6 +84,7 @@ export function createHost(opts: HostOptions): Host {
   // One factory per area; the type below makes the compiler check that every method has a handler.
   const handlers: Handlers<Methods, CallContext> = {
     ...coreHandlers(deps),
+    ...pipelineHandlers(deps),
   };
 
   return {

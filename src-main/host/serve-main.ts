@@ -28,7 +28,7 @@ if (!Number.isInteger(port) || port < 0 || port > 65535) {
 }
 
 try {
-  const running = await serve({ port, dataDir: values.data, rendererDir: path.resolve(here, '../renderer') });
+  const running = await serve({ port, dataDir: values.data, rendererDir: path.resolve(here, '../renderer'), builtDir: here });
   console.log(`PocketBench ${running.host.status().version} is serving the app (loopback only).`);
   console.log(`Data folder: ${running.host.paths.dataDir}`);
   console.log(`Open: ${running.url}`);

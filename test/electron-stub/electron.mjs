@@ -88,6 +88,11 @@ export const session = {
 export const Menu = { setApplicationMenu: (m) => (report.menuCleared = m === null) };
 export const dialog = { showOpenDialog: async () => ({ canceled: true, filePaths: [] }), showSaveDialog: async () => ({ canceled: true }) };
 export const shell = { openExternal: async () => {} };
+export const utilityProcess = {
+  fork: () => {
+    throw new Error('the stub does not start utility processes');
+  },
+};
 export const contextBridge = {};
 export const ipcRenderer = {};
-export default { app, BrowserWindow, ipcMain, session, Menu, dialog, shell };
+export default { app, BrowserWindow, ipcMain, session, Menu, dialog, shell, utilityProcess };

@@ -1,0 +1,48 @@
+/**
+ * The pipeline worker: a separate process (Electron utilityProcess, or a Node child process) that
+ * runs one recipe, writes its results to the store itself, and reports progress to the parent.
+ * Running in its own process keeps the UI responsive and lets a cancel or a crash never take the
+ * app down; the run is then marked interrupted and can resume from its last checkpoint.
+ */
+import type { FromWorker, ToWorker } from './protocol';
+import { runRecipe } from './runner';
+
+interface ParentPort {
+  on(ev: 'message', cb: (e: { data: unknown }) => void): void;
+  postMessage(msg: unknown): void;
+}
+
+const electronPort = (process as unknown as { parentPort?: ParentPort }).parentPort;
+
+function send(msg: FromWorker): void {
+  if (electronPort) electronPort.postMessage(msg);
+  else process.send?.(msg);
+}
+
+const controller = new AbortController();
+let started = false;
+
+function onMessage(msg: ToWorker): void {
+  if (msg.type === 'cancel') {
+    controller.abort();
+    return;
+  }
+  if (msg.type === 'start' && !started) {
+    started = true;
+    runRecipe(msg, controller.signal, send)
+      .then((done) => {
+        send(done);
+        // Give the parent time to receive the last message before the process exits.
+        setTimeout(() => process.exit(0), 50);
+      })
+      .catch((err: unknown) => {
+        send({ type: 'done', status: 'failed', error: (err as Error).message });
+        setTimeout(() => process.exit(1), 50);
+      });
+  }
+}
+
+if (electronPort) electronPort.on('message', (e) => onMessage(e.data as ToWorker));
+else process.on('message', (m) => onMessage(m as ToWorker));
+
+process.on('disconnect', () => process.exit(2));

@@ -1,0 +1,85 @@
+/**
+ * Recipes that ship with the app. Each is a plain recipe input (defaults fill the rest), so the
+ * wizard can start from one and the CLI can run one by name.
+ */
+import type { RecipeInput } from './recipe';
+
+export interface Preset {
+  id: string;
+  title: string;
+  /** One or two sentences for people: what it does and when to pick it. */
+  summary: string;
+  recipe: RecipeInput;
+}
+
+export const presets: Preset[] = [
+  {
+    id: 'demo',
+    title: 'Quick demo: teacher → ¼-width student → INT8 .tflite',
+    summary:
+      'Trains a small CNN teacher on part of Fashion-MNIST, distills it into a student with a quarter of the channels, quantizes it to INT8 and exports a .tflite file. Takes a few minutes.',
+    recipe: {
+      name: 'Fashion-MNIST demo',
+      seed: 42,
+      dataset: { kind: 'fashion-mnist', limitTrain: 12_000, limitTest: 2_000 },
+      stages: [
+        { kind: 'train-teacher', model: { template: 'lenet', width: 1 }, epochs: 3 },
+        { kind: 'distill', student: { width: 0.25 }, temperatures: [4], epochs: 3 },
+        { kind: 'quantize', mode: 'int8' },
+        { kind: 'export' },
+        { kind: 'profile', targets: ['host'], trials: 3, runs: 50 },
+      ],
+    },
+  },
+  {
+    id: 'distill-sweep',
+    title: 'Distillation with a temperature sweep',
+    summary:
+      'Full Fashion-MNIST. Tries temperatures 1, 2, 4, 8 and 16, keeps the best on the validation split, and compares it with the same student trained on labels alone.',
+    recipe: {
+      name: 'Temperature sweep',
+      dataset: { kind: 'fashion-mnist' },
+      stages: [
+        { kind: 'train-teacher', model: { template: 'lenet', width: 1 }, epochs: 15 },
+        { kind: 'distill', student: { width: 0.25 }, temperatures: [1, 2, 4, 8, 16], epochs: 20 },
+        { kind: 'export' },
+      ],
+    },
+  },
+  {
+    id: 'few-labels',
+    title: 'Few labels, many images',
+    summary:
+      'The teacher knows all 60,000 labels; the student sees labels for only 3,000 images and learns the rest from the teacher’s soft targets. This is where distillation helps most.',
+    recipe: {
+      name: 'Few labels (3,000)',
+      dataset: { kind: 'fashion-mnist', labeledCount: 3_000 },
+      stages: [
+        { kind: 'train-teacher', model: { template: 'lenet', width: 1 }, epochs: 15 },
+        { kind: 'distill', student: { width: 0.25 }, temperatures: [2, 4, 8], alphas: [0.9], epochs: 20 },
+        { kind: 'export' },
+      ],
+    },
+  },
+  {
+    id: 'smallest',
+    title: 'Smallest: distill → prune 90 % → INT8',
+    summary:
+      'Chains distillation, gradual magnitude pruning to 90 % sparsity and INT8 quantization, for a .tflite file far smaller than the teacher’s. Accuracy is measured on the exported file.',
+    recipe: {
+      name: 'Distill + prune + INT8',
+      dataset: { kind: 'fashion-mnist' },
+      stages: [
+        { kind: 'train-teacher', model: { template: 'lenet', width: 1 }, epochs: 15 },
+        { kind: 'distill', student: { width: 0.5 }, temperatures: [4], epochs: 15 },
+        { kind: 'prune', method: 'magnitude', targetSparsity: 0.9, schedule: { kind: 'iterative', stepFraction: 0.5, epochsPerStep: 2 } },
+        { kind: 'quantize', mode: 'int8' },
+        { kind: 'export' },
+      ],
+    },
+  },
+];
+
+export function presetById(id: string): Preset | undefined {
+  return presets.find((p) => p.id === id);
+}
