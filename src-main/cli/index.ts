@@ -5,9 +5,10 @@ import { Command } from 'commander';
 import { Store } from '../store';
 import { resolvePaths } from '../host/paths';
 import { APP_VERSION } from '../host/version';
+import { addRunCommands, type CliEnv } from './run-command';
 import { formatDuration, formatTable } from './table';
 
-export function buildCli(): Command {
+export function buildCli(env: CliEnv = {}): Command {
   const program = new Command()
     .name('pocketbench')
     .description('Compress neural networks, export them to TFLite, profile them on Android phones, and keep the history.')
@@ -52,6 +53,8 @@ export function buildCli(): Command {
       });
     });
 
+  addRunCommands(program, env);
+
   return program;
 }
 
@@ -71,9 +74,9 @@ function withStore(program: Command, fn: (store: Store) => void): void {
   }
 }
 
-export async function main(argv = process.argv): Promise<void> {
+export async function main(argv = process.argv, env: CliEnv = {}): Promise<void> {
   try {
-    await buildCli().parseAsync(argv);
+    await buildCli(env).parseAsync(argv);
   } catch (err) {
     console.error(`pocketbench: ${(err as Error).message}`);
     process.exitCode = 1;

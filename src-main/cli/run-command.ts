@@ -1,0 +1,137 @@
+/** `pocketbench run RECIPE.json` and `pocketbench demo`: run a recipe with a progress line, then print results. */
+import fs from 'node:fs';
+import type { Command } from 'commander';
+import type { RunProgress } from '../../src-shared/contract/pipeline';
+import { formatBytes, formatDuration, formatPercent } from '../../src-shared/format';
+import { presetById, presets } from '../../src-shared/presets';
+import { validateRecipe } from '../../src-shared/recipe';
+import { EventBus } from '../host/events';
+import { resolvePaths } from '../host/paths';
+import { PipelineService } from '../pipeline/service';
+import { defaultWorkerEntry } from '../pipeline/worker-process';
+import { Store } from '../store';
+import { formatTable } from './table';
+
+export interface CliEnv {
+  /** Folder of the built bundles (where the pipeline worker lives). */
+  builtDir?: string;
+}
+
+export function addRunCommands(program: Command, env: CliEnv): void {
+  program
+    .command('run')
+    .description('run a recipe (a JSON file, or preset:<id>) and store the results')
+    .argument('<recipe>', `recipe file, or one of: ${presets.map((p) => `preset:${p.id}`).join(', ')}`)
+    .option('--json', 'print the finished run as JSON')
+    .action(async (recipeArg: string, opts: { json?: boolean }) => {
+      const recipe = loadRecipeArg(recipeArg);
+      process.exitCode = await runAndReport(program, env, recipe, Boolean(opts.json));
+    });
+
+  program
+    .command('demo')
+    .description('run the default preset on Fashion-MNIST end to end and print a results table')
+    .option('--json', 'print the finished run as JSON')
+    .action(async (opts: { json?: boolean }) => {
+      process.exitCode = await runAndReport(program, env, presetById('demo')!.recipe, Boolean(opts.json));
+    });
+}
+
+function loadRecipeArg(arg: string): unknown {
+  if (arg.startsWith('preset:')) {
+    const p = presetById(arg.slice(7));
+    if (!p) throw new Error(`There is no preset "${arg.slice(7)}". Presets: ${presets.map((x) => x.id).join(', ')}.`);
+    return p.recipe;
+  }
+  let text: string;
+  try {
+    text = fs.readFileSync(arg, 'utf8');
+  } catch (err) {
+    throw new Error(`Cannot read the recipe file ${arg}: ${(err as Error).message}`);
+  }
+  try {
+    return JSON.parse(text);
+  } catch (err) {
+    throw new Error(`${arg} is not valid JSON: ${(err as Error).message}`);
+  }
+}
+
+async function runAndReport(program: Command, env: CliEnv, recipeInput: unknown, json: boolean): Promise<number> {
+  const checked = validateRecipe(recipeInput);
+  if (!checked.ok) {
+    console.error('The recipe has problems:');
+    for (const e of checked.errors) console.error(`  ${e.path}: ${e.message}`);
+    return 2;
+  }
+  for (const w of checked.warnings) console.error(`warning: ${w.path}: ${w.message}`);
+
+  const paths = resolvePaths(program.opts<{ data?: string }>().data);
+  const store = new Store(paths.dbPath);
+  const bus = new EventBus();
+  const service = new PipelineService({ store, bus, paths, workerEntry: defaultWorkerEntry(env.builtDir) });
+  const tty = process.stderr.isTTY;
+  let lastLine = '';
+  bus.subscribe((event, payload) => {
+    if (event === 'run.progress') {
+      const line = progressLine(payload as RunProgress);
+      if (tty) process.stderr.write(`\r\x1b[K${line}`);
+      else if (line !== lastLine) process.stderr.write(`${line}\n`);
+      lastLine = line;
+    } else if (event === 'run.log') {
+      const l = payload as { level: string; message: string };
+      process.stderr.write(`${tty ? '\r\x1b[K' : ''}${l.level}: ${l.message}\n`);
+    }
+  });
+  const onSigint = () => {
+    process.stderr.write('\nCancelling… (finished stages are kept; resume from the app)\n');
+    service.cancel(runId);
+  };
+  const { runId } = service.start(checked.recipe);
+  process.once('SIGINT', onSigint);
+  await service.idle();
+  process.off('SIGINT', onSigint);
+  if (tty) process.stderr.write('\r\x1b[K');
+  const run = store.runs.get(runId)!;
+  store.close();
+  if (json) {
+    console.log(JSON.stringify(run, null, 2));
+  } else {
+    console.log(`Run #${run.id} "${run.name}": ${run.status} in ${formatDuration(run.finishedAt && run.startedAt ? run.finishedAt - run.startedAt : null)} (${run.backend ?? '?'}${run.backendThreads ? ` ×${run.backendThreads}` : ''})`);
+    if (run.error) console.log(run.error);
+    console.log(
+      formatTable(
+        ['Stage', 'Status', 'Duration', 'Accuracy', 'Deployed acc.', 'Params', 'Bytes', 'Latency'],
+        run.stages.map((s) => {
+          const m = (s.metrics ?? {}) as Record<string, number | undefined>;
+          return [
+            `${s.index + 1}. ${s.kind}`,
+            s.status,
+            formatDuration(s.durationMs),
+            m.accuracy !== undefined ? formatPercent(m.accuracy) : null,
+            m.deployedAccuracy !== undefined ? formatPercent(m.deployedAccuracy) : null,
+            m.params ?? null,
+            m.bytes !== undefined ? formatBytes(m.bytes) : null,
+            m.latencyUs !== undefined ? `${(m.latencyUs / 1000).toFixed(2)} ms` : null,
+          ];
+        }),
+      ),
+    );
+  }
+  return run.status === 'succeeded' ? 0 : 1;
+}
+
+function progressLine(p: RunProgress): string {
+  const parts = [`stage ${p.stageIndex + 1} ${p.stageKind}`];
+  if (p.phase) parts.push(p.phase);
+  if (p.epoch !== undefined) parts.push(`epoch ${p.epoch}/${p.epochs ?? '?'}`);
+  if (p.batch !== undefined) parts.push(`batch ${p.batch}/${p.batches ?? '?'}`);
+  if (p.fraction !== undefined) {
+    const w = 20;
+    const f = Math.max(0, Math.min(1, p.fraction));
+    parts.push(`[${'#'.repeat(Math.round(f * w)).padEnd(w, '.')}] ${Math.round(f * 100)}%`);
+  }
+  for (const [k, v] of Object.entries(p.metrics ?? {})) parts.push(`${k} ${Number.isInteger(v) ? v : v.toFixed(4)}`);
+  if (p.etaMs !== undefined) parts.push(`ETA ${formatDuration(p.etaMs)}`);
+  if (p.message) parts.push(p.message);
+  return parts.join(' · ');
+}
