@@ -44,7 +44,7 @@ describe('app shell in Chromium', () => {
       ['#/runs', 'No runs yet'],
       ['#/devices', 'No devices yet'],
       ['#/compare', 'Nothing to compare yet'],
-      ['#/new', 'What PocketBench accepts'],
+      ['#/new', 'PocketBench compresses image and tabular classifiers'],
     ] as const) {
       await page.goto(new URL(hash, backend.url.split('#')[0]).href);
       await page.getByText(text).first().waitFor();
