@@ -6,12 +6,14 @@
  * To add a method: one entry in an area file, one handler in that area's handlers (src-main). Nothing else.
  * Argument schemas validate everything that arrives from a UI before a handler sees it.
  */
+import { compareMethods } from './contract/compare';
 import { coreEvents, coreMethods } from './contract/core';
 import { pipelineEvents, pipelineMethods } from './contract/pipeline';
 
 export const methods = {
   ...coreMethods,
   ...pipelineMethods,
+  ...compareMethods,
 } as const;
 
 export const events = {

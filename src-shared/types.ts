@@ -170,3 +170,59 @@ export interface LatencyStats {
   p95Us: number | null;
   p99Us?: number | null;
 }
+
+export type Delegate = 'cpu' | 'xnnpack' | 'gpu' | 'nnapi';
+
+/** One artifact, optionally with one of its benchmarks: a row of the Compare view. */
+export interface CompareRow {
+  artifactId: number;
+  artifactName: string;
+  runId: number | null;
+  runName: string | null;
+  parentId: number | null;
+  format: ArtifactFormat;
+  precision: Precision | null;
+  bytes: number;
+  gzipBytes: number | null;
+  params: number | null;
+  nonzeroParams: number | null;
+  sparsity: number | null;
+  macs: number | null;
+  accuracy: number | null;
+  deployedAccuracy: number | null;
+  benchmarkId: number | null;
+  deviceId: number | null;
+  deviceName: string | null;
+  threads: number | null;
+  delegate: Delegate | null;
+  latencyUs: number | null;
+  ciLowUs: number | null;
+  ciHighUs: number | null;
+  cv: number | null;
+  peakMemMb: number | null;
+  measuredAt: Millis;
+}
+
+export type TrendMetric = 'latencyUs' | 'peakMemMb' | 'accuracy' | 'deployedAccuracy' | 'bytes' | 'gzipBytes';
+
+export interface TrendPoint {
+  at: Millis;
+  value: number;
+  /** 95 % interval, when the metric has one (latency). */
+  low: number | null;
+  high: number | null;
+  runId: number | null;
+  artifactId: number;
+  benchmarkId: number | null;
+  /** The change from the previous point is larger than the two points' combined 95 % intervals. */
+  flagged: boolean;
+}
+
+export interface Lineage {
+  runName: string;
+  artifactName: string;
+  deviceId: number | null;
+  deviceName: string | null;
+  points: number;
+  lastAt: Millis;
+}

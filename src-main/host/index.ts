@@ -8,6 +8,7 @@ import type { AppStatus, BackendInfo, AdbStatus } from '../../src-shared/types';
 import { Store } from '../store';
 import { probeAdb } from '../devices/adb-status';
 import { EventBus } from './events';
+import { compareHandlers } from './compare-handlers';
 import { coreHandlers } from './core-handlers';
 import { pipelineHandlers } from '../pipeline/handlers';
 import type { CallContext, HostDeps, HostOptions } from './context';
@@ -85,6 +86,7 @@ export function createHost(opts: HostOptions): Host {
   const handlers: Handlers<Methods, CallContext> = {
     ...coreHandlers(deps),
     ...pipelineHandlers(deps),
+    ...compareHandlers(deps),
   };
 
   return {

@@ -7,6 +7,7 @@ import path from 'node:path';
 import { type DB, openDatabase } from './db';
 import { ArtifactQueries } from './artifacts';
 import { BenchmarkQueries } from './benchmarks';
+import { CompareQueries } from './compare';
 import { DatasetQueries } from './datasets';
 import { DeviceQueries } from './devices';
 import { RunQueries } from './runs';
@@ -26,6 +27,7 @@ export class Store {
   readonly devices: DeviceQueries;
   readonly benchmarks: BenchmarkQueries;
   readonly settings: SettingsQueries;
+  readonly compare: CompareQueries;
 
   constructor(readonly file: string) {
     this.db = openDatabase(file);
@@ -35,6 +37,7 @@ export class Store {
     this.devices = new DeviceQueries(this.db);
     this.benchmarks = new BenchmarkQueries(this.db);
     this.settings = new SettingsQueries(this.db);
+    this.compare = new CompareQueries(this.db);
   }
 
   /**

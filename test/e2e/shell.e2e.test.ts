@@ -31,7 +31,7 @@ afterAll(async () => {
 describe('app shell in Chromium', () => {
   it('shows the navigation and a live status bar', async () => {
     const nav = page.getByRole('navigation', { name: 'Main' });
-    for (const label of ['Runs', 'New run', 'Devices', 'Compare', 'Settings']) await expect(nav.getByRole('link', { name: label }).count()).resolves.toBe(1);
+    for (const label of ['Runs', 'New run', 'Devices', 'Compare', 'Trends', 'Settings']) await expect(nav.getByRole('link', { name: label }).count()).resolves.toBe(1);
     // The compute backend loads in the background: the status bar updates by itself (an event).
     await expect.poll(() => page.getByTestId('status-backend').textContent(), { timeout: 30_000 }).toMatch(/Compute: (wasm|tensorflow|cpu)/);
     await expect.poll(() => page.getByTestId('status-adb').textContent()).toMatch(/ADB: (ready|server not running|not installed)/);
@@ -44,6 +44,7 @@ describe('app shell in Chromium', () => {
       ['#/runs', 'No runs yet'],
       ['#/devices', 'No devices yet'],
       ['#/compare', 'Nothing to compare yet'],
+      ['#/trends', 'No history yet'],
       ['#/new', 'PocketBench compresses image and tabular classifiers'],
     ] as const) {
       await page.goto(new URL(hash, backend.url.split('#')[0]).href);

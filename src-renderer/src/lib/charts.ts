@@ -25,4 +25,10 @@ export interface Series {
   /** y values (x = index + 1) or explicit points. */
   data: number[] | { x: number; y: number }[];
   dashed?: boolean;
+  /** Draw a line through this series (default: not in scatter charts, yes otherwise). */
+  line?: boolean;
+  /** Large markers without a line (highlighted points). */
+  markers?: boolean;
+  /** Override the palette colour (for example a muted colour for interval bounds). */
+  color?: string;
 }

@@ -1,0 +1,73 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { Store } from './index';
+
+let dir: string;
+let store: Store;
+beforeEach(() => {
+  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pb-cmp-'));
+  store = new Store(path.join(dir, 'h.sqlite'));
+});
+afterEach(() => {
+  store.close();
+  fs.rmSync(dir, { recursive: true, force: true });
+});
+
+function runWithTflite(name: string, accuracy: number) {
+  const runId = store.runs.create({ name, recipe: {}, recipeHash: 'h', seed: 1, appVersion: 't' });
+  const artifactId = store.artifacts.create({ runId, name: 'student-int8.tflite', format: 'tflite', path: `/a/${runId}.tflite`, contentHash: `h${runId}`, bytes: 1000, precision: 'int8', metrics: { accuracy, deployedAccuracy: accuracy - 0.001 } });
+  return { runId, artifactId };
+}
+
+function bench(artifactId: number, deviceId: number, latencyUs: number, half: number, config: Record<string, unknown> = { threads: 4, xnnpack: true }) {
+  const b = store.benchmarks.create({ artifactId, deviceId, config });
+  store.benchmarks.finish(b, { status: 'succeeded', latencyUs, ciLowUs: latencyUs - half, ciHighUs: latencyUs + half, cv: 0.01 });
+  return b;
+}
+
+describe('compare queries', () => {
+  it('joins artifacts with benchmarks and filters by device, delegate and threads', () => {
+    const phone = store.devices.upsert('SER', 'android', { manufacturer: 'Google', model: 'Pixel 7' });
+    const host = store.devices.upsert('host', 'host');
+    const { artifactId } = runWithTflite('chain', 0.9);
+    bench(artifactId, phone, 1000, 10);
+    bench(artifactId, phone, 3000, 10, { threads: 1, xnnpack: false });
+    bench(artifactId, host, 500, 5, { threads: 4, gpu: true });
+    const unbenched = runWithTflite('other', 0.8).artifactId;
+
+    const all = store.compare.rows({ limit: 100 });
+    expect(all).toHaveLength(4);
+    expect(all.find((r) => r.artifactId === unbenched)).toMatchObject({ benchmarkId: null, accuracy: 0.8 });
+    const cpu = store.compare.rows({ limit: 100, delegate: 'cpu', includeUnbenchmarked: false });
+    expect(cpu.map((r) => [r.deviceName, r.threads, r.delegate, r.latencyUs])).toEqual([['Google Pixel 7', 1, 'cpu', 3000]]);
+    const gpu = store.compare.rows({ limit: 100, deviceId: host, includeUnbenchmarked: false });
+    expect(gpu.map((r) => [r.deviceName, r.delegate])).toEqual([['This computer', 'gpu']]);
+    expect(store.compare.rows({ limit: 100, threads: 4, includeUnbenchmarked: false })).toHaveLength(2);
+    expect(store.compare.rows({ limit: 100, artifactIds: [unbenched] })).toHaveLength(1);
+  });
+
+  it('flags a trend point only when the change exceeds the combined 95 % intervals', () => {
+    const phone = store.devices.upsert('SER', 'android');
+    const points = [
+      [1000, 20], // first point: never flagged
+      [1030, 20], // change 30 <= 20 + 20: within noise
+      [1100, 20], // change 70 > 40: flagged
+      [1095, 1], // change 5 <= 21
+      [1000, 1], // change 95 > 2: flagged
+    ];
+    for (const [lat, half] of points) {
+      const { artifactId } = runWithTflite('lineage', 0.9);
+      bench(artifactId, phone, lat, half);
+    }
+    const s = store.compare.series({ runName: 'lineage', artifactName: 'student-int8.tflite', deviceId: phone, metric: 'latencyUs' });
+    expect(s.map((p) => p.value)).toEqual([1000, 1030, 1100, 1095, 1000]);
+    expect(s.map((p) => p.flagged)).toEqual([false, false, true, false, true]);
+    const acc = store.compare.series({ runName: 'lineage', artifactName: 'student-int8.tflite', deviceId: null, metric: 'accuracy' });
+    expect(acc.length).toBeGreaterThanOrEqual(5);
+    expect(acc.every((p) => !p.flagged)).toBe(true);
+    const lin = store.compare.lineages();
+    expect(lin[0]).toMatchObject({ runName: 'lineage', artifactName: 'student-int8.tflite', deviceId: phone, points: 5 });
+  });
+});

@@ -1,0 +1,139 @@
+/**
+ * Queries behind Compare and Trends. They read across artifacts, runs, benchmarks and devices,
+ * and must stay fast with thousands of rows: everything is one indexed SQL statement.
+ */
+import type { CompareRow, Delegate, Lineage, TrendMetric, TrendPoint } from '../../src-shared/types';
+import type { DB } from './db';
+
+/** Delegate from a benchmark's config (same keys as the profile stage: gpu, nnapi, xnnpack). */
+const DELEGATE_SQL = `CASE
+  WHEN json_extract(b.config_json, '$.gpu') = 1 THEN 'gpu'
+  WHEN json_extract(b.config_json, '$.nnapi') = 1 THEN 'nnapi'
+  WHEN json_extract(b.config_json, '$.xnnpack') = 0 THEN 'cpu'
+  WHEN b.id IS NULL THEN NULL
+  ELSE 'xnnpack' END`;
+
+const DEVICE_NAME_SQL = `CASE WHEN d.kind = 'host' THEN 'This computer' ELSE trim(coalesce(d.manufacturer, '') || ' ' || coalesce(d.model, d.serial)) END`;
+
+export interface CompareFilter {
+  artifactIds?: number[];
+  runIds?: number[];
+  deviceId?: number;
+  delegate?: Delegate;
+  threads?: number;
+  /** Include artifacts that have no benchmark matching the filter (size/accuracy only). */
+  includeUnbenchmarked?: boolean;
+  limit: number;
+}
+
+interface Row extends Omit<CompareRow, 'accuracy' | 'deployedAccuracy'> {
+  metrics_json: string | null;
+}
+
+export class CompareQueries {
+  constructor(private readonly db: DB) {}
+
+  rows(f: CompareFilter): CompareRow[] {
+    const where: string[] = [];
+    const params: Record<string, unknown> = { limit: f.limit };
+    if (f.artifactIds?.length) {
+      where.push(`a.id IN (SELECT value FROM json_each(@artifactIds))`);
+      params.artifactIds = JSON.stringify(f.artifactIds);
+    }
+    if (f.runIds?.length) {
+      where.push(`a.run_id IN (SELECT value FROM json_each(@runIds))`);
+      params.runIds = JSON.stringify(f.runIds);
+    }
+    const benchConds = [`b.artifact_id = a.id`, `b.status = 'succeeded'`];
+    if (f.deviceId !== undefined) {
+      benchConds.push('b.device_id = @deviceId');
+      params.deviceId = f.deviceId;
+    }
+    if (f.threads !== undefined) {
+      benchConds.push(`json_extract(b.config_json, '$.threads') = @threads`);
+      params.threads = f.threads;
+    }
+    let delegateCond = '';
+    if (f.delegate) {
+      delegateCond = `(${DELEGATE_SQL}) = @delegate`;
+      params.delegate = f.delegate;
+    }
+    const join = f.includeUnbenchmarked === false ? 'JOIN' : 'LEFT JOIN';
+    if (delegateCond) where.push(f.includeUnbenchmarked === false ? delegateCond : `(b.id IS NULL OR ${delegateCond})`);
+    if (f.includeUnbenchmarked === false) where.push('b.id IS NOT NULL');
+    const sql = `
+      SELECT a.id AS artifactId, a.name AS artifactName, a.run_id AS runId, r.name AS runName, a.parent_id AS parentId,
+             a.format, a.precision, a.bytes, a.gzip_bytes AS gzipBytes, a.params, a.nonzero_params AS nonzeroParams,
+             a.sparsity, a.macs, a.metrics_json,
+             b.id AS benchmarkId, b.device_id AS deviceId, ${DEVICE_NAME_SQL} AS deviceName,
+             json_extract(b.config_json, '$.threads') AS threads, ${DELEGATE_SQL} AS delegate,
+             b.latency_us AS latencyUs, b.ci_low_us AS ciLowUs, b.ci_high_us AS ciHighUs, b.cv, b.peak_mem_mb AS peakMemMb,
+             coalesce(b.finished_at, a.created_at) AS measuredAt
+      FROM artifacts a
+      LEFT JOIN runs r ON r.id = a.run_id
+      ${join} benchmarks b ON ${benchConds.join(' AND ')}
+      LEFT JOIN devices d ON d.id = b.device_id
+      ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
+      ORDER BY measuredAt DESC, a.id DESC
+      LIMIT @limit`;
+    return (this.db.prepare(sql).all(params) as Row[]).map(({ metrics_json, ...r }) => {
+      const m = metrics_json ? (JSON.parse(metrics_json) as Record<string, unknown>) : {};
+      const n = (k: string) => (typeof m[k] === 'number' ? (m[k] as number) : null);
+      return { ...r, accuracy: n('accuracy'), deployedAccuracy: n('deployedAccuracy') };
+    });
+  }
+
+  /** Lineages: artifacts of runs sharing a recipe name, by artifact name, per device they were measured on. */
+  lineages(limit = 200): Lineage[] {
+    return this.db
+      .prepare(
+        `SELECT r.name AS runName, a.name AS artifactName, b.device_id AS deviceId, ${DEVICE_NAME_SQL} AS deviceName,
+                count(*) AS points, max(coalesce(b.finished_at, a.created_at)) AS lastAt
+         FROM artifacts a JOIN runs r ON r.id = a.run_id
+         LEFT JOIN benchmarks b ON b.artifact_id = a.id AND b.status = 'succeeded'
+         LEFT JOIN devices d ON d.id = b.device_id
+         GROUP BY r.name, a.name, b.device_id
+         ORDER BY lastAt DESC LIMIT ?`,
+      )
+      .all(limit) as Lineage[];
+  }
+
+  /**
+   * One metric over time for a lineage. A point is flagged when its change from the previous
+   * point exceeds the two points' combined 95 % intervals (half-widths added), i.e. their
+   * intervals do not overlap; metrics without an interval are never flagged.
+   */
+  series(q: { runName: string; artifactName: string; deviceId: number | null; metric: TrendMetric }): TrendPoint[] {
+    const bench = q.metric === 'latencyUs' || q.metric === 'peakMemMb';
+    const value =
+      q.metric === 'latencyUs'
+        ? 'b.latency_us'
+        : q.metric === 'peakMemMb'
+          ? 'b.peak_mem_mb'
+          : q.metric === 'bytes'
+            ? 'a.bytes'
+            : q.metric === 'gzipBytes'
+              ? 'a.gzip_bytes'
+              : `json_extract(a.metrics_json, '$.${q.metric}')`;
+    const rows = this.db
+      .prepare(
+        `SELECT coalesce(b.finished_at, a.created_at) AS at, ${value} AS value,
+                ${q.metric === 'latencyUs' ? 'b.ci_low_us' : 'NULL'} AS low, ${q.metric === 'latencyUs' ? 'b.ci_high_us' : 'NULL'} AS high,
+                a.run_id AS runId, a.id AS artifactId, b.id AS benchmarkId
+         FROM artifacts a JOIN runs r ON r.id = a.run_id
+         ${bench || q.deviceId !== null ? 'JOIN' : 'LEFT JOIN'} benchmarks b ON b.artifact_id = a.id AND b.status = 'succeeded' ${q.deviceId !== null ? 'AND b.device_id = @deviceId' : ''}
+         WHERE r.name = @runName AND a.name = @artifactName AND ${value} IS NOT NULL
+         ORDER BY at, a.id, b.id`,
+      )
+      .all({ runName: q.runName, artifactName: q.artifactName, deviceId: q.deviceId }) as Omit<TrendPoint, 'flagged'>[];
+    return rows.map((p, i) => {
+      const prev = rows[i - 1];
+      let flagged = false;
+      if (prev && p.low !== null && p.high !== null && prev.low !== null && prev.high !== null) {
+        const half = (p.high - p.low) / 2 + (prev.high - prev.low) / 2;
+        flagged = Math.abs(p.value - prev.value) > half;
+      }
+      return { ...p, flagged };
+    });
+  }
+}
