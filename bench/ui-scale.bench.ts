@@ -94,7 +94,8 @@ const renders: number[] = [];
 for (let i = 0; i < 5; i++) {
   await page.goto(new URL('#/runs', backend.url.split('#')[0]).href);
   await page.getByTestId('runs-table').waitFor();
-  const ms = await page.evaluate(async () => {
+  // Runs in the page (DOM globals), so it is passed as source text.
+  const ms = (await page.evaluate(`(async () => {
     const t = performance.now();
     location.hash = '#/compare';
     for (;;) {
@@ -103,7 +104,7 @@ for (let i = 0; i < 5; i++) {
       const chart = document.querySelector('[data-testid="chart-latency"] canvas');
       if (rows > 0 && chart) return performance.now() - t;
     }
-  });
+  })()`)) as number;
   renders.push(ms);
 }
 await browser.close();
