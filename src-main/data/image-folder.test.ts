@@ -75,7 +75,12 @@ describe('loading an image folder', () => {
     expect(first.fromCache).toBe(false);
     expect(second.fromCache).toBe(true);
     expect(second.pixels).toEqual(first.pixels);
-    expect(fs.readdirSync(cacheDir)).toHaveLength(1);
+    expect(second.shape).toEqual(first.shape);
+    expect(fs.readdirSync(cacheDir).sort().map((f) => path.extname(f))).toEqual(['.json', '.u8']);
+    // Another request (a resize) is another entry.
+    const resized = await decodeImageFolder({ kind: 'image-folder', dir: good, size: [3, 3] }, cacheDir);
+    expect(resized.fromCache).toBe(false);
+    expect(resized.pixels.length).toBe(30 * 9);
   });
 
   it('previews counts, sizes and thumbnails, and warns about mixed sizes instead of failing', async () => {

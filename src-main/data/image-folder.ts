@@ -8,7 +8,7 @@ import path from 'node:path';
 import sharp, { type OutputInfo } from 'sharp';
 import { AppError } from '../../src-shared/errors';
 import { readPixelCache, writePixelCache } from './image-cache';
-import { type FolderScan, type ImageHeader, describeSizes, mapLimit, needsColour, readHeaders, scanImageFolder, sizeGroups, unreadable } from './image-scan';
+import { type FolderScan, type ImageHeader, describeSizes, hashFolder, mapLimit, needsColour, readHeaders, scanImageFolder, sizeGroups, unreadable } from './image-scan';
 import { fileToPngDataUrl } from './thumbnails';
 import { splitUserDataset } from './user-splits';
 import type { DatasetInfo, DatasetPreview, DatasetSource, LoadedDataset, LoadOptions } from './types';
@@ -72,16 +72,18 @@ export interface DecodedFolder {
 
 export async function decodeImageFolder(source: ImageFolderSource, cacheDir?: string): Promise<DecodedFolder> {
   const scan = scanImageFolder(source.dir);
-  const { headers, contentHash } = await readHeaders(scan);
-  const shape = await chooseShape(source, headers, scan.dir);
+  const contentHash = await hashFolder(scan);
   const labels = Int32Array.from(scan.classes.flatMap((c, k) => c.files.map(() => k)));
   const n = labels.length;
+  const options = `${source.size ? source.size.join('x') : 'auto'}-${source.channels ?? 'auto'}`;
+  const cached = cacheDir ? readPixelCache(cacheDir, contentHash, options, n) : null;
+  if (cached) return { scan, shape: cached.shape, pixels: cached.pixels, labels, contentHash, fromCache: true };
+  const headers = await readHeaders(scan);
+  const shape = await chooseShape(source, headers, scan.dir);
   const size = shape.height * shape.width * shape.channels;
-  const cached = cacheDir ? readPixelCache(cacheDir, contentHash, shape, n) : null;
-  if (cached) return { scan, shape, pixels: cached, labels, contentHash, fromCache: true };
   const pixels = new Uint8Array(n * size);
   await mapLimit(headers, 4, (h, i) => decodeInto(pixels, i * size, h.file, shape));
-  if (cacheDir) writePixelCache(cacheDir, contentHash, shape, pixels);
+  if (cacheDir) writePixelCache(cacheDir, contentHash, options, shape, pixels);
   return { scan, shape, pixels, labels, contentHash, fromCache: false };
 }
 
@@ -107,7 +109,7 @@ export async function loadImageFolder(source: ImageFolderSource, opts: LoadOptio
 
 export async function previewImageFolder(source: ImageFolderSource, samplesPerClass = 4): Promise<DatasetPreview> {
   const scan = scanImageFolder(source.dir);
-  const { headers } = await readHeaders(scan);
+  const headers = await readHeaders(scan);
   const groups = sizeGroups(headers);
   const warnings: string[] = [];
   let inputShape: number[];

@@ -114,22 +114,22 @@ export async function readHeader(file: string, bytes: Buffer): Promise<ImageHead
   return { file, width: meta.autoOrient?.width ?? meta.width, height: meta.autoOrient?.height ?? meta.height, color };
 }
 
-export interface HeaderScan {
-  headers: ImageHeader[];
-  /** SHA-256 over (class, relative path, file digest) in order: same files -> same hash. */
-  contentHash: string;
+/** Headers of every image, in scan order. */
+export async function readHeaders(scan: FolderScan): Promise<ImageHeader[]> {
+  const files = scan.classes.flatMap((c) => c.files);
+  return mapLimit(files, 8, async (file) => readHeader(file, await fs.promises.readFile(file)));
 }
 
-/** Read every image once: per-file digests (combined in order) and headers. */
-export async function readHeaders(scan: FolderScan): Promise<HeaderScan> {
+/**
+ * SHA-256 over (class, relative path, file digest) in scan order: the same files under the same
+ * class names give the same hash, wherever the folder is.
+ */
+export async function hashFolder(scan: FolderScan): Promise<string> {
   const flat = scan.classes.flatMap((c) => c.files.map((file) => ({ cls: c.name, file })));
-  const results = await mapLimit(flat, 8, async ({ file }) => {
-    const bytes = await fs.promises.readFile(file);
-    return { digest: createHash('sha256').update(bytes).digest(), header: await readHeader(file, bytes) };
-  });
+  const digests = await mapLimit(flat, 8, async ({ file }) => createHash('sha256').update(await fs.promises.readFile(file)).digest());
   const hasher = new ContentHasher();
-  flat.forEach(({ cls, file }, i) => hasher.add(`${cls}/${path.relative(scan.dir, file).split(path.sep).join('/')}`, results[i].digest));
-  return { headers: results.map((r) => r.header), contentHash: hasher.hex() };
+  flat.forEach(({ cls, file }, i) => hasher.add(`${cls}/${path.relative(scan.dir, file).split(path.sep).join('/')}`, digests[i]));
+  return hasher.hex();
 }
 
 /**
