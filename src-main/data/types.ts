@@ -1,0 +1,147 @@
+/**
+ * Shapes shared by every dataset source. Plain typed arrays, no tensors: the training code decides
+ * when to upload (and can batch straight from these arrays without copying the whole set).
+ */
+
+/** Where a dataset comes from. `dir`/`file` are absolute paths on this machine. */
+export type DatasetSource =
+  | { kind: 'fashion-mnist'; dir?: string }
+  | {
+      kind: 'image-folder';
+      dir: string;
+      /** [height, width] every image is resized to; default: the images' own size (must then all match). */
+      size?: [number, number];
+      /** 1 = grayscale, 3 = RGB; default: 1 when every image is grayscale, else 3. */
+      channels?: 1 | 3;
+    }
+  | {
+      kind: 'csv';
+      file: string;
+      labelColumn: string;
+      /** Columns that are neither features nor the label (ids, free text). */
+      ignoreColumns?: string[];
+      /** Fix the class order (otherwise sorted: numerically for integer labels, else alphabetically). */
+      classes?: string[];
+      /** Default: guessed from the header line among `,`, `;` and tab. */
+      delimiter?: string;
+    };
+
+export type DatasetKind = DatasetSource['kind'];
+
+/** Mean and standard deviation per feature, fitted on the training split only. */
+export interface Standardization {
+  mean: number[];
+  std: number[];
+}
+
+export interface DatasetInfo {
+  name: string;
+  kind: DatasetKind;
+  /** Folder or file the data was read from. */
+  source: string;
+  /** SHA-256 (hex) of the source content; same data -> same hash, whatever the file names or compression. */
+  contentHash: string;
+  modality: 'image' | 'tabular';
+  classes: string[];
+  /** Samples per class over the whole dataset (all splits). */
+  counts: number[];
+  /** One sample's shape: [height, width, channels] for images, [features] for tables. */
+  inputShape: number[];
+  /** Tabular only: the feature columns, in order. */
+  featureNames?: string[];
+  /** Tabular only: apply `(x - mean) / std` at inference and export, exactly as the splits were. */
+  standardization?: Standardization;
+  /** How the splits were drawn, so a run can record and repeat it. */
+  split: { seed: number; train: number; val: number; test: number; labeled?: number };
+}
+
+export type SplitRole = 'train' | 'val' | 'test' | 'calibration';
+
+/**
+ * One split. `role` is a literal type, so a `Split<'test'>` does not type-check where a
+ * `Split<'train'>` is required: the test split cannot be passed to training, calibration or
+ * model-selection code by mistake (and those helpers also check the role at run time).
+ */
+export interface Split<R extends SplitRole = SplitRole> {
+  readonly role: R;
+  /** n * prod(sampleShape) float32 values: images NHWC in [0, 1], tables standardized. */
+  x: Float32Array;
+  /** n class indices; `UNLABELED` (-1) where the label is hidden (semi-supervised, train only). */
+  y: Int32Array;
+  n: number;
+  sampleShape: number[];
+  /**
+   * Train split only, when a labeled count was asked for: 1 = label kept, 0 = hidden. Hidden
+   * labels are also set to `UNLABELED` in `y`, so code that ignores the mask cannot leak them.
+   */
+  labeledMask?: Uint8Array;
+}
+
+export const UNLABELED = -1;
+
+export type TrainSplit = Split<'train'>;
+export type ValSplit = Split<'val'>;
+export type TestSplit = Split<'test'>;
+export type CalibrationSample = Split<'calibration'>;
+
+/**
+ * What training, distillation, calibration and model selection get: no test split at all.
+ * Obtain it with `trainingView(loaded)`.
+ */
+export interface TrainingData {
+  info: DatasetInfo;
+  train: TrainSplit;
+  val: ValSplit;
+}
+
+/** A loaded dataset. Only final evaluation should touch `test`. */
+export interface LoadedDataset extends TrainingData {
+  test: TestSplit;
+}
+
+export interface SplitOptions {
+  /** Seed for every random choice (splits, labeled subset). Default 0. */
+  seed?: number;
+  /** Share of the training images held out for validation. Default 0.1. */
+  valFraction?: number;
+  /** User datasets only (Fashion-MNIST has an official test set). Default 0.1. */
+  testFraction?: number;
+  /** Keep labels for only this many training samples (stratified, seeded); the rest are unlabeled. */
+  labeledCount?: number;
+  /**
+   * Use only this many samples (stratified, seeded) before splitting; for quick runs and tests.
+   * For Fashion-MNIST `train` limits the official training set and `test` the official test set.
+   */
+  limit?: { train?: number; test?: number };
+}
+
+export interface LoadOptions extends SplitOptions {
+  /** Folder for decoded image-folder datasets (keyed by content hash and decode options). */
+  cacheDir?: string;
+  /** Display name; default derived from the source. */
+  name?: string;
+}
+
+export interface ClassPreview {
+  name: string;
+  count: number;
+  /** Small PNG data URLs (images only). */
+  samples: string[];
+}
+
+export interface DatasetPreview {
+  kind: DatasetKind;
+  source: string;
+  modality: 'image' | 'tabular';
+  classes: ClassPreview[];
+  total: number;
+  /** What a load with the same source would produce as one sample's shape. */
+  inputShape: number[];
+  /** Images: every distinct size found, most common first. */
+  imageSizes?: { width: number; height: number; count: number; example: string }[];
+  /** Tabular: every column of the file, and which are features. */
+  columns?: string[];
+  featureNames?: string[];
+  /** Things the user should know before loading (skipped files, mixed sizes that will need resizing). */
+  warnings: string[];
+}
