@@ -3,6 +3,7 @@ import path from 'node:path';
 import { AppError } from '../../src-shared/errors';
 import type { coreMethods } from '../../src-shared/contract/core';
 import type { Handlers } from '../../src-shared/rpc';
+import { runReportHtml } from '../report/html';
 import { removeArtifactFiles, statPath, writeUpload } from './files';
 import type { CallContext, HostDeps } from './context';
 
@@ -14,6 +15,10 @@ export function coreHandlers(deps: HostDeps): Handlers<typeof coreMethods, CallC
 
     'runs.list': (a) => store.runs.list(a),
     'runs.get': ({ id }) => store.runs.get(id) ?? notFound('run', id),
+    'runs.report': ({ id }) => {
+      const run = store.runs.get(id) ?? notFound('run', id);
+      return { filename: `pocketbench-run-${id}-${run.name.replace(/[^\w.-]+/g, '_').slice(0, 60)}.html`, html: runReportHtml(store, run) };
+    },
     'runs.delete': ({ id }) => {
       const { found, orphanedPaths } = store.runs.delete(id);
       if (!found) notFound('run', id);

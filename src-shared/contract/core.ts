@@ -21,6 +21,7 @@ export const coreMethods = {
     'Runs, newest first.',
   ),
   'runs.get': method<RunDetail>()(z.object({ id }), 'One run with its stages and artifacts.'),
+  'runs.report': method<{ filename: string; html: string }>()(z.object({ id }), 'The run as one self-contained HTML report (tables and static charts, no scripts).'),
   'runs.delete': method<{ deletedFiles: number }>()(z.object({ id }), 'Delete a run, its stages, artifacts and their files.'),
 
   'artifacts.list': method<Page<ArtifactSummary>>()(
