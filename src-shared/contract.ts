@@ -7,6 +7,10 @@
  * Argument schemas validate everything that arrives from a UI before a handler sees it.
  */
 import { compareMethods } from './contract/compare';
+import { compressEvents, compressMethods } from './contract/compress';
+import { devicesEvents, devicesMethods } from './contract/devices';
+import { engineEvents, engineMethods } from './contract/engine';
+import { exportEvents, exportMethods } from './contract/export';
 import { coreEvents, coreMethods } from './contract/core';
 import { pipelineEvents, pipelineMethods } from './contract/pipeline';
 
@@ -14,11 +18,19 @@ export const methods = {
   ...coreMethods,
   ...pipelineMethods,
   ...compareMethods,
+  ...engineMethods,
+  ...devicesMethods,
+  ...exportMethods,
+  ...compressMethods,
 } as const;
 
 export const events = {
   ...coreEvents,
   ...pipelineEvents,
+  ...engineEvents,
+  ...devicesEvents,
+  ...exportEvents,
+  ...compressEvents,
 } as const;
 
 export type Methods = typeof methods;

@@ -9,6 +9,10 @@ import { Store } from '../store';
 import { probeAdb } from '../devices/adb-status';
 import { EventBus } from './events';
 import { compareHandlers } from './compare-handlers';
+import { compressHandlers } from '../compress/handlers';
+import { devicesHandlers } from '../devices/handlers';
+import { engineHandlers } from './engine-handlers';
+import { exportHandlers } from '../export/handlers';
 import { coreHandlers } from './core-handlers';
 import { pipelineHandlers } from '../pipeline/handlers';
 import type { CallContext, HostDeps, HostOptions } from './context';
@@ -87,6 +91,10 @@ export function createHost(opts: HostOptions): Host {
     ...coreHandlers(deps),
     ...pipelineHandlers(deps),
     ...compareHandlers(deps),
+    ...engineHandlers(deps),
+    ...devicesHandlers(deps),
+    ...exportHandlers(deps),
+    ...compressHandlers(deps),
   };
 
   return {

@@ -1,0 +1,4 @@
+/** Pipeline stage runners owned by this area (quantize). Registered in src-main/pipeline/stages.ts. */
+import type { StageRegistry } from '../../pipeline/stage';
+
+export const stages: StageRegistry = {};
