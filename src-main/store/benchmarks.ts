@@ -1,3 +1,4 @@
+import type { TrialInfo } from '../../src-shared/contract/devices';
 import type { BenchmarkStatus, BenchmarkSummary } from '../../src-shared/types';
 import { type DB, json, now, parseJson } from './db';
 
@@ -42,20 +43,8 @@ export interface BenchmarkResult {
   rawOutput?: string | null;
 }
 
-export interface TrialRow {
-  count?: number | null;
-  meanUs?: number | null;
-  stdUs?: number | null;
-  minUs?: number | null;
-  maxUs?: number | null;
-  p5Us?: number | null;
-  medianUs?: number | null;
-  p95Us?: number | null;
-  cooldownMs?: number | null;
-  cooldownTimedOut?: boolean;
-  tempBeforeC?: number | null;
-  tempAfterC?: number | null;
-}
+/** A trial as stored (the contract's TrialInfo without its index). */
+export type TrialRow = Omit<TrialInfo, 'idx'>;
 
 export interface OpProfileRow {
   section: 'run_order' | 'by_type';
