@@ -7,12 +7,15 @@
  * off we give it a binary that cannot run); `getState()` throws on unauthorized devices (we use
  * `listDevices`/`trackDevices`).
  */
-import { Adb } from '@devicefarmer/adbkit';
+import * as adbkitModule from '@devicefarmer/adbkit';
 import type { Duplex } from 'node:stream';
 import { AppError } from '../../src-shared/errors';
 import { adbAutostart, adbBinary, adbServerPort, ensureAdbServer } from './adb-status';
 import { quote } from './shell-quote';
 
+// adbkit is CommonJS: Node's ESM loader exposes it as the default export, bundlers as named exports.
+type AdbStatic = typeof adbkitModule.Adb;
+const Adb: AdbStatic = (adbkitModule as { Adb?: AdbStatic }).Adb ?? (adbkitModule as unknown as { default: { Adb: AdbStatic } }).default.Adb;
 type AdbClient = ReturnType<typeof Adb.createClient>;
 export type AdbDeviceState = 'device' | 'unauthorized' | 'offline' | 'emulator' | 'unknown' | 'absent';
 

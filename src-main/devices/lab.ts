@@ -345,7 +345,7 @@ export class DeviceLab {
     emit({ status: 'running', phase: 'start', message: 'Starting' });
     const signal = job.controller.signal;
     try {
-      if (job.target.kind === 'android') {
+      if (job.target instanceof AndroidTarget) {
         const state = this.tracker.state(job.target.key);
         if (state !== 'device') throw new AppError(`DEVICE_${state.toUpperCase()}`, `${job.target.key} is ${state === 'absent' ? 'not connected' : state}. ${HINTS[state] ?? ''}`.trim());
       }
