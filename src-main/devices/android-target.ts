@@ -117,9 +117,12 @@ export class AndroidTarget implements BenchmarkTarget {
         const cool = await this.cooldown(serial, facts.sdk, zoneNames, o, ctx.signal);
         if (i === 0) partial.conditionsBefore = { thermal: cool.conditions.thermal, battery: cool.conditions.battery };
         ctx.progress({ phase: 'run', message: `Trial ${i + 1}/${o.trials}: running`, trial: i + 1, fraction: i / o.trials });
+        const t0 = Date.now();
         const run = await this.runOnce(serial, mask, args, ctx, (line) => {
           if (/Running benchmark for at least/.test(line)) ctx.progress({ phase: 'run', message: `Trial ${i + 1}/${o.trials}: ${line.trim()}`, trial: i + 1, fraction: i / o.trials });
         });
+        // The runner's own wall time (for the overhead benchmark: everything else is the app's).
+        partial.extra.runnerWallMs = ((partial.extra.runnerWallMs as number | undefined) ?? 0) + (Date.now() - t0);
         outputs.push(run.output);
         partial.rawOutput = outputs.join('\n----- next trial -----\n');
         partial.vmHwmKb = Math.max(partial.vmHwmKb ?? 0, run.vmHwmKb ?? 0) || null;
