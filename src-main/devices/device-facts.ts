@@ -18,7 +18,7 @@ import {
   parseZoneTemp,
   socFromProps,
 } from './facts';
-import { command } from './shell-quote';
+import { command, sequence } from './shell-quote';
 
 export interface ThermalZone {
   zone: string;
@@ -87,18 +87,31 @@ export async function readZones(adb: Adbc, serial: string): Promise<ThermalZone[
   return zones;
 }
 
-/** Battery, thermal status and temperatures: read before and after every trial. */
+const SEP = '__PB_SECTION__';
+
+/**
+ * Battery, thermal status and temperatures, read before and after every trial in one shell call
+ * (`zoneNames`: the zones known to be readable; without them every zone is probed).
+ */
 export async function readConditions(adb: Adbc, serial: string, sdk: number | null, zoneNames?: string[]): Promise<Conditions> {
-  const battery = parseBattery((await tryRun(adb, serial, command('dumpsys', 'battery'))) ?? '');
-  const thermal = sdk === null || sdk >= 29 ? parseThermalService((await tryRun(adb, serial, command('dumpsys', 'thermalservice'))) ?? '') : null;
-  let zones: ThermalZone[];
+  const wantThermal = sdk === null || sdk >= 29;
+  let zones: ThermalZone[] = [];
+  let battery: Battery | null = null;
+  let thermal: Thermal | null = null;
   if (zoneNames) {
-    zones = [];
-    for (const zone of zoneNames) {
-      const t = await tryRun(adb, serial, command('cat', `${THERMAL_DIR}/${zone}/temp`));
-      if (t !== null) zones.push({ zone, type: null, tempC: parseZoneTemp(t) });
-    }
-  } else zones = await readZones(adb, serial);
+    const parts = [command('dumpsys', 'battery'), `echo ${SEP}`, wantThermal ? command('dumpsys', 'thermalservice') : 'true', `echo ${SEP}`];
+    if (zoneNames.length) parts.push(`${command('cat', ...zoneNames.map((z) => `${THERMAL_DIR}/${z}/temp`))} 2>/dev/null`);
+    const r = await adb.shell(serial, sequence(...parts), { timeoutMs: 15_000 });
+    const [bat = '', th = '', temps = ''] = r.output.split(`${SEP}\n`);
+    battery = parseBattery(bat);
+    thermal = wantThermal ? parseThermalService(th) : null;
+    const lines = temps.split('\n').filter((l) => l.trim() !== '');
+    if (lines.length === zoneNames.length) zones = zoneNames.map((zone, i) => ({ zone, type: null, tempC: parseZoneTemp(lines[i]) }));
+  } else {
+    battery = parseBattery((await tryRun(adb, serial, command('dumpsys', 'battery'))) ?? '');
+    thermal = wantThermal ? parseThermalService((await tryRun(adb, serial, command('dumpsys', 'thermalservice'))) ?? '') : null;
+    zones = await readZones(adb, serial);
+  }
   const temps = [...zones.map((z) => z.tempC), ...(thermal?.temperatures.map((t) => t.valueC) ?? [])].filter((v): v is number => v !== null && v > -50 && v < 200);
   return { battery, thermal, zones, maxTempC: temps.length ? Math.max(...temps) : null };
 }
