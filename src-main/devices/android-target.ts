@@ -161,7 +161,8 @@ export class AndroidTarget implements BenchmarkTarget {
       }
       return partial;
     } catch (err) {
-      const e = err instanceof AppError ? err : new AppError('INTERNAL', (err as Error).message);
+      let e = err instanceof AppError ? err : new AppError('INTERNAL', (err as Error).message);
+      if (e instanceof DisconnectedError && !/benchmark run|upload/.test(e.message)) e = new DisconnectedError(serial, 'the benchmark');
       throw new BenchmarkFailure(e, partial);
     }
   }
@@ -221,6 +222,8 @@ export class AndroidTarget implements BenchmarkTarget {
     ctx.signal.addEventListener('abort', onAbort, { once: true });
     try {
       const res = await readShell(stream, serial, {
+        // Cancel: stop reading at once (the kill above ends the runner on the phone).
+        signal: ctx.signal,
         onData: (chunk) => {
           buf += chunk;
           if (pid === null) {
@@ -249,6 +252,7 @@ export class AndroidTarget implements BenchmarkTarget {
       }
       return { output, vmHwmKb, vmRssKb, affinity };
     } catch (err) {
+      if (ctx.signal.aborted) throw new AppError('CANCELLED', 'Cancelled by the user; the runner on the phone was stopped.');
       if (err instanceof DisconnectedError) throw new DisconnectedError(serial, 'the benchmark run');
       throw err;
     } finally {
