@@ -11,12 +11,15 @@ import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Store } from '../../src-main/store';
 import { EM_AARCH64, EM_X86_64, fakeElf } from '../helpers/fake-elf';
+import { type Peer, type PrivateAdb, startPeer, startPrivateAdb } from '../helpers/private-adb';
 import { type Backend, launchBrowser, screenshot, startBackend } from './harness';
 
 let backend: Backend;
 let browser: Browser;
 let page: Page;
 let dataDir: string;
+let adb: PrivateAdb;
+let peer: Peer;
 
 beforeAll(async () => {
   dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'pb-e2e-dev-'));
@@ -31,8 +34,10 @@ beforeAll(async () => {
   store.close();
   fs.writeFileSync(path.join(dataDir, 'bm-arm64'), fakeElf(EM_AARCH64));
   fs.writeFileSync(path.join(dataDir, 'bm-x86'), fakeElf(EM_X86_64));
-  // No ADB server here: the page must still show stored phones, runners and history.
-  backend = await startBackend({ ANDROID_ADB_SERVER_PORT: '1' }, dataDir);
+  // A private adb server (never the machine's 5037), and a remote "phone" that asks for approval.
+  adb = await startPrivateAdb();
+  peer = await startPeer('auth');
+  backend = await startBackend({ ANDROID_ADB_SERVER_PORT: String(adb.port) }, dataDir);
   browser = await launchBrowser();
   page = await (await browser.newContext({ viewport: { width: 1400, height: 1100 } })).newPage();
   await page.goto(backend.url);
@@ -41,6 +46,8 @@ beforeAll(async () => {
 afterAll(async () => {
   await browser?.close();
   await backend?.stop();
+  await peer?.close();
+  await adb?.close();
   fs.rmSync(dataDir, { recursive: true, force: true });
 });
 
@@ -50,6 +57,17 @@ describe('Devices page', () => {
     const row = page.getByTestId('live-devices').locator('tr', { hasText: 'R58M123' });
     await row.waitFor();
     expect(await row.textContent()).toContain('not connected');
+  });
+
+  it('connects a remote phone by address; it shows live as waiting for approval, with what to do', async () => {
+    const form = page.getByRole('form', { name: 'Connect a remote phone' });
+    await form.getByRole('textbox').fill('127.0.0.1');
+    await form.getByRole('spinbutton').fill(String(peer.port));
+    await form.getByRole('button', { name: 'Connect' }).click();
+    const row = page.getByTestId('live-devices').locator('tr', { hasText: peer.serial });
+    await expect.poll(() => row.textContent(), { timeout: 20_000 }).toMatch(/(unauthorized|waiting for approval)/);
+    expect(await row.textContent()).toContain('accept the "Allow USB debugging?" prompt');
+    await screenshot(page, 'devices-live');
   });
 
   it('sets the runner for an ABI from a path and refuses a wrong architecture', async () => {
