@@ -150,6 +150,17 @@ describe('Android target (stand-in shell)', () => {
     expect(adb.commands.some((x) => /^kill -9 \d+/.test(x))).toBe(true);
   });
 
+  it('a cancel that comes before the runner printed its PID still kills it', async () => {
+    adb.mode = 'slow';
+    const ac = new AbortController();
+    const p = target.run(job({ trials: 1 }), ctx(ac.signal)).catch((e) => e);
+    for (let i = 0; i < 200 && !adb.commands.some((x) => x.includes('--graph=')); i++) await new Promise((r) => setTimeout(r, 5));
+    ac.abort();
+    const err = (await p) as BenchmarkFailure;
+    expect(err.error.code).toBe('CANCELLED');
+    expect(adb.commands.some((x) => /^kill -9 \d+/.test(x))).toBe(true);
+  });
+
   it('a phone that drops mid-run fails with a reconnect message and keeps finished trials', async () => {
     await target.run(job({ trials: 1 }), ctx());
     adb.mode = 'drop';

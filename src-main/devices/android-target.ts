@@ -216,21 +216,32 @@ export class AndroidTarget implements BenchmarkTarget {
       }
     };
     const timer = setInterval(() => void sample(), sampleMs);
-    const onAbort = () => {
+    // Cancel: kill the runner by its PID, then stop reading. A cancel that comes before the PID
+    // was printed waits for it (at most a few seconds) so the runner never outlives the benchmark.
+    const stopReading = new AbortController();
+    let graceTimer: NodeJS.Timeout | undefined;
+    const killAndStop = () => {
       if (pid !== null) void this.adb.kill(serial, pid);
+      stopReading.abort();
+    };
+    const onAbort = () => {
+      if (pid !== null) killAndStop();
+      else graceTimer = setTimeout(killAndStop, 3000);
     };
     ctx.signal.addEventListener('abort', onAbort, { once: true });
     try {
       const res = await readShell(stream, serial, {
-        // Cancel: stop reading at once (the kill above ends the runner on the phone).
-        signal: ctx.signal,
+        signal: stopReading.signal,
         onData: (chunk) => {
           buf += chunk;
           if (pid === null) {
             const m = new RegExp(`${PID_MARK}(\\d+)`).exec(buf);
             if (m) {
               pid = Number(m[1]);
-              void sample();
+              if (ctx.signal.aborted) {
+                clearTimeout(graceTimer);
+                killAndStop();
+              } else void sample();
             }
           }
           let nl: number;
@@ -257,6 +268,7 @@ export class AndroidTarget implements BenchmarkTarget {
       throw err;
     } finally {
       stop = true;
+      clearTimeout(graceTimer);
       clearInterval(timer);
       ctx.signal.removeEventListener('abort', onAbort);
     }
