@@ -3,22 +3,12 @@
  * (test/sim-device): a private adb server, phones by profile with faults, thermal control, the
  * commands a phone received, and unplugging.
  *
- * The simulated phone's entry point (test/sim-device/index.ts) had not landed when these tests
- * were written; until `startLabSim` is wired to it, `simAvailable` is false and the tests and the
- * benchmark say they were skipped. Wiring it is the only step left.
+ * Backed by the simulated phone in test/sim-device and a private `adb` server on its own port.
  */
-import fs from 'node:fs';
-import path from 'node:path';
+import { disconnect, type SimDevice, startAdbServer, startSimDevice } from '../sim-device';
 
-export type SimProfileName = 'pixel' | 'pixel-selinux' | 'tri' | 'biglittle' | 'android9' | 'x86emu' | 'armv7';
-
-export interface SimFaults {
-  unauthorized?: boolean;
-  offline?: boolean;
-  dropMidPush?: boolean;
-  dropMidRun?: boolean;
-  diskFull?: boolean;
-}
+export type { SimFaults, SimProfileName } from '../sim-device';
+import type { SimFaults, SimProfileName } from '../sim-device';
 
 export interface SimPhone {
   serial: string;
@@ -40,14 +30,36 @@ export interface LabSim {
   close(): Promise<void>;
 }
 
-const entry = path.resolve(import.meta.dirname, '../sim-device/index.ts');
+/** The simulated phone is in this build; kept so the tests and the benchmark can say why they skip. */
+export const simAvailable = true as boolean;
+export const simUnavailableReason = '';
 
-/** True once test/sim-device has an entry point this adapter is wired to. */
-export const simAvailable = false as boolean;
-export const simUnavailableReason = fs.existsSync(entry)
-  ? 'test/sim-device/index.ts exists but test/helpers/sim-lab.ts is not wired to it yet'
-  : 'the simulated phone (test/sim-device/index.ts) is not in this build yet';
-
+/** A private adb server (its own port and HOME) and simulated phones connected to it on demand. */
 export async function startLabSim(): Promise<LabSim> {
-  throw new Error(`Simulated phone unavailable: ${simUnavailableReason}.`);
+  const server = await startAdbServer();
+  const devices = new Set<SimDevice>();
+  return {
+    adbPort: server.port,
+    adb: (args) => server.adb(args),
+    async device(profile, faults = {}) {
+      const dev = await startSimDevice(profile, faults);
+      devices.add(dev);
+      return {
+        serial: dev.serial,
+        port: dev.port,
+        commands: () => dev.commands(),
+        runnerRunning: async () => dev.runnerPids().length > 0,
+        setThermal: (t) => dev.setThermal(t),
+        async unplug() {
+          dev.unplug();
+          await disconnect(server, dev);
+        },
+      };
+    },
+    async close() {
+      for (const d of devices) await d.close();
+      devices.clear();
+      await server.close();
+    },
+  };
 }
