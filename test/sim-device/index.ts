@@ -5,7 +5,7 @@
  * getprop/dumpsys/df/taskset and device paths mapped into it (sandbox.ts, tools.ts); a pushed ELF
  * runner becomes the benchmark_model stand-in (runner-shim.mjs).
  *
- * Faults: unauthorized (AUTH never accepted), offline (CNXN never answered), drop mid-push (the link
+ * Faults: unauthorized (AUTH never accepted), offline (answers CNXN, then vanishes), drop mid-push (the link
  * is cut part way through a SEND), drop mid-run (the link is cut while the second runner process
  * runs), disk full (df shows almost nothing free and writes fail with ENOSPC). A dropped or
  * unplugged phone refuses new connections, like a pulled cable.
@@ -35,6 +35,8 @@ export interface SimFaults {
 const DROP_PUSH_AFTER = 32 * 1024;
 /** How long the runner process that `dropMidRun` targets runs before the link is cut, ms. */
 const DROP_RUN_AFTER_MS = 300;
+/** How long an `offline` phone stays after answering the handshake, ms. */
+const OFFLINE_AFTER_MS = 300;
 const RUNNER_SHIM = join(import.meta.dirname, 'runner-shim.mjs');
 
 /** Features we implement (advertising shell_v2 or stat_v2 without them breaks the host). */
@@ -90,7 +92,7 @@ export class SimDevice {
     return [...this.received];
   }
 
-  /** Sets or clears faults; clearing `unauthorized`/`offline` lets a waiting host in. */
+  /** Sets or clears faults; clearing `unauthorized` lets a waiting host in (an offline phone stays gone). */
   setFaults(f: SimFaults): void {
     Object.assign(this.faults, f);
     this.sandbox.writeDf(this.profile.storage.totalKB, this.faults.diskFull ? 96 : this.profile.storage.freeKB);
@@ -151,7 +153,6 @@ export class SimDevice {
   }
 
   private handshakeState(): HandshakeState {
-    if (this.faults.offline) return 'offline';
     if (this.faults.unauthorized) return 'unauthorized';
     return 'online';
   }
@@ -189,12 +190,17 @@ export class SimDevice {
       openService: (service, stream) => {
         const shell = parseShellService(service);
         if (shell) {
+          const env = this.env();
           if (this.faults.dropMidRun && /benchmark_model/.test(shell.command) && /--graph=/.test(shell.command)) {
             this.runnerStarts++;
-            // Cut the link while the second run is going, so the first trial is finished and kept.
-            if (this.runnerStarts >= 2) setTimeout(() => this.unplug(), DROP_RUN_AFTER_MS);
+            // Cut the link while the second run is going (it stalls after starting, so the cut
+            // always lands mid-run), so the first trial is finished and kept.
+            if (this.runnerStarts >= 2) {
+              env.SIM_RUNNER_STALL = '1';
+              setTimeout(() => this.unplug(), DROP_RUN_AFTER_MS);
+            }
           }
-          runShell({ sandbox: this.sandbox, env: this.env(), onCommand: (c) => this.received.push(c), children: this.children }, stream, shell.mode, shell.command);
+          runShell({ sandbox: this.sandbox, env, onCommand: (c) => this.received.push(c), children: this.children }, stream, shell.mode, shell.command);
           return true;
         }
         if (service === 'sync:') {
@@ -213,6 +219,12 @@ export class SimDevice {
       },
     });
     this.connections.add(conn);
+    if (this.faults.offline) {
+      // Offline: the phone answers the handshake, then vanishes and stops answering, which is how a
+      // TCP phone ends up listed as offline (until `adb disconnect`). Answering nothing at all makes
+      // `adb connect` itself fail instead.
+      socket.once('data', () => setTimeout(() => this.unplug(), OFFLINE_AFTER_MS));
+    }
     socket.once('close', () => this.connections.delete(conn));
   }
 }

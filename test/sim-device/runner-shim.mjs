@@ -14,7 +14,7 @@
  * Plain JavaScript so it starts in a bare `node` (no TypeScript loader) in well under a second.
  *
  * Environment (set by the simulated device): SIM_ROOT, SIM_NCPU, SIM_SPEED, SIM_FORMAT,
- * SIM_CPU_MASK (from taskset).
+ * SIM_CPU_MASK (from taskset), SIM_RUNNER_STALL (start, then never finish: for dropMidRun).
  */
 import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -29,6 +29,8 @@ const legacy = process.env.SIM_FORMAT === 'legacy';
 const info = (s) => process.stdout.write(legacy ? `${s}\n` : `INFO: ${s}\n`);
 const error = (s) => process.stdout.write(`ERROR: ${s}\n`);
 
+/** Simulated session init on a speed-1 phone, ms. */
+const INIT_MS = 200;
 const root = process.env.SIM_ROOT ?? '/';
 const ncpu = Number(process.env.SIM_NCPU ?? 8);
 const speed = Number(process.env.SIM_SPEED ?? 1);
@@ -144,9 +146,16 @@ function infer() {
 }
 const tick = () => new Promise((r) => setImmediate(r));
 
+// Session init (model load, delegate setup) takes a phone a few hundred ms; waiting for it here
+// (without blocking) also keeps the process in /proc long enough for the host's first sample.
 const initStart = process.hrtime.bigint();
 model.copy(work);
-const initUs = Number(process.hrtime.bigint() - initStart) / 1000 + 1500 * speed;
+const initUntil = Date.now() + INIT_MS * speed;
+while (Date.now() < initUntil) {
+  writeStatus();
+  await new Promise((r) => setTimeout(r, 25));
+}
+const initUs = Number(process.hrtime.bigint() - initStart) / 1000;
 info(`Initialized session in ${(initUs / 1000).toFixed(3)}ms.`);
 if (!legacy) info('Running benchmark for at least ' + warmup + ' iterations and at least 0 seconds but terminate if exceeding 150 seconds.');
 
@@ -175,6 +184,11 @@ async function loop(n) {
   return out;
 }
 
+if (process.env.SIM_RUNNER_STALL === '1') {
+  // The phone is about to be unplugged mid-run (dropMidRun): keep running until killed.
+  setInterval(writeStatus, 50);
+  await new Promise(() => undefined);
+}
 const w = await loop(warmup);
 info(legacy ? `Running benchmark for at least ${runs} iterations and at least 1 seconds` : statLine(w));
 if (legacy) info(statLine(w));

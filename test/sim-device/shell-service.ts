@@ -15,6 +15,9 @@ import { OutputUnmapper } from './sandbox';
 import type { DeviceStream } from './transport';
 import { ShellId, ShellPacketReader, shellPacket } from './wire';
 
+/** How long the pipes of an exited shell must stay quiet before a background job's hold is ignored. */
+const QUIET_MS = 250;
+
 export type ShellMode = 'v1' | 'v2' | 'exec';
 
 export interface ShellContext {
@@ -101,6 +104,14 @@ export function runShell(ctx: ShellContext, stream: DeviceStream, mode: ShellMod
       /* already gone */
     }
   };
+  const groupAlive = () => {
+    try {
+      if (child.pid) process.kill(-child.pid, 0);
+      return true;
+    } catch {
+      return false;
+    }
+  };
   stream.once('closed', () => {
     if (!finished) killGroup('SIGKILL');
   });
@@ -111,12 +122,17 @@ export function runShell(ctx: ShellContext, stream: DeviceStream, mode: ShellMod
   child.stderr.once('end', () => (errEnded = true));
   child.once('exit', (code, signal) => {
     ctx.children.delete(child);
-    // Drain what the shell left in the pipes, but do not wait for a background job that holds them
-    // open: stop once they are quiet for 100 ms (or after 1 s of chatter).
+    // Drain what the shell left in the pipes (its 'exit' can come before its output has been read),
+    // but do not wait for a background job that holds them open: once the shell has exited, stop
+    // when the pipes have been quiet for QUIET_MS (or after 1 s of chatter).
     const started = Date.now();
+    lastActivity = Math.max(lastActivity, started);
     const finish = async () => {
-      const quiet = pendingAcks === 0 && Date.now() - lastActivity > 100;
-      if (!(outEnded && errEnded) && !quiet && Date.now() - started < 1000) {
+      // Only a background job still alive in the shell's process group can hold the pipes open;
+      // without one, the pipes always end, so wait for that (however slow the machine is).
+      const held = groupAlive();
+      const quiet = held && pendingAcks === 0 && Date.now() - lastActivity > QUIET_MS;
+      if (!(outEnded && errEnded) && !quiet && (!held || Date.now() - started < 1000)) {
         setTimeout(() => void finish(), 10);
         return;
       }

@@ -238,10 +238,32 @@ export function deviceTools(): Record<string, string> {
 
 export const PRELUDE = prelude;
 
+/**
+ * Writes \`$SIM_ROOT/proc/$$/status\` before the stand-in execs node (same PID), so the process is
+ * visible in /proc from its first instant, as on a phone; the runner keeps it up to date.
+ */
+const procStatusFn = `
+if [ -n "$SIM_ROOT" ] && [ -n "$SIM_NCPU" ]; then
+  _all=$(( (1 << SIM_NCPU) - 1 )); _m=$(( 0x\${SIM_CPU_MASK:-$(printf '%x' $_all)} & _all ))
+  _l=""; _i=0
+  while [ $_i -lt $SIM_NCPU ]; do
+    if [ $(( (_m >> _i) & 1 )) -eq 1 ]; then
+      _j=$_i; while [ $(( _j + 1 )) -lt $SIM_NCPU ] && [ $(( (_m >> (_j + 1)) & 1 )) -eq 1 ]; do _j=$(( _j + 1 )); done
+      if [ $_j -gt $_i ]; then _l="$_l,$_i-$_j"; else _l="$_l,$_i"; fi
+      _i=$_j
+    fi
+    _i=$(( _i + 1 ))
+  done
+  mkdir -p "$SIM_ROOT/proc/$$"
+  printf 'Name:\\tbenchmark_model\\nState:\\tR (running)\\nPid:\\t%s\\nVmHWM:\\t    2048 kB\\nVmRSS:\\t    2048 kB\\nCpus_allowed:\\t%x\\nCpus_allowed_list:\\t%s\\n' $$ $_m "\${_l#,}" > "$SIM_ROOT/proc/$$/status"
+fi
+`;
+
 /** The script left at a device path in place of a pushed ELF: it runs the benchmark_model stand-in. */
 export function elfStandInScript(keptBytesPath: string): string {
   return `#!/bin/sh
 ${ELF_STANDIN_MARKER}${keptBytesPath}
+${procStatusFn}
 exec "\${SIM_NODE:?only the PocketBench simulated device runs this}" "$SIM_RUNNER_SHIM" "${keptBytesPath}" "$0" "$@"
 `;
 }
