@@ -188,6 +188,19 @@ describe.skipIf(!simAvailable)('device lab with simulated phones', () => {
     await dev.unplug();
   });
 
+  it('unplugged mid-push: failed with a clear message, stored', async () => {
+    const dev = await attach('pixel', { dropMidPush: true });
+    await waitFor(() => lab.live().find((d) => d.key === dev.serial && d.device?.model), 'facts');
+    const before = store.benchmarks.list({ limit: 1000, offset: 0 }).total;
+    const [id] = await lab.queue({ modelPath: MODEL, targets: [dev.serial], options: FAST });
+    const b = await lab.wait(id);
+    expect(b.status).toBe('failed');
+    expect(b.error).toMatch(/disconnected during/);
+    expect(b.error).toMatch(/Reconnect the phone/);
+    expect(store.benchmarks.list({ limit: 1000, offset: 0 }).total).toBe(before + 1);
+    await dev.unplug();
+  });
+
   it('disk full: the benchmark fails before the push and says to free space', async () => {
     const dev = await attach('pixel', { diskFull: true });
     await waitFor(() => lab.live().find((d) => d.key === dev.serial && d.device?.model), 'facts');

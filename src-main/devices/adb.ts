@@ -46,7 +46,8 @@ export function mapAdbError(err: unknown, serial: string): AppError {
   if (/not found|no devices/i.test(msg)) {
     return new AppError('DEVICE_NOT_FOUND', `${serial} is not connected. Check the cable or the address, and that USB debugging is on.`);
   }
-  if (/ECONNREFUSED|ECONNRESET|closed|EPIPE/i.test(msg)) return new DisconnectedError(serial, 'the operation');
+  // adbkit says "Premature end of stream" when the link drops mid-reply (a phone unplugged mid-push).
+  if (/ECONNREFUSED|ECONNRESET|closed|EPIPE|Premature end of stream/i.test(msg)) return new DisconnectedError(serial, 'the operation');
   return new AppError('ADB_ERROR', `ADB failed for ${serial}: ${msg}`);
 }
 
@@ -138,7 +139,7 @@ export class Adbc {
         const msg = err.message || String(err);
         if (/No space left|ENOSPC|out of space/i.test(msg)) {
           reject(new AppError('DISK_FULL', `The phone ${serial} ran out of storage while receiving ${remotePath}. Free some space on it and run again.`));
-        } else reject(/closed|ECONNRESET|EPIPE|offline|not found/i.test(msg) ? new DisconnectedError(serial, `the upload of ${remotePath}`) : mapAdbError(err, serial));
+        } else reject(/closed|ECONNRESET|EPIPE|offline|not found|Premature end of stream/i.test(msg) ? new DisconnectedError(serial, `the upload of ${remotePath}`) : mapAdbError(err, serial));
       });
     });
   }
