@@ -175,8 +175,11 @@ describe.skipIf(!simAvailable)('device lab with simulated phones', () => {
     await c.unplug();
   });
 
-  it('unplugged mid-run: failed with a clear message, finished trials kept, history intact', async () => {
-    const dev = await attach('pixel', { dropMidRun: true });
+  it.each([
+    { when: 'mid-run', faults: { dropMidRun: true }, trialsKept: 1 },
+    { when: 'mid-push', faults: { dropMidPush: true }, trialsKept: 0 },
+  ])('unplugged $when: failed with a clear message, finished trials kept, history intact', async ({ faults, trialsKept }) => {
+    const dev = await attach('pixel', faults);
     await waitFor(() => lab.live().find((d) => d.key === dev.serial && d.device?.model), 'facts');
     const before = store.benchmarks.list({ limit: 1000, offset: 0 }).total;
     const [id] = await lab.queue({ modelPath: MODEL, targets: [dev.serial], options: FAST });
@@ -184,19 +187,7 @@ describe.skipIf(!simAvailable)('device lab with simulated phones', () => {
     expect(b.status).toBe('failed');
     expect(b.error).toMatch(/disconnected during/);
     expect(b.error).toMatch(/Reconnect the phone/);
-    expect(store.benchmarks.list({ limit: 1000, offset: 0 }).total).toBe(before + 1);
-    await dev.unplug();
-  });
-
-  it('unplugged mid-push: failed with a clear message, stored', async () => {
-    const dev = await attach('pixel', { dropMidPush: true });
-    await waitFor(() => lab.live().find((d) => d.key === dev.serial && d.device?.model), 'facts');
-    const before = store.benchmarks.list({ limit: 1000, offset: 0 }).total;
-    const [id] = await lab.queue({ modelPath: MODEL, targets: [dev.serial], options: FAST });
-    const b = await lab.wait(id);
-    expect(b.status).toBe('failed');
-    expect(b.error).toMatch(/disconnected during/);
-    expect(b.error).toMatch(/Reconnect the phone/);
+    expect(lab.detail(id).trials).toHaveLength(trialsKept);
     expect(store.benchmarks.list({ limit: 1000, offset: 0 }).total).toBe(before + 1);
     await dev.unplug();
   });
