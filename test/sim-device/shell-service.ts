@@ -41,7 +41,10 @@ export function parseShellService(service: string): { mode: ShellMode; command: 
 export function runShell(ctx: ShellContext, stream: DeviceStream, mode: ShellMode, command: string): void {
   ctx.onCommand?.(command);
   const { sandbox } = ctx;
-  const prelude = `. "${join(sandbox.state, 'prelude.sh')}"\n`;
+  // v1 has one output stream: a phone's shell writes stdout and stderr to the same pty, so they
+  // arrive in the order written. Two pipes would not keep that order (an error line could land
+  // after a later `echo`), so in v1 stderr goes to stdout's pipe.
+  const prelude = `. "${join(sandbox.state, 'prelude.sh')}"\n${mode === 'v1' ? 'exec 2>&1\n' : ''}`;
   const mapped = sandbox.mapCommand(command);
   const interactive = command.trim() === '';
   const args = interactive ? [] : ['-c', `${prelude}${mapped}`];

@@ -72,6 +72,10 @@ describe('simulated phone through the real adb server', () => {
     await connect(server, d);
     const dev = client.getDevice(d.serial);
     expect((await readAll(await dev.shell('getprop ro.board.platform; echo rc=$?'))).toString()).toBe('trinket\nrc=0\n');
+    // v1 is one stream, like a phone's pty: stderr lands in order with stdout.
+    for (let i = 0; i < 5; i++) {
+      expect((await readAll(await dev.shell('echo a; echo b >&2; false; echo rc=$?'))).toString()).toBe('a\nb\nrc=1\n');
+    }
     const local = path.join(dir, 'blob.bin');
     const bytes = crypto.randomBytes(600 * 1024 + 7);
     fs.writeFileSync(local, bytes);
