@@ -4,17 +4,19 @@
  * this process's PID.
  *
  * It reads the same flags as TFLite's benchmark_model, checks the model is a TFLite flatbuffer (the
- * `TFL3` identifier), "runs" it — work proportional to the model size, scaled by the profile's
- * speed, yielding to the event loop between inferences so a kill lands at once — and prints the
+ * `TFL3` identifier), runs it on this computer with LiteRT (src-main/export/litert-node.ts, loaded
+ * through tsx; a model LiteRT.js cannot run gets byte-pass work proportional to its size instead),
+ * scales the times by the profile's speed, yields to the event loop between inferences so a kill
+ * lands at once, and prints the
  * real output format: `current` (TF 2.x, `INFO:` lines, memory footprint delta and periodic
  * monitoring) or `legacy` (TF 1.x era: `Average inference timings in us`, `Peak memory footprint`).
  * While it runs it keeps `/proc/PID/status` in the sandbox up to date (VmHWM, VmRSS,
  * Cpus_allowed_list from the taskset mask) and removes it when it ends.
  *
- * Plain JavaScript so it starts in a bare `node` (no TypeScript loader) in well under a second.
+ * Plain JavaScript so it starts in a bare `node`; it registers tsx itself only to load LiteRT.
  *
  * Environment (set by the simulated device): SIM_ROOT, SIM_NCPU, SIM_SPEED, SIM_FORMAT,
- * SIM_CPU_MASK (from taskset), SIM_RUNNER_STALL (start, then never finish: for dropMidRun).
+ * SIM_CPU_MASK (from taskset), SIM_LITERT=0 (skip LiteRT), SIM_RUNNER_STALL (start, then never finish: for dropMidRun).
  */
 import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -129,31 +131,55 @@ if (!legacy) {
 }
 if (flags.use_xnnpack !== 'false' && !legacy) info('Created TensorFlow Lite XNNPACK delegate for CPU.');
 
-// The "inference": a pass over the model bytes, repeated with the profile's speed factor. Working
-// on the real bytes keeps the time proportional to the model size and the RSS honest.
+const tick = () => new Promise((r) => setImmediate(r));
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+// Session init: load the model in LiteRT (the TFLite runtime, as WebAssembly) when it takes it.
+const initStart = process.hrtime.bigint();
+let liteRt = null;
+if (process.env.SIM_LITERT !== '0') {
+  try {
+    const { register } = await import('tsx/esm/api');
+    register();
+    const { loadTfliteModel } = await import('../../src-main/export/litert-node.ts');
+    const m = await loadTfliteModel(new Uint8Array(model));
+    const ctor = { float32: Float32Array, int32: Int32Array, uint8: Uint8Array };
+    const inputs = m.inputs.map((t) => new ctor[t.dtype](t.shape.reduce((a, b) => a * b, 1)).fill(1));
+    liteRt = { model: m, inputs };
+  } catch (err) {
+    // A model LiteRT.js cannot run (int8 inputs, ops it lacks) still gets timings, from the stand-in
+    // work below; a real phone's runtime would run it.
+    process.stderr.write(`sim: LiteRT could not run the model (${err?.message ?? err}); timings are simulated\n`);
+  }
+}
+// Without LiteRT, the "inference" is a pass over the model bytes: time proportional to the model
+// size, and the RSS honest.
 const work = Buffer.alloc(model.length);
-const passes = Math.max(1, Math.round(speed * 4));
-function infer() {
-  const t = process.hrtime.bigint();
+model.copy(work);
+function byteWork() {
   let acc = 0;
-  for (let p = 0; p < passes; p++) {
+  for (let p = 0; p < 4; p++) {
     for (let i = 0; i < model.length; i += 4) {
       acc = (acc + model[i] * (p + 1)) | 0;
       work[i] = acc & 0xff;
     }
   }
-  return Number(process.hrtime.bigint() - t) / 1000;
 }
-const tick = () => new Promise((r) => setImmediate(r));
-
-// Session init (model load, delegate setup) takes a phone a few hundred ms; waiting for it here
-// (without blocking) also keeps the process in /proc long enough for the host's first sample.
-const initStart = process.hrtime.bigint();
-model.copy(work);
+/** One inference, in µs, scaled to the phone: a slower phone waits (speed − 1) × the host's time. */
+async function infer() {
+  const t = process.hrtime.bigint();
+  if (liteRt) await liteRt.model.run(liteRt.inputs);
+  else byteWork();
+  const us = Number(process.hrtime.bigint() - t) / 1000;
+  if (speed > 1) await sleep((us * (speed - 1)) / 1000);
+  return us * Math.max(1, speed);
+}
+// A phone's session init takes at least a few hundred ms; waiting for it here (without blocking)
+// also keeps the process in /proc long enough for the host's first sample.
 const initUntil = Date.now() + INIT_MS * speed;
 while (Date.now() < initUntil) {
   writeStatus();
-  await new Promise((r) => setTimeout(r, 25));
+  await sleep(25);
 }
 const initUs = Number(process.hrtime.bigint() - initStart) / 1000;
 info(`Initialized session in ${(initUs / 1000).toFixed(3)}ms.`);
@@ -174,7 +200,7 @@ let lastStatus = 0;
 async function loop(n) {
   const out = [];
   for (let i = 0; i < n; i++) {
-    out.push(infer());
+    out.push(await infer());
     if (Date.now() - lastStatus > 20) {
       lastStatus = Date.now();
       writeStatus();

@@ -114,6 +114,10 @@ describe('simulated phone through the real adb server', () => {
     expect(out).toContain('INFO: Graph: [/data/local/tmp/m.tflite]');
     expect(out).toMatch(/INFO: Inference timings in us: Init: \d+, First inference: \d+, Warmup \(avg\): [\d.]+, Inference \(avg\): [\d.]+/);
     expect(out).toMatch(/rc=0\n$/);
+    // The model really ran in LiteRT (the stand-in says on stderr when it could not).
+    const run = await server.adb(['-s', d.serial, 'shell', '/data/local/tmp/benchmark_model --graph=/data/local/tmp/m.tflite --num_runs=1 --warmup_runs=0']);
+    expect(run.stderr).toBe('');
+    expect(run.stdout).toMatch(/Inference \(avg\): [\d.]+/);
     // A file that is not a TFLite model is rejected, as the real tool does.
     await sh('echo nope > /data/local/tmp/bad.tflite');
     const bad = await server.adb(['-s', d.serial, 'shell', '/data/local/tmp/benchmark_model --graph=/data/local/tmp/bad.tflite']).catch((e: { stdout: string; code: number }) => e);
