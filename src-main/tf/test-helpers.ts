@@ -42,3 +42,16 @@ export function maxRelError(got: ArrayLike<number>, want: ArrayLike<number>): nu
   }
   return scale === 0 ? diff : diff / scale;
 }
+
+export type KernelInputs = Record<string, { shape: number[]; data: Float32Array }>;
+
+/** Runs one kernel on a backend with fresh tensors made from the same arrays; returns its output. */
+export function runKernel(backend: string, name: string, inputs: KernelInputs, attrs: object): Float32Array {
+  return onBackend(backend, () => {
+    const ts = Object.fromEntries(Object.entries(inputs).map(([k, v]) => [k, tf.tensor(v.data, v.shape)]));
+    const out = tf.engine().runKernel(name, ts, attrs as never) as tf.Tensor;
+    const data = out.dataSync() as Float32Array;
+    tf.dispose([out, ...Object.values(ts)]);
+    return data;
+  });
+}

@@ -4,7 +4,7 @@ import '@tensorflow/tfjs-backend-wasm';
 import '@tensorflow/tfjs-core/dist/register_all_gradients';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { registerWasmGradKernels } from './wasm-grad-kernels';
-import { maxRelError, onBackend, randomArray } from './test-helpers';
+import { maxRelError, onBackend, randomArray, runKernel } from './test-helpers';
 
 beforeAll(async () => {
   await tf.setBackend('cpu');
@@ -20,17 +20,6 @@ interface Case {
   strides: number;
   pad: 'same' | 'valid' | [[number, number], [number, number], [number, number], [number, number]];
   dilations?: number;
-}
-
-/** Runs one kernel on a backend with fresh tensors made from the same arrays. */
-function runKernel(backend: string, name: string, inputs: Record<string, { shape: number[]; data: Float32Array }>, attrs: object): Float32Array {
-  return onBackend(backend, () => {
-    const ts = Object.fromEntries(Object.entries(inputs).map(([k, v]) => [k, tf.tensor(v.data, v.shape)]));
-    const out = tf.engine().runKernel(name, ts, attrs as never) as tf.Tensor;
-    const data = out.dataSync() as Float32Array;
-    tf.dispose([out, ...Object.values(ts)]);
-    return data;
-  });
 }
 
 function outShape(c: Case, depthwise: boolean): Shape4 {
