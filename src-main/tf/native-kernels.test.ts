@@ -152,6 +152,37 @@ describe.skipIf(!native.kernels)('native kernels over wasm match the cpu backend
     });
   });
 
+  const poolCases = [
+    { name: '2x2 stride 2 VALID, odd size', x: [3, 13, 11, 5], filterSize: 2, strides: 2, pad: 'valid' },
+    { name: '3x3 stride 2 SAME', x: [2, 9, 8, 4], filterSize: 3, strides: 2, pad: 'same' },
+    { name: '3x3 stride 1 SAME', x: [2, 6, 7, 3], filterSize: 3, strides: 1, pad: 'same' },
+  ] as const;
+  it.each(poolCases)('MaxPool and MaxPoolGrad: $name', (c) => {
+    const attrs = { filterSize: c.filterSize, strides: c.strides, pad: c.pad, dimRoundingMode: undefined };
+    const x = { shape: [...c.x], data: randomArray(c.x, 36) };
+    expect(compare('MaxPool', { x }, attrs)).toBe(0);
+    const y = runKernel('cpu', 'MaxPool', { x }, attrs);
+    const yShape = tf.backend_util.computePool2DInfo([...c.x] as Shape4, c.filterSize, c.strides, 1, c.pad).outShape;
+    const grad = { dy: { shape: yShape, data: randomArray(yShape, 37) }, input: x, output: { shape: yShape, data: y } };
+    expect(compare('MaxPoolGrad', grad, attrs)).toBeLessThanOrEqual(1e-6);
+  });
+
+  it("MaxPoolGrad sends each window's gradient to its first maximum on ties, as cpu does", () => {
+    const x = { shape: [1, 4, 4, 1], data: new Float32Array(16).fill(1) };
+    const attrs = { filterSize: 2, strides: 2, pad: 'valid', dimRoundingMode: undefined };
+    const grad = { dy: { shape: [1, 2, 2, 1], data: Float32Array.from([1, 2, 3, 4]) }, input: x, output: { shape: [1, 2, 2, 1], data: new Float32Array(4).fill(1) } };
+    expect(compare('MaxPoolGrad', grad, attrs)).toBe(0);
+  });
+
+  it.each([
+    { name: 'bias gradient (all but channels)', shape: [4, 5, 6, 7], axis: [0, 1, 2], keepDims: false },
+    { name: 'first axis, keepDims', shape: [300, 9], axis: 0, keepDims: true },
+    { name: 'last axis (falls back)', shape: [5, 8], axis: -1, keepDims: false },
+    { name: 'every axis (falls back)', shape: [5, 8], axis: [0, 1], keepDims: false },
+  ])('Sum: $name', (c) => {
+    expect(compare('Sum', { x: { shape: c.shape, data: randomArray(c.shape, 38) } }, { axis: c.axis, keepDims: c.keepDims })).toBeLessThanOrEqual(1e-5);
+  });
+
   const matCases: { name: string; a: number[]; b: number[]; ta: boolean; tb: boolean }[] = [
     { name: 'plain', a: [1, 5, 7], b: [1, 7, 33], ta: false, tb: false },
     { name: 'transposeA', a: [1, 300, 70], b: [1, 300, 40], ta: true, tb: false },

@@ -1,7 +1,8 @@
 /**
  * Registers the native add-on's multithreaded float32 kernels over the wasm backend's own, for the
  * ops that dominate CNN and MLP training: Conv2D / FusedConv2D, their two gradients, depthwise
- * convolution and its gradients, BatchMatMul / _FusedMatMul. Tensors stay where the wasm backend keeps
+ * convolution and its gradients, MaxPool and its gradient, BatchMatMul / _FusedMatMul, and Sum over
+ * leading axes (bias gradients; wasm's transposes first). Tensors stay where the wasm backend keeps
  * them: the add-on reads and writes Float32Array views of the wasm heap, so nothing is copied.
  * Anything the add-on does not handle (other dtypes, NCHW, activations other than relu/relu6,
  * broadcast shapes it does not know) goes to the kernel that was registered before.
@@ -12,7 +13,7 @@ import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import type { KernelConfig, KernelFunc, NamedAttrMap, TensorInfo } from '@tensorflow/tfjs-core';
 import type { NativeKernels } from './native';
 
-type Inputs = Partial<Record<'x' | 'dy' | 'filter' | 'bias' | 'a' | 'b' | 'preluActivationWeights', TensorInfo>>;
+type Inputs = Partial<Record<'x' | 'dy' | 'filter' | 'bias' | 'a' | 'b' | 'preluActivationWeights' | 'input', TensorInfo>>;
 interface Args {
   inputs: Inputs;
   backend: BackendWasm;
@@ -113,6 +114,44 @@ const depthwiseBackpropFilter: Impl = ({ inputs, backend, attrs }, native) => {
   return out;
 };
 
+function poolInfo(xShape: number[], attrs: NamedAttrMap): backend_util.Conv2DInfo {
+  const a = attrs as unknown as { filterSize: number | [number, number]; strides: number | [number, number]; pad: 'same' | 'valid' | number; dimRoundingMode?: 'floor' | 'round' | 'ceil' };
+  return backend_util.computePool2DInfo(xShape as never, a.filterSize, a.strides, 1, a.pad, a.dimRoundingMode);
+}
+
+const maxPool: Impl = ({ inputs, backend, attrs }, native) => {
+  const { x } = inputs;
+  if (!x || !allFloat(x) || x.shape.length !== 4) return null;
+  const info = poolInfo(x.shape, attrs);
+  const out = backend.makeOutput(info.outShape, 'float32');
+  native.maxPool(f32(backend, x), f32(backend, out), ...geometry(info));
+  return out;
+};
+
+const maxPoolGrad: Impl = ({ inputs, backend, attrs }, native) => {
+  const { dy, input } = inputs;
+  if (!dy || !input || !allFloat(dy, input)) return null;
+  const info = poolInfo(input.shape, attrs);
+  const out = backend.makeOutput(input.shape, 'float32');
+  native.maxPoolGrad(f32(backend, dy), f32(backend, input), f32(backend, out), ...geometry(info));
+  return out;
+};
+
+/** Sum over leading axes (bias gradients: [batch, ..., channels] → [channels]); others fall back. */
+const sum: Impl = ({ inputs, backend, attrs }, native) => {
+  const { x } = inputs;
+  if (!x || !allFloat(x) || x.shape.length < 2) return null;
+  const rank = x.shape.length;
+  const axes = tf.util.parseAxisParam(attrs.axis as number | number[], x.shape).sort((p, q) => p - q);
+  if (!axes.length || axes.some((ax, i) => ax !== i) || axes.length === rank) return null;
+  const rows = tf.util.sizeFromShape(x.shape.slice(0, axes.length));
+  const kept = x.shape.slice(axes.length);
+  const shape = attrs.keepDims ? [...axes.map(() => 1), ...kept] : kept;
+  const out = backend.makeOutput(shape, 'float32');
+  native.sumRows(f32(backend, x), f32(backend, out), rows, tf.util.sizeFromShape(kept));
+  return out;
+};
+
 /** Batched matmul where both sides have the same batch dims, or one side has a single batch. */
 const matMul: Impl = ({ inputs, backend, attrs }, native) => {
   const { a, b } = inputs;
@@ -153,6 +192,9 @@ const impls: Record<string, Impl> = {
   [tf.FusedDepthwiseConv2D]: depthwise,
   [tf.DepthwiseConv2dNativeBackpropInput]: depthwiseBackpropInput,
   [tf.DepthwiseConv2dNativeBackpropFilter]: depthwiseBackpropFilter,
+  [tf.MaxPool]: maxPool,
+  [tf.MaxPoolGrad]: maxPoolGrad,
+  [tf.Sum]: sum,
   [tf.BatchMatMul]: matMul,
   [tf._FusedMatMul]: matMul,
 };

@@ -23,6 +23,9 @@ export interface NativeKernels {
   depthwiseBackpropFilter(x: Float32Array, dy: Float32Array, dw: Float32Array, multiplier: number, ...geometry: number[]): void;
   matmul(a: Float32Array, b: Float32Array, bias: Float32Array | null, c: Float32Array, act: number, batch: number, m: number, n: number, k: number,
     transposeA: number, transposeB: number, aBatchStride: number, bBatchStride: number): void;
+  maxPool(x: Float32Array, y: Float32Array, ...geometry: number[]): void;
+  maxPoolGrad(dy: Float32Array, x: Float32Array, dx: Float32Array, ...geometry: number[]): void;
+  sumRows(x: Float32Array, out: Float32Array, rows: number, cols: number): void;
   setThreads(n: number): number;
 }
 

@@ -16,6 +16,7 @@
 #include <cstdint>
 #include <cstring>
 #include <functional>
+#include <limits>
 #include <mutex>
 #include <thread>
 #include <vector>
@@ -29,52 +30,64 @@
 namespace {
 
 // ---------------------------------------------------------------------------------------------
-// Thread pool: run(n, fn) calls fn(0..n-1), part 0 on the calling thread.
+// Thread pool. parallelFor(n, fn) calls fn(i) for every i in [0, n) exactly once, on whichever
+// threads are free: chunks are claimed from an atomic counter, so a worker the OS has not scheduled
+// (the machine is shared) never holds up the caller, which takes every chunk nobody else claimed.
+// Results never depend on which thread ran a chunk: reductions keep one partial per fixed chunk
+// range and add them in order, so training stays deterministic.
 class Pool {
  public:
   void resize(int n) {
     std::lock_guard<std::mutex> serial(call_);
     stop();
     size_ = std::max(1, n);
-    for (int i = 1; i < size_; i++) workers_.emplace_back([this, i] { loop(i); });
+    for (int i = 1; i < size_; i++) workers_.emplace_back([this] { loop(); });
   }
   int size() const { return size_; }
   // Serialised: one kernel at a time even if several Node threads (workers) call in.
-  void run(const std::function<void(int)>& fn) {
+  void parallelFor(long n, const std::function<void(long)>& fn) {
     std::lock_guard<std::mutex> serial(call_);
-    if (size_ == 1) {
-      fn(0);
+    if (size_ == 1 || n <= 1) {
+      for (long i = 0; i < n; i++) fn(i);
       return;
     }
     {
       std::lock_guard<std::mutex> lock(mu_);
       job_ = &fn;
-      pending_ = size_ - 1;
+      n_ = n;
+      next_.store(0);
+      open_ = true;
       generation_++;
     }
     cv_.notify_all();
-    fn(0);
+    drain(fn);
     std::unique_lock<std::mutex> lock(mu_);
-    done_.wait(lock, [this] { return pending_ == 0; });
+    open_ = false;
+    done_.wait(lock, [this] { return active_ == 0; });
     job_ = nullptr;
   }
   ~Pool() { stop(); }
 
  private:
-  void loop(int index) {
+  void drain(const std::function<void(long)>& fn) {
+    for (long i; (i = next_.fetch_add(1)) < n_;) fn(i);
+  }
+  void loop() {
     uint64_t seen = 0;
     for (;;) {
-      const std::function<void(int)>* job;
+      const std::function<void(long)>* job;
       {
         std::unique_lock<std::mutex> lock(mu_);
         cv_.wait(lock, [&] { return quit_ || generation_ != seen; });
         if (quit_) return;
         seen = generation_;
+        if (!open_) continue;
         job = job_;
+        active_++;
       }
-      (*job)(index);
+      drain(*job);
       std::lock_guard<std::mutex> lock(mu_);
-      if (--pending_ == 0) done_.notify_one();
+      if (--active_ == 0) done_.notify_all();
     }
   }
   void stop() {
@@ -91,23 +104,28 @@ class Pool {
   std::vector<std::thread> workers_;
   std::mutex mu_, call_;
   std::condition_variable cv_, done_;
-  const std::function<void(int)>* job_ = nullptr;
-  int pending_ = 0;
+  const std::function<void(long)>* job_ = nullptr;
+  long n_ = 0;
+  std::atomic<long> next_{0};
+  bool open_ = false;
+  int active_ = 0;
   uint64_t generation_ = 0;
   bool quit_ = false;
 };
 
 Pool pool;
 
-// Splits [0, n) into `parts` contiguous ranges, each a multiple of `align` except the last.
-inline void split(long n, int parts, int part, long align, long* begin, long* end) {
-  long blocks = (n + align - 1) / align;
-  long per = blocks / parts, extra = blocks % parts;
-  long b0 = part * per + std::min<long>(part, extra);
-  long b1 = b0 + per + (part < extra ? 1 : 0);
-  *begin = std::min(n, b0 * align);
-  *end = std::min(n, b1 * align);
+inline long ceilDiv(long a, long b) { return (a + b - 1) / b; }
+
+// Sums `parts` partial buffers of `size` floats into out, in part order (deterministic).
+void sumPartials(const std::vector<std::vector<float>>& partial, long size, float* out) {
+  std::fill(out, out + size, 0.f);
+  for (const auto& p : partial)
+    for (long i = 0; i < size; i++) out[i] += p[i];
 }
+
+// Fixed number of ranges for reductions: enough to balance 2-4 threads, independent of the thread count.
+constexpr long REDUCE_PARTS = 8;
 
 // ---------------------------------------------------------------------------------------------
 // GEMM: C[M,N] (+)= A[M,K] * B[K,N], A and B given by element strides so transposes cost nothing.
@@ -194,20 +212,20 @@ void gemm(long M, long N, long K, const View& A, const View& B, float* C, long l
 thread_local std::vector<float> tlsGemm;
 thread_local std::vector<float> tlsCols;
 
-// Multithreaded GEMM: splits the rows of C (or its columns when there are too few rows).
+// Multithreaded GEMM: chunks of C's rows, or of its columns when there are too few rows.
 void gemmParallel(long M, long N, long K, View A, View B, float* C, long ldc, bool accumulate) {
-  int T = pool.size();
-  if (M >= (long)T * MR * 2 || N < (long)T * NR) {
-    pool.run([&](int t) {
-      long b, e;
-      split(M, T, t, MR, &b, &e);
-      if (b < e) gemm(e - b, N, K, View{A.p + b * A.rs, A.rs, A.cs}, B, C + b * ldc, ldc, accumulate, tlsGemm);
+  const long target = 4L * pool.size();
+  if (M / MR >= target || N <= NR) {
+    long rows = std::max<long>(MR, ceilDiv(ceilDiv(M, target), MR) * MR);
+    pool.parallelFor(ceilDiv(M, rows), [&](long i) {
+      long b = i * rows, e = std::min(M, b + rows);
+      gemm(e - b, N, K, View{A.p + b * A.rs, A.rs, A.cs}, B, C + b * ldc, ldc, accumulate, tlsGemm);
     });
   } else {
-    pool.run([&](int t) {
-      long b, e;
-      split(N, T, t, NR, &b, &e);
-      if (b < e) gemm(M, e - b, K, A, View{B.p + b * B.cs, B.rs, B.cs}, C + b, ldc, accumulate, tlsGemm);
+    long cols = std::max<long>(NR, ceilDiv(ceilDiv(N, target), NR) * NR);
+    pool.parallelFor(ceilDiv(N, cols), [&](long i) {
+      long b = i * cols, e = std::min(N, b + cols);
+      gemm(M, e - b, K, A, View{B.p + b * B.cs, B.rs, B.cs}, C + b, ldc, accumulate, tlsGemm);
     });
   }
 }
@@ -281,43 +299,35 @@ void epilogue(float* y, long rows, long co, const float* bias, int act) {
   }
 }
 
-// y[pixels, Co] = im2col(x) * w[K, Co] (+ bias, activation)
+// y[pixels, Co] = im2col(x) * w[K, Co] (+ bias, activation), in chunks of output pixels.
 void conv2d(const Conv& c, const float* x, const float* w, const float* bias, int act, float* y) {
   long P = c.pixels(), K = c.K(), chunk = chunkRows(c);
   View Wv{w, c.Co, 1};
-  pool.run([&](int t) {
-    long b, e;
-    split(P, pool.size(), t, MR, &b, &e);
-    for (long p0 = b; p0 < e; p0 += chunk) {
-      long rows = std::min(chunk, e - p0);
-      if (isPointwise(c)) {
-        gemm(rows, c.Co, K, View{x + p0 * K, K, 1}, Wv, y + p0 * c.Co, c.Co, false, tlsGemm);
-      } else {
-        if (tlsCols.size() < (size_t)(rows * K)) tlsCols.resize(rows * K);
-        im2col(c, x, p0, rows, tlsCols.data());
-        gemm(rows, c.Co, K, View{tlsCols.data(), K, 1}, Wv, y + p0 * c.Co, c.Co, false, tlsGemm);
-      }
-      epilogue(y + p0 * c.Co, rows, c.Co, bias, act);
+  pool.parallelFor(ceilDiv(P, chunk), [&](long i) {
+    long p0 = i * chunk, rows = std::min(chunk, P - p0);
+    const float* cols = x + p0 * K;
+    if (!isPointwise(c)) {
+      if (tlsCols.size() < (size_t)(rows * K)) tlsCols.resize(rows * K);
+      im2col(c, x, p0, rows, tlsCols.data());
+      cols = tlsCols.data();
     }
+    gemm(rows, c.Co, K, View{cols, K, 1}, Wv, y + p0 * c.Co, c.Co, false, tlsGemm);
+    epilogue(y + p0 * c.Co, rows, c.Co, bias, act);
   });
 }
 
-// dx = col2im(dy[pixels, Co] * w^T); threads own whole images so their writes never overlap.
+// dx = col2im(dy[pixels, Co] * w^T); a chunk is one image, so scatters never overlap.
 void conv2dBackpropInput(const Conv& c, const float* dy, const float* w, float* dx) {
-  long K = c.K(), perImage = c.OH * c.OW, chunk = chunkRows(c);
+  long K = c.K(), perImage = c.OH * c.OW, chunk = chunkRows(c), imageSize = c.H * c.W * c.Ci;
   View Wt{w, 1, c.Co};
-  pool.run([&](int t) {
-    long b0, b1;
-    split(c.B, pool.size(), t, 1, &b0, &b1);
-    if (b0 >= b1) return;
-    std::fill(dx + b0 * c.H * c.W * c.Ci, dx + b1 * c.H * c.W * c.Ci, 0.f);
-    long e = b1 * perImage;
-    for (long p0 = b0 * perImage; p0 < e; p0 += chunk) {
+  pool.parallelFor(c.B, [&](long b) {
+    if (isPointwise(c)) {
+      gemm(perImage, K, c.Co, View{dy + b * perImage * c.Co, c.Co, 1}, Wt, dx + b * imageSize, K, false, tlsGemm);
+      return;
+    }
+    std::fill(dx + b * imageSize, dx + (b + 1) * imageSize, 0.f);
+    for (long p0 = b * perImage, e = (b + 1) * perImage; p0 < e; p0 += chunk) {
       long rows = std::min(chunk, e - p0);
-      if (isPointwise(c)) {
-        gemm(rows, K, c.Co, View{dy + p0 * c.Co, c.Co, 1}, Wt, dx + p0 * K, K, false, tlsGemm);
-        continue;
-      }
       if (tlsCols.size() < (size_t)(rows * K)) tlsCols.resize(rows * K);
       gemm(rows, K, c.Co, View{dy + p0 * c.Co, c.Co, 1}, Wt, tlsCols.data(), K, false, tlsGemm);
       col2imAdd(c, tlsCols.data(), p0, rows, dx);
@@ -325,22 +335,14 @@ void conv2dBackpropInput(const Conv& c, const float* dy, const float* w, float* 
   });
 }
 
-// dw[K, Co] = im2col(x)^T * dy; each thread sums its pixels into its own partial, then they are added.
+// dw[K, Co] = im2col(x)^T * dy: fixed pixel ranges each sum into their own partial.
 void conv2dBackpropFilter(const Conv& c, const float* x, const float* dy, float* dw) {
   long P = c.pixels(), K = c.K(), chunk = chunkRows(c);
-  int T = pool.size();
-  std::vector<std::vector<float>> partial(T);
-  pool.run([&](int t) {
-    float* acc = dw;
-    if (t > 0) {
-      partial[t].assign(K * c.Co, 0.f);
-      acc = partial[t].data();
-    } else {
-      std::fill(dw, dw + K * c.Co, 0.f);
-    }
-    long b, e;
-    split(P, T, t, MR, &b, &e);
-    for (long p0 = b; p0 < e; p0 += chunk) {
+  long parts = std::min(REDUCE_PARTS, ceilDiv(P, chunk)), per = ceilDiv(P, parts);
+  std::vector<std::vector<float>> partial(parts);
+  pool.parallelFor(parts, [&](long part) {
+    partial[part].assign(K * c.Co, 0.f);
+    for (long p0 = part * per, e = std::min(P, p0 + per); p0 < e; p0 += chunk) {
       long rows = std::min(chunk, e - p0);
       const float* cols = x + p0 * K;
       if (!isPointwise(c)) {
@@ -348,120 +350,141 @@ void conv2dBackpropFilter(const Conv& c, const float* x, const float* dy, float*
         im2col(c, x, p0, rows, tlsCols.data());
         cols = tlsCols.data();
       }
-      gemm(K, c.Co, rows, View{cols, 1, K}, View{dy + p0 * c.Co, c.Co, 1}, acc, c.Co, true, tlsGemm);
+      gemm(K, c.Co, rows, View{cols, 1, K}, View{dy + p0 * c.Co, c.Co, 1}, partial[part].data(), c.Co, true, tlsGemm);
     }
   });
-  for (int t = 1; t < T; t++)
-    if (!partial[t].empty())
-      for (long i = 0; i < K * c.Co; i++) dw[i] += partial[t][i];
+  sumPartials(partial, K * c.Co, dw);
 }
 
 // ---------------------------------------------------------------------------------------------
 // Depthwise convolution (filter [FH, FW, Ci, M], output channel ci*M + m). Loops keep channels
-// innermost, where NHWC memory is contiguous, so they vectorise.
+// innermost, where NHWC memory is contiguous, so they vectorise. forEachTap visits the filter taps
+// of one output pixel that fall inside the input, with the input pixel's offset.
+template <typename F>
+inline void forEachTap(const Conv& c, long b, long oy, long ox, F&& f) {
+  for (long i = 0; i < c.FH; i++) {
+    long yy = oy * c.SH + i * c.DH - c.PT;
+    if (yy < 0 || yy >= c.H) continue;
+    for (long j = 0; j < c.FW; j++) {
+      long xx = ox * c.SW + j * c.DW - c.PL;
+      if (xx < 0 || xx >= c.W) continue;
+      f(((b * c.H + yy) * c.W + xx) * c.Ci, (i * c.FW + j));
+    }
+  }
+}
+
 void depthwise(const Conv& c, long M, const float* x, const float* w, const float* bias, int act, float* y) {
   long Co = c.Ci * M;
-  pool.run([&](int t) {
-    long b0, b1;
-    split(c.B * c.OH, pool.size(), t, 1, &b0, &b1);
-    for (long row = b0; row < b1; row++) {
-      long b = row / c.OH, oy = row % c.OH;
-      for (long ox = 0; ox < c.OW; ox++) {
-        float* out = y + ((b * c.OH + oy) * c.OW + ox) * Co;
-        std::fill(out, out + Co, 0.f);
-        for (long i = 0; i < c.FH; i++) {
-          long yy = oy * c.SH + i * c.DH - c.PT;
-          if (yy < 0 || yy >= c.H) continue;
-          for (long j = 0; j < c.FW; j++) {
-            long xx = ox * c.SW + j * c.DW - c.PL;
-            if (xx < 0 || xx >= c.W) continue;
-            const float* in = x + ((b * c.H + yy) * c.W + xx) * c.Ci;
-            const float* f = w + (i * c.FW + j) * Co;
-            if (M == 1)
-              for (long ch = 0; ch < Co; ch++) out[ch] += in[ch] * f[ch];
-            else
-              for (long ch = 0; ch < c.Ci; ch++)
-                for (long m = 0; m < M; m++) out[ch * M + m] += in[ch] * f[ch * M + m];
-          }
-        }
-        epilogue(out, 1, Co, bias, act);
-      }
+  pool.parallelFor(c.B * c.OH, [&](long row) {
+    long b = row / c.OH, oy = row % c.OH;
+    for (long ox = 0; ox < c.OW; ox++) {
+      float* out = y + ((b * c.OH + oy) * c.OW + ox) * Co;
+      std::fill(out, out + Co, 0.f);
+      forEachTap(c, b, oy, ox, [&](long in, long tap) {
+        const float* xi = x + in;
+        const float* f = w + tap * Co;
+        for (long ch = 0; ch < c.Ci; ch++)
+          for (long m = 0; m < M; m++) out[ch * M + m] += xi[ch] * f[ch * M + m];
+      });
+      epilogue(out, 1, Co, bias, act);
     }
   });
 }
 
 void depthwiseBackpropInput(const Conv& c, long M, const float* dy, const float* w, float* dx) {
-  long Co = c.Ci * M;
-  pool.run([&](int t) {
-    long b0, b1;
-    split(c.B, pool.size(), t, 1, &b0, &b1);
-    if (b0 >= b1) return;
-    std::fill(dx + b0 * c.H * c.W * c.Ci, dx + b1 * c.H * c.W * c.Ci, 0.f);
-    for (long b = b0; b < b1; b++)
-      for (long oy = 0; oy < c.OH; oy++)
-        for (long ox = 0; ox < c.OW; ox++) {
-          const float* g = dy + ((b * c.OH + oy) * c.OW + ox) * Co;
-          for (long i = 0; i < c.FH; i++) {
-            long yy = oy * c.SH + i * c.DH - c.PT;
-            if (yy < 0 || yy >= c.H) continue;
-            for (long j = 0; j < c.FW; j++) {
-              long xx = ox * c.SW + j * c.DW - c.PL;
-              if (xx < 0 || xx >= c.W) continue;
-              float* d = dx + ((b * c.H + yy) * c.W + xx) * c.Ci;
-              const float* f = w + (i * c.FW + j) * Co;
-              if (M == 1)
-                for (long ch = 0; ch < Co; ch++) d[ch] += g[ch] * f[ch];
-              else
-                for (long ch = 0; ch < c.Ci; ch++) {
-                  float s = 0.f;
-                  for (long m = 0; m < M; m++) s += g[ch * M + m] * f[ch * M + m];
-                  d[ch] += s;
-                }
-            }
+  long Co = c.Ci * M, imageSize = c.H * c.W * c.Ci;
+  pool.parallelFor(c.B, [&](long b) {
+    std::fill(dx + b * imageSize, dx + (b + 1) * imageSize, 0.f);
+    for (long oy = 0; oy < c.OH; oy++)
+      for (long ox = 0; ox < c.OW; ox++) {
+        const float* g = dy + ((b * c.OH + oy) * c.OW + ox) * Co;
+        forEachTap(c, b, oy, ox, [&](long in, long tap) {
+          float* d = dx + in;
+          const float* f = w + tap * Co;
+          for (long ch = 0; ch < c.Ci; ch++) {
+            float s = 0.f;
+            for (long m = 0; m < M; m++) s += g[ch * M + m] * f[ch * M + m];
+            d[ch] += s;
           }
-        }
+        });
+      }
   });
 }
 
 void depthwiseBackpropFilter(const Conv& c, long M, const float* x, const float* dy, float* dw) {
-  long Co = c.Ci * M, size = c.FH * c.FW * Co;
-  int T = pool.size();
-  std::vector<std::vector<float>> partial(T);
-  pool.run([&](int t) {
-    float* acc = dw;
-    if (t > 0) {
-      partial[t].assign(size, 0.f);
-      acc = partial[t].data();
-    } else {
-      std::fill(dw, dw + size, 0.f);
-    }
-    long r0, r1;
-    split(c.B * c.OH, T, t, 1, &r0, &r1);
-    for (long row = r0; row < r1; row++) {
+  long Co = c.Ci * M, size = c.FH * c.FW * Co, rowsTotal = c.B * c.OH;
+  long parts = std::min(REDUCE_PARTS, rowsTotal), per = ceilDiv(rowsTotal, parts);
+  std::vector<std::vector<float>> partial(parts);
+  pool.parallelFor(parts, [&](long part) {
+    partial[part].assign(size, 0.f);
+    float* acc = partial[part].data();
+    for (long row = part * per, e = std::min(rowsTotal, row + per); row < e; row++) {
       long b = row / c.OH, oy = row % c.OH;
       for (long ox = 0; ox < c.OW; ox++) {
         const float* g = dy + ((b * c.OH + oy) * c.OW + ox) * Co;
-        for (long i = 0; i < c.FH; i++) {
-          long yy = oy * c.SH + i * c.DH - c.PT;
-          if (yy < 0 || yy >= c.H) continue;
-          for (long j = 0; j < c.FW; j++) {
-            long xx = ox * c.SW + j * c.DW - c.PL;
-            if (xx < 0 || xx >= c.W) continue;
-            const float* in = x + ((b * c.H + yy) * c.W + xx) * c.Ci;
-            float* f = acc + (i * c.FW + j) * Co;
-            if (M == 1)
-              for (long ch = 0; ch < Co; ch++) f[ch] += in[ch] * g[ch];
-            else
-              for (long ch = 0; ch < c.Ci; ch++)
-                for (long m = 0; m < M; m++) f[ch * M + m] += in[ch] * g[ch * M + m];
-          }
-        }
+        forEachTap(c, b, oy, ox, [&](long in, long tap) {
+          const float* xi = x + in;
+          float* f = acc + tap * Co;
+          for (long ch = 0; ch < c.Ci; ch++)
+            for (long m = 0; m < M; m++) f[ch * M + m] += xi[ch] * g[ch * M + m];
+        });
       }
     }
   });
-  for (int t = 1; t < T; t++)
-    if (!partial[t].empty())
-      for (long i = 0; i < size; i++) dw[i] += partial[t][i];
+  sumPartials(partial, size, dw);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Max pooling (geometry as a depthwise conv with multiplier 1). The gradient goes to the first
+// maximum of each window in row-major order, as the cpu backend does.
+void maxPool(const Conv& c, const float* x, float* y) {
+  pool.parallelFor(c.B * c.OH, [&](long row) {
+    long b = row / c.OH, oy = row % c.OH;
+    for (long ox = 0; ox < c.OW; ox++) {
+      float* out = y + ((b * c.OH + oy) * c.OW + ox) * c.Ci;
+      std::fill(out, out + c.Ci, -std::numeric_limits<float>::infinity());
+      forEachTap(c, b, oy, ox, [&](long in, long) {
+        for (long ch = 0; ch < c.Ci; ch++) out[ch] = std::max(out[ch], x[in + ch]);
+      });
+    }
+  });
+}
+
+void maxPoolGrad(const Conv& c, const float* dy, const float* x, float* dx) {
+  long imageSize = c.H * c.W * c.Ci;
+  pool.parallelFor(c.B, [&](long b) {
+    std::fill(dx + b * imageSize, dx + (b + 1) * imageSize, 0.f);
+    std::vector<float> best(c.Ci);
+    std::vector<long> where(c.Ci);
+    for (long oy = 0; oy < c.OH; oy++)
+      for (long ox = 0; ox < c.OW; ox++) {
+        std::fill(best.begin(), best.end(), -std::numeric_limits<float>::infinity());
+        std::fill(where.begin(), where.end(), -1L);
+        forEachTap(c, b, oy, ox, [&](long in, long) {
+          for (long ch = 0; ch < c.Ci; ch++)
+            if (x[in + ch] > best[ch] || where[ch] < 0) {
+              best[ch] = x[in + ch];
+              where[ch] = in + ch;
+            }
+        });
+        const float* g = dy + ((b * c.OH + oy) * c.OW + ox) * c.Ci;
+        for (long ch = 0; ch < c.Ci; ch++)
+          if (where[ch] >= 0) dx[where[ch]] += g[ch];
+      }
+  });
+}
+
+// out[C] = sum over rows of x[R, C] (a reduction over leading axes, as for bias gradients).
+void sumRows(const float* x, long R, long C, float* out) {
+  long parts = std::min(REDUCE_PARTS, std::max(1L, R / 64)), per = ceilDiv(R, parts);
+  std::vector<std::vector<float>> partial(parts);
+  pool.parallelFor(parts, [&](long part) {
+    partial[part].assign(C, 0.f);
+    float* acc = partial[part].data();
+    for (long r = part * per, e = std::min(R, r + per); r < e; r++)
+      for (long j = 0; j < C; j++) acc[j] += x[r * C + j];
+  });
+  sumPartials(partial, C, out);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -578,6 +601,28 @@ napi_value MatMul(napi_env env, napi_callback_info info) {
   return nullptr;
 }
 
+// maxPool(x, y, ...geometry)
+napi_value MaxPool(napi_env env, napi_callback_info info) {
+  Args a(env, info);
+  float *x = a.f32(0), *y = a.f32(1);
+  Conv c = readConv(a, 2);
+  if (!a.ok || !x || !y) return fail(env, "maxPool(x, y, geometry): bad arguments");
+  maxPool(c, x, y);
+  return nullptr;
+}
+
+void maxPoolGradM(const Conv& c, long, const float* dy, const float* x, float* dx) { maxPoolGrad(c, dy, x, dx); }
+
+// sumRows(x, out, R, C)
+napi_value SumRows(napi_env env, napi_callback_info info) {
+  Args a(env, info);
+  float *x = a.f32(0), *out = a.f32(1);
+  long R = a.num(2), C = a.num(3);
+  if (!a.ok || !x || !out || R < 0 || C < 1) return fail(env, "sumRows(x, out, R, C): bad arguments");
+  sumRows(x, R, C, out);
+  return nullptr;
+}
+
 napi_value SetThreads(napi_env env, napi_callback_info info) {
   Args a(env, info);
   long n = a.num(0);
@@ -596,6 +641,9 @@ napi_value Init(napi_env env, napi_value exports) {
       {"depthwise", nullptr, Depthwise, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"depthwiseBackpropInput", nullptr, Grad<depthwiseBackpropInputM, true>, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"depthwiseBackpropFilter", nullptr, Grad<depthwiseBackpropFilterM, true>, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"maxPool", nullptr, MaxPool, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"maxPoolGrad", nullptr, Grad<maxPoolGradM, false>, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"sumRows", nullptr, SumRows, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"matmul", nullptr, MatMul, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"setThreads", nullptr, SetThreads, nullptr, nullptr, nullptr, napi_default, nullptr},
   };
