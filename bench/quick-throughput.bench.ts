@@ -36,6 +36,8 @@ interface Figures {
   teacherMsPerBatch: number;
   studentMsPerBatch: number;
   distillMsPerBatch: number;
+  /** 1-minute load average when each part finished: the machine is shared, so figures move with it. */
+  loadAvg1m: number[];
 }
 
 function crossEntropy(logits: tf.Tensor, labels: tf.Tensor1D): tf.Scalar {
@@ -87,13 +89,23 @@ async function measure(): Promise<Figures> {
   const teacher = buildTemplate({ ...base, width: 1, seed: 1 });
   const student = buildTemplate({ ...base, width: 0.25, seed: 2 });
   const apply = (m: tfl.LayersModel, xs: tf.Tensor, training: boolean) => m.apply(xs, { training }) as tf.Tensor;
+  const load = () => Number(os.loadavg()[0].toFixed(2));
   const teacherMs = msPerStep(makeStep(teacher, (xs, ys) => crossEntropy(apply(teacher, xs, true), ys)), data);
+  const afterTeacher = load();
   const studentMs = msPerStep(makeStep(student, (xs, ys) => crossEntropy(apply(student, xs, true), ys)), data);
+  const afterStudent = load();
   const distillMs = msPerStep(
     makeStep(student, (xs, ys) => distillLoss(apply(student, xs, true), apply(teacher, xs, false), ys)),
     data,
   );
-  return { backend: info.name ?? 'unknown', threads: info.threads, teacherMsPerBatch: teacherMs, studentMsPerBatch: studentMs, distillMsPerBatch: distillMs };
+  return {
+    backend: info.name ?? 'unknown',
+    threads: info.threads,
+    teacherMsPerBatch: teacherMs,
+    studentMsPerBatch: studentMs,
+    distillMsPerBatch: distillMs,
+    loadAvg1m: [afterTeacher, afterStudent, load()],
+  };
 }
 
 async function main(): Promise<void> {
@@ -135,6 +147,8 @@ async function main(): Promise<void> {
       data: 'seeded random images (8 batches cycled)',
       stepFunction: 'tf.variableGrads + applyGradients + loss read back, written in the bench (the train step was not on main yet)',
       loadAvg1mAtStart: loadBefore,
+      loadAvg1mAfterTeacherStudentDistill: active.loadAvg1m,
+      plainWasmLoadAvg1mAfterTeacherStudentDistill: plain?.loadAvg1m ?? null,
     },
     reduced: steps < 200,
     wallTimeS: Number(((performance.now() - started) / 1000).toFixed(1)),
