@@ -10,7 +10,7 @@ import { depthwiseConv2dNativeBackpropFilter, depthwiseConv2dNativeBackpropInput
 
 // `npm run test:unit` builds the add-on first (build:native); without a C++ compiler there is
 // nothing to test here, and the fallback is covered by native.test.ts.
-const native = loadNativeKernels({});
+const native = loadNativeKernels(process.env);
 if (!native.kernels) console.warn(`native kernel tests skipped: ${native.reason}`);
 
 beforeAll(async () => {
