@@ -17,6 +17,7 @@
 import { createHash } from 'node:crypto';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { AppError } from '../../src-shared/errors';
+import type { Precision } from '../../src-shared/types';
 import {
   SOFTMAX_OUTPUT_QUANT,
   WEIGHT_QMAX,
@@ -30,11 +31,12 @@ import { appendZip, buildMetadata, labelsFile, type ExportMetadata } from './met
 import { BuiltinOptions, Op, TensorType, type OpName } from './tflite/schema';
 import { type FbOperator, type FbOptions, type FbQuant, type FbTensor, options, serializeModel } from './tflite/write';
 
-export type Precision = 'fp32' | 'fp16' | 'dynamic' | 'int8';
-export const PRECISIONS: readonly Precision[] = ['fp32', 'fp16', 'dynamic', 'int8'];
+/** The artifact precisions a writer produces (`dynamic` is accepted as another name for `int8-dynamic`). */
+export type ExportPrecision = Exclude<Precision, 'mixed'>;
+export const PRECISIONS: readonly ExportPrecision[] = ['fp32', 'fp16', 'int8-dynamic', 'int8'];
 
 export interface ExportOptions {
-  precision: Precision;
+  precision: ExportPrecision | 'dynamic';
   /** Required for `int8`. */
   quant?: QuantParams;
   /** Full INT8 only: float (default) or int8 model input and output. */
@@ -169,7 +171,7 @@ function versionOf(op: OpName, mode: Mode | 'hybrid', detail: { perChannel?: boo
 }
 
 /** Lowers the graph to TFLite tensors and operators. */
-function lower(g: IrGraph, opts: ExportOptions, b: TfliteBuilder, warnings: string[]): { input: number; output: number } {
+function lower(g: IrGraph, opts: ExportOptions & { precision: ExportPrecision }, b: TfliteBuilder, warnings: string[]): { input: number; output: number } {
   const { precision } = opts;
   const q = precision === 'int8' ? opts.quant : undefined;
   const floatLayers = new Set(q?.floatLayers ?? []);
@@ -266,7 +268,7 @@ function lower(g: IrGraph, opts: ExportOptions, b: TfliteBuilder, warnings: stri
     const { q: qw, scales } = perChannel ? quantizeWeights(op.weights, channels, channelOf, given) : quantizeWeights(op.weights, 1, () => 0, given);
     const wq: FbQuant = { scale: scales, zeroPoint: scales.map(() => 0), quantizedDimension: perChannel && depthwise ? 3 : 0 };
     const w = b.tensor(`${name}/weights`, op.weightShape, TensorType.INT8, bytesOf(qw), wq);
-    if (precision === 'dynamic') return { w, bias: b.tensor(`${name}/bias`, [channels], TensorType.FLOAT32, bytesOf(op.bias)), perChannel };
+    if (precision === 'int8-dynamic') return { w, bias: b.tensor(`${name}/bias`, [channels], TensorType.FLOAT32, bytesOf(op.bias)), perChannel };
     const biasScales = Array.from({ length: channels }, (_, c) => inputScale * scales[perChannel ? c : 0]);
     const qb = Int32Array.from(op.bias, (v, c) => Math.max(-(2 ** 31), Math.min(2 ** 31 - 1, Math.round(v / biasScales[c]))));
     const bias = b.tensor(`${name}/bias`, [channels], TensorType.INT32, bytesOf(qb), {
@@ -278,7 +280,7 @@ function lower(g: IrGraph, opts: ExportOptions, b: TfliteBuilder, warnings: stri
 
   for (const op of g.ops) {
     const mode: Mode = precision === 'int8' && !op.layers.some((l) => floatLayers.has(l)) ? 'int8' : 'float';
-    const vMode = precision === 'dynamic' && (op.kind === 'conv' || op.kind === 'depthwise' || op.kind === 'dense') ? 'hybrid' : mode;
+    const vMode = precision === 'int8-dynamic' && (op.kind === 'conv' || op.kind === 'depthwise' || op.kind === 'dense') ? 'hybrid' : mode;
     const x = use(op.inputs[0], mode);
     switch (op.kind) {
       case 'conv':
@@ -363,7 +365,8 @@ function lower(g: IrGraph, opts: ExportOptions, b: TfliteBuilder, warnings: stri
 }
 
 /** Builds the `.tflite` bytes in memory. Throws before anything is written when a layer cannot be exported. */
-export function buildTflite(model: tfl.LayersModel, opts: ExportOptions): BuiltTflite {
+export function buildTflite(model: tfl.LayersModel, options_: ExportOptions): BuiltTflite {
+  const opts = { ...options_, precision: options_.precision === 'dynamic' ? ('int8-dynamic' as const) : options_.precision };
   if (!PRECISIONS.includes(opts.precision)) throw new AppError('INVALID_ARGS', `Unknown precision "${String(opts.precision)}"; choose one of ${PRECISIONS.join(', ')}.`);
   if (opts.io === 'int8' && opts.precision !== 'int8') throw new AppError('INVALID_ARGS', 'int8 input/output needs the full INT8 precision; choose precision "int8" or float I/O.');
   if (opts.precision === 'int8') {
