@@ -17,6 +17,9 @@ import {
   type QuantParams,
 } from './params';
 
+/** Key of the pre-softmax range of a layer with a softmax activation (its FULLY_CONNECTED output). */
+export const LOGITS_SUFFIX = ':logits';
+
 /** Fewer samples than this gives ranges that often miss the tails: warn. */
 export const FEW_CALIBRATION_SAMPLES = 32;
 
@@ -49,6 +52,7 @@ export function observeMinMax(model: tfl.LayersModel, samples: Pick<Split, 'x' |
   const computed = model.layers.filter((l) => l.inboundNodes[0]?.inboundLayers.length);
   const inputLayers = model.layers.filter((l) => !l.inboundNodes[0]?.inboundLayers.length);
   const probe = tfl.model({ inputs: model.inputs, outputs: computed.map((l) => l.output as tfl.SymbolicTensor) });
+  const softmaxDense = computed.filter((l) => l.getClassName() === 'Dense' && activationOf(l) === 'softmax');
   const ranges = new Map<string, LayerRange>();
   const merge = (name: string, min: number, max: number) => {
     const r = ranges.get(name);
@@ -69,11 +73,22 @@ export function observeMinMax(model: tfl.LayersModel, samples: Pick<Split, 'x' |
       const x = tf.tensor(xs, [n, ...samples.sampleShape]);
       const outs = probe.predict(x) as tf.Tensor | tf.Tensor[];
       const list = Array.isArray(outs) ? outs : [outs];
-      return list.map((t) => tf.stack([tf.min(t), tf.max(t)]));
+      const byName = new Map<string, tf.Tensor>(inputLayers.map((l) => [l.name, x]));
+      computed.forEach((l, i) => byName.set(l.name, list[i]));
+      const minMax = (t: tf.Tensor) => tf.stack([tf.min(t), tf.max(t)]);
+      // A Dense with a softmax activation is exported as FULLY_CONNECTED + SOFTMAX: its logits need a range too.
+      const logits = softmaxDense.map((l) => {
+        const [kernel, bias] = l.getWeights();
+        const input = byName.get(l.inboundNodes[0].inboundLayers[0].name)!;
+        const z = tf.matMul(input as tf.Tensor2D, kernel as tf.Tensor2D);
+        return minMax(bias ? tf.add(z, bias) : z);
+      });
+      return [...list.map(minMax), ...logits];
     });
     const values = stats.map((t) => t.dataSync());
     tf.dispose(stats);
     computed.forEach((l, i) => merge(l.name, values[i][0], values[i][1]));
+    softmaxDense.forEach((l, i) => merge(`${l.name}${LOGITS_SUFFIX}`, values[computed.length + i][0], values[computed.length + i][1]));
   }
   return ranges;
 }
@@ -90,6 +105,8 @@ export function paramsFromRanges(model: tfl.LayersModel, ranges: Map<string, Lay
     const from = inbound.get(layer.name) ?? [];
     if (activationOf(layer) === 'softmax') {
       activations[layer.name] = { ...SOFTMAX_OUTPUT_QUANT };
+      const logits = ranges.get(`${layer.name}${LOGITS_SUFFIX}`);
+      if (logits) activations[`${layer.name}${LOGITS_SUFFIX}`] = activationQuant(logits.min, logits.max);
       continue;
     }
     if (KEEPS_INPUT_QUANT.has(cls) && from.length === 1 && activations[from[0]]) {

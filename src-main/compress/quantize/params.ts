@@ -15,7 +15,8 @@
  *   CONCATENATION keep their input's scale and zero point (for CONCATENATION all inputs share one).
  *
  * Activation ranges are keyed by the name of the TF.js layer whose OUTPUT they describe (the model's
- * input layer for the input). A fused chain (Conv2D → BatchNormalization → ReLU) writes one tensor: the
+ * input layer for the input; `<layer>:logits` for the pre-softmax output of a layer with a softmax
+ * activation). A fused chain (Conv2D → BatchNormalization → ReLU) writes one tensor: the
  * exporter takes the range of the LAST layer of the chain. Layers that keep their input's parameters
  * need no entry (the exporter ignores one if present, see `KEEPS_INPUT_QUANT`).
  *

@@ -1,0 +1,155 @@
+import { mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import * as tf from '@tensorflow/tfjs-core';
+import * as tfl from '@tensorflow/tfjs-layers';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { TfliteReference } from '../../test/helpers/tflite-reference';
+import { calibrateMinMax } from '../compress/quantize/minmax';
+import { initBackend } from '../tf';
+import { buildTflite, toFloat16Bits } from './exporter';
+import { inspectTflite, inspectTfliteBytes } from './inspect';
+import { loadTfliteModel } from './litert-node';
+import { exportTflite } from './service';
+
+beforeAll(async () => {
+  await initBackend({ prefer: 'cpu' });
+});
+
+type S = tfl.SymbolicTensor;
+const apply = (layer: tfl.layers.Layer, x: S | S[]) => layer.apply(x) as S;
+
+/** Every operator the writer emits, in one small graph, with non-trivial layouts (depth multiplier 2, dilation, odd sizes). */
+function zoo(): tfl.LayersModel {
+  const input = tfl.input({ shape: [9, 7, 3], name: 'input' });
+  const padded = apply(tfl.layers.zeroPadding2d({ padding: [[1, 0], [0, 2]], name: 'pad' }), input);
+  const conv = apply(tfl.layers.conv2d({ filters: 5, kernelSize: [3, 2], strides: [2, 1], padding: 'same', name: 'conv', activation: 'relu6', biasInitializer: 'randomNormal' }), padded);
+  const dw = apply(tfl.layers.depthwiseConv2d({ kernelSize: 3, depthMultiplier: 2, padding: 'same', dilationRate: 2, name: 'dw', biasInitializer: 'randomNormal' }), conv);
+  const bn = apply(tfl.layers.batchNormalization({ name: 'bn', movingMeanInitializer: 'randomNormal', movingVarianceInitializer: 'ones', gammaInitializer: 'randomUniform' }), dw);
+  const relu = apply(tfl.layers.reLU({ name: 'relu' }), bn);
+  const avg = apply(tfl.layers.averagePooling2d({ poolSize: 2, strides: 1, padding: 'same', name: 'avg' }), relu);
+  const max = apply(tfl.layers.maxPooling2d({ poolSize: 2, strides: 1, padding: 'same', name: 'max' }), relu);
+  const sum = apply(tfl.layers.add({ name: 'sum' }), [avg, max]);
+  const cat = apply(tfl.layers.concatenate({ name: 'cat', axis: -1 }), [sum, relu]);
+  const standaloneBn = apply(tfl.layers.batchNormalization({ name: 'bn2', movingMeanInitializer: 'randomNormal', gammaInitializer: 'randomUniform' }), cat);
+  const gap = apply(tfl.layers.globalAveragePooling2d({ name: 'gap' }), standaloneBn);
+  const dense = apply(tfl.layers.dense({ units: 6, name: 'dense', activation: 'relu' }), gap);
+  const drop = apply(tfl.layers.dropout({ rate: 0.5, name: 'drop' }), dense);
+  const out = apply(tfl.layers.dense({ units: 4, name: 'probs', activation: 'softmax' }), drop);
+  return tfl.model({ inputs: input, outputs: out, name: 'zoo' });
+}
+
+const sample = (n: number, per: number) => Float32Array.from({ length: n * per }, (_, i) => Math.abs(Math.sin(i * 0.7131)) * 1.5);
+
+describe('exporter', () => {
+  it('converts every operator and layout exactly: FP32 matches TF.js', async () => {
+    const model = zoo();
+    const built = buildTflite(model, { precision: 'fp32' });
+    expect(built.ops.map((o) => o.op)).toEqual(['PAD', 'CONV_2D', 'DEPTHWISE_CONV_2D', 'AVERAGE_POOL_2D', 'MAX_POOL_2D', 'ADD', 'CONCATENATION', 'DEPTHWISE_CONV_2D', 'MEAN', 'FULLY_CONNECTED', 'FULLY_CONNECTED', 'SOFTMAX']);
+    // dilation needs DEPTHWISE_CONV_2D v2; everything else the lowest version.
+    expect(built.ops.find((o) => o.op === 'DEPTHWISE_CONV_2D')!.version).toBe(2);
+    const n = 8;
+    const x = sample(n, 9 * 7 * 3);
+    const expected = tf.tidy(() => (model.predict(tf.tensor(x, [n, 9, 7, 3])) as tf.Tensor).dataSync());
+    const m = await loadTfliteModel(built.bytes);
+    for (let i = 0; i < n; i++) {
+      const [y] = await m.run([x.slice(i * 189, (i + 1) * 189)]);
+      for (let j = 0; j < 4; j++) expect(Math.abs(y[j] - expected[i * 4 + j])).toBeLessThanOrEqual(1e-4);
+    }
+    m.close();
+  });
+
+  it('full INT8 of the same graph runs in LiteRT and matches the integer reference', async () => {
+    const model = zoo();
+    const x = sample(32, 189);
+    const { params } = calibrateMinMax(model, { x, n: 32, sampleShape: [9, 7, 3] });
+    expect(params.activations.probs).toMatchObject({ scale: 1 / 256, zeroPoint: -128 });
+    const built = buildTflite(model, { precision: 'int8', quant: params });
+    const ref = new TfliteReference(built.bytes);
+    const m = await loadTfliteModel(built.bytes);
+    let beyond1 = 0;
+    for (let i = 0; i < 32; i++) {
+      const xi = x.slice(i * 189, (i + 1) * 189);
+      const [y] = await m.run([xi]);
+      const r = ref.run(xi);
+      for (let j = 0; j < 4; j++) if (Math.abs(y[j] - r[j]) > 1.001 / 256) beyond1++;
+    }
+    m.close();
+    expect(beyond1).toBe(0);
+    const info = inspectTfliteBytes(built.bytes);
+    expect(info.precision).toBe('int8');
+    expect(info.inputs[0]).toMatchObject({ dtype: 'float32', shape: [1, 9, 7, 3] });
+  });
+
+  it('keeps named layers in float inside a full-INT8 model', async () => {
+    const model = zoo();
+    const x = sample(16, 189);
+    const { params } = calibrateMinMax(model, { x, n: 16, sampleShape: [9, 7, 3] });
+    const built = buildTflite(model, { precision: 'int8', quant: { ...params, floatLayers: ['dense'] } });
+    const fc = built.ops.filter((o) => o.op === 'FULLY_CONNECTED').map((o) => o.version);
+    expect(fc).toEqual([1, 4]);
+    expect(built.warnings.join()).toMatch(/Kept in float: dense/);
+    const m = await loadTfliteModel(built.bytes);
+    const [y] = await m.run([x.slice(0, 189)]);
+    expect(Array.from(y as Float32Array).reduce((a, b) => a + b, 0)).toBeCloseTo(1, 1);
+    m.close();
+  });
+
+  it('refuses a layer it cannot export, naming layer and type, before writing anything', () => {
+    const input = tfl.input({ shape: [8], name: 'input' });
+    const bad = apply(tfl.layers.dense({ units: 3, activation: 'tanh', name: 'squash' }), input);
+    const model = tfl.model({ inputs: input, outputs: bad });
+    const dir = mkdtempSync(join(tmpdir(), 'pb-export-'));
+    expect(() => exportTflite(model, { precision: 'fp32', outDir: dir })).toThrow(/Layer "squash" \(Dense\).*activation "tanh"/);
+    const imgIn = tfl.input({ shape: [4, 4, 2], name: 'input' });
+    const up = tfl.model({ inputs: imgIn, outputs: apply(tfl.layers.upSampling2d({ size: [2, 2], name: 'enlarge' }), imgIn) });
+    expect(() => exportTflite(up, { precision: 'int8', outDir: dir, quant: { version: 1, activations: {}, calibration: { observer: 'minmax', samples: 1 } } })).toThrow(
+      /Layer "enlarge" \(UpSampling2D\)/,
+    );
+    expect(readdirSync(dir)).toEqual([]);
+  });
+
+  it('needs QuantParams for full INT8, and names a layer without a range', () => {
+    const model = zoo();
+    expect(() => buildTflite(model, { precision: 'int8' })).toThrow(/calibrate the model/);
+    const { params } = calibrateMinMax(model, { x: sample(4, 189), n: 4, sampleShape: [9, 7, 3] });
+    delete params.activations.conv;
+    delete params.activations.pad;
+    delete params.activations.input;
+    expect(() => buildTflite(model, { precision: 'int8', quant: params })).toThrow(/no range for "input"/);
+    expect(() => buildTflite(model, { precision: 'fp32', io: 'int8' })).toThrow(/int8 input\/output needs/);
+  });
+
+  it('writes content-hashed files with metadata, labels and producer that the inspector reads back', () => {
+    const model = zoo();
+    const dir = mkdtempSync(join(tmpdir(), 'pb-export-'));
+    const labels = ['shirt', 'shoe', 'bag', 'coat'];
+    const a = exportTflite(model, { precision: 'fp16', outDir: dir, metadata: { labels, recipeHash: 'abc123' } });
+    const b = exportTflite(model, { precision: 'fp16', outDir: dir, metadata: { labels, recipeHash: 'abc123' } });
+    expect(b.path).toBe(a.path);
+    expect(a.path.endsWith(`${a.sha256.slice(0, 16)}.tflite`)).toBe(true);
+    const info = inspectTflite(a.path);
+    expect(info).toMatchObject({ precision: 'fp16', labels, recipeHash: 'abc123', hasTfliteMetadata: true, schemaVersion: 3 });
+    expect(info.producer).toMatch(/^PocketBench /);
+    expect(info.operators.find((o) => o.op === 'DEQUANTIZE')).toMatchObject({ version: 3 });
+    expect(a.gzipBytes).toBeGreaterThan(0);
+  });
+
+  it('gives a clear error for a corrupt, truncated, empty or missing file', () => {
+    const bytes = buildTflite(zoo(), { precision: 'fp32' }).bytes;
+    const dir = mkdtempSync(join(tmpdir(), 'pb-inspect-'));
+    writeFileSync(join(dir, 'cut.tflite'), bytes.subarray(0, Math.floor(bytes.length / 3)));
+    expect(() => inspectTflite(join(dir, 'cut.tflite'))).toThrow(/not a readable \.tflite model.*truncated or corrupt/);
+    writeFileSync(join(dir, 'text.tflite'), 'hello, this is not a model at all');
+    expect(() => inspectTflite(join(dir, 'text.tflite'))).toThrow(/file identifier/);
+    writeFileSync(join(dir, 'empty.tflite'), '');
+    expect(() => inspectTflite(join(dir, 'empty.tflite'))).toThrow(/is empty/);
+    expect(() => inspectTflite(join(dir, 'missing.tflite'))).toThrow(/no file at/);
+  });
+
+  it('converts float32 to IEEE half bits with round-to-nearest-even', () => {
+    expect(Array.from(toFloat16Bits(Float32Array.from([1, -2, 0.5, 65504, 1e6, 0, 5.960464477539063e-8, 1 + 2 ** -11])))).toEqual([
+      0x3c00, 0xc000, 0x3800, 0x7bff, 0x7c00, 0, 1, 0x3c00,
+    ]);
+  });
+});
