@@ -62,7 +62,7 @@ export const stages: StageRegistry = {
       dataset,
     });
     for (const w of written.warnings) ctx.log('warn', w);
-    const metrics: Record<string, unknown> = { precision, bytes: written.bytes.length, gzipBytes: written.gzipBytes, operators: written.ops.length };
+    const metrics: Record<string, unknown> = { precision, bytes: written.bytes.length, gzipBytes: artifact.gzipBytes, operators: written.ops.length };
     if (ctx.stage.desktopAccuracy && ctx.stage.io !== 'int8') {
       ctx.progress({ fraction: 0.3, message: `Measuring the file's accuracy on ${dataset.test.n} test samples with LiteRT` });
       const acc = await recordDesktopAccuracy(ctx.store, artifact.id, dataset, ctx.signal);
