@@ -2,14 +2,15 @@
  * "This computer" as a profiling target: runs a `.tflite` in LiteRT (WebAssembly, CPU) with warm-up
  * and N timed runs, and reports the statistics TFLite's benchmark_model prints on a phone (init time,
  * first inference, warm-up mean, mean, std, min, max, p5, median, p95) plus p90/p99 from its samples.
- * Results go into the same benchmarks table as phone runs, the host described as a device (kind 'host').
+ * Results go into the same benchmarks table as phone runs, the host described as a device (kind 'host'),
+ * through the device lab's queue: host-target.ts is the lab's `BenchmarkTarget` for this computer.
  *
  * Timing is wall-clock around `run()`, which includes copying the input into the runtime and the
  * output back (as benchmark_model does not): on small models that copy is a visible share.
  */
 import { cpus, totalmem, type as osType, release, arch } from 'node:os';
 import { AppError } from '../../src-shared/errors';
-import type { BenchmarkSummary, DeviceSummary, LatencyStats } from '../../src-shared/types';
+import type { DeviceSummary, LatencyStats } from '../../src-shared/types';
 import { loadLiteRt, loadTfliteModel, type LiteRtArray } from '../export/litert-node';
 import type { Store } from '../store';
 
@@ -135,41 +136,5 @@ export async function benchmarkOnHost(path: string, opts: HostBenchmarkOptions):
     return { stats: latencyStats(samplesUs, { initMs: model.initMs, firstInferenceUs, warmupMeanUs }), samplesUs };
   } finally {
     model.close();
-  }
-}
-
-/** Benchmarks a stored .tflite artifact on this computer and stores the result (failed runs too). */
-export async function benchmarkArtifactOnHost(
-  store: Store,
-  artifactId: number,
-  opts: HostBenchmarkOptions,
-): Promise<{ benchmark: BenchmarkSummary; stats: LatencyStats }> {
-  const artifact = store.artifacts.get(artifactId);
-  if (!artifact) throw new AppError('NOT_FOUND', `There is no artifact ${artifactId}.`);
-  if (artifact.format !== 'tflite') throw new AppError('INVALID_ARGS', `Artifact "${artifact.name}" is a TF.js model; export it to .tflite first, then profile the file.`);
-  const device = await hostDevice(store);
-  const config = { target: 'host', runtime: device.facts.runtime, threads: 1, delegate: 'cpu', warmup: opts.warmup, runs: opts.runs, trials: 1 };
-  const id = store.benchmarks.create({ artifactId, deviceId: device.id, config });
-  store.benchmarks.markRunning(id);
-  try {
-    const { stats } = await benchmarkOnHost(artifact.path, opts);
-    store.benchmarks.finish(
-      id,
-      {
-        status: 'succeeded',
-        runnerVersion: String(device.facts.runtime ?? ''),
-        latencyUs: stats.meanUs,
-        cv: stats.stdUs !== null && stats.meanUs > 0 ? stats.stdUs / stats.meanUs : null,
-        initMs: stats.initMs,
-        firstInferenceUs: stats.firstInferenceUs,
-        stats,
-      },
-      [{ count: stats.count, meanUs: stats.meanUs, stdUs: stats.stdUs, minUs: stats.minUs, maxUs: stats.maxUs, p5Us: stats.p5Us, medianUs: stats.medianUs, p95Us: stats.p95Us }],
-    );
-    return { benchmark: store.benchmarks.get(id)!, stats };
-  } catch (err) {
-    const cancelled = err instanceof AppError && err.code === 'CANCELLED';
-    store.benchmarks.finish(id, { status: cancelled ? 'cancelled' : 'failed', error: (err as Error).message });
-    throw err;
   }
 }

@@ -5,7 +5,13 @@ import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { recipeSchema, type Recipe } from '../../src-shared/recipe';
-import { benchmarkArtifactOnHost, describeHost, latencyStats } from '../devices/host-runner';
+import { defaultBenchOptions } from '../devices';
+import { Adbc } from '../devices/adb';
+import { describeHost, latencyStats } from '../devices/host-runner';
+import { createHostTarget } from '../devices/host-target';
+import { DeviceLab } from '../devices/lab';
+import { EventBus } from '../host/events';
+import type { LatencyStats } from '../../src-shared/types';
 import { loadDataset } from '../data';
 import { buildTemplate, saveModel } from '../models';
 import type { StageContext } from '../pipeline/stage';
@@ -97,19 +103,29 @@ describe('export service', () => {
     const imported = importTfliteArtifact(store, { path: faceDetection, artifactsDir });
     expect(imported).toMatchObject({ format: 'tflite', name: 'face_detection_short_range.tflite', parentId: null });
     expect(imported.precision).toBeTruthy();
-    const { benchmark, stats } = await benchmarkArtifactOnHost(store, imported.id, { warmup: 1, runs: 4 });
-    expect(benchmark).toMatchObject({ status: 'succeeded', artifactId: imported.id });
-    expect(stats.count).toBe(4);
-    for (const k of ['meanUs', 'stdUs', 'minUs', 'maxUs', 'p5Us', 'medianUs', 'p90Us', 'p95Us', 'p99Us', 'firstInferenceUs', 'warmupMeanUs', 'initMs'] as const) {
-      expect(stats[k]).toEqual(expect.any(Number));
+    const host = createHostTarget({ store });
+    const lab = new DeviceLab({ store, bus: new EventBus(), dataDir: artifactsDir, adb: new Adbc(1), extraTargets: (k) => (k === host.key ? host : null), extraTargetKeys: [host.key] });
+    try {
+      const [id] = await lab.queue({ modelPath: imported.path, artifactId: imported.id, targets: ['host'], options: { ...defaultBenchOptions, warmup: 1, runs: 4, trials: 2 } });
+      const benchmark = await lab.wait(id);
+      expect(benchmark).toMatchObject({ status: 'succeeded', artifactId: imported.id });
+      expect(benchmark.latencyUs).toBeGreaterThan(0);
+      const detail = lab.detail(id);
+      expect(detail.trials).toHaveLength(2);
+      const stats = (detail.stats!.trialStats as LatencyStats[])[0];
+      expect(stats.count).toBe(4);
+      for (const k of ['meanUs', 'stdUs', 'minUs', 'maxUs', 'p5Us', 'medianUs', 'p90Us', 'p95Us', 'p99Us', 'firstInferenceUs', 'warmupMeanUs', 'initMs'] as const) {
+        expect(stats[k]).toEqual(expect.any(Number));
+      }
+      expect(stats.minUs!).toBeLessThanOrEqual(stats.medianUs!);
+      expect(stats.medianUs!).toBeLessThanOrEqual(stats.maxUs!);
+      const device = store.devices.get(benchmark.deviceId)!;
+      expect(device).toMatchObject({ kind: 'host', serial: 'host' });
+      expect(device.facts).toMatchObject({ runtime: expect.stringMatching(/LiteRT/) });
+      expect((await describeHost()).cores).toBeGreaterThan(0);
+    } finally {
+      await lab.close();
     }
-    expect(stats.minUs!).toBeLessThanOrEqual(stats.medianUs!);
-    expect(stats.medianUs!).toBeLessThanOrEqual(stats.maxUs!);
-    const device = store.devices.get(benchmark.deviceId)!;
-    expect(device).toMatchObject({ kind: 'host', serial: 'host' });
-    expect(store.benchmarks.trials(benchmark.id)).toHaveLength(1);
-    expect((await describeHost()).cores).toBeGreaterThan(0);
-    await expect(benchmarkArtifactOnHost(store, sourceId, { warmup: 0, runs: 1 })).rejects.toThrow(/export it to \.tflite first/);
   });
 
   it('computes percentiles from the samples', () => {
