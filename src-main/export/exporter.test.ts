@@ -131,6 +131,7 @@ describe('exporter', () => {
     const info = inspectTflite(a.path);
     expect(info).toMatchObject({ precision: 'fp16', labels, recipeHash: 'abc123', hasTfliteMetadata: true, schemaVersion: 3 });
     expect(info.producer).toMatch(/^PocketBench /);
+    expect(info.metadata).toMatchObject({ name: 'zoo', version: 'recipe abc123', author: expect.stringMatching(/^PocketBench /), normalization: { mean: [0], std: [1] }, associatedFiles: ['labels.txt'] });
     expect(info.operators.find((o) => o.op === 'DEQUANTIZE')).toMatchObject({ version: 3 });
   });
 
@@ -150,5 +151,18 @@ describe('exporter', () => {
     expect(Array.from(toFloat16Bits(Float32Array.from([1, -2, 0.5, 65504, 1e6, 0, 5.960464477539063e-8, 1 + 2 ** -11])))).toEqual([
       0x3c00, 0xc000, 0x3800, 0x7bff, 0x7c00, 0, 1, 0x3c00,
     ]);
+  });
+});
+
+describe('inspector on a file from another converter', () => {
+  it('reads inputs, outputs, operators with versions and precision of MediaPipe face detection', () => {
+    const info = inspectTflite(new URL('../../test/fixtures/models/face_detection_short_range.tflite', import.meta.url).pathname);
+    expect(info.inputs).toHaveLength(1);
+    expect(info.inputs[0].shape).toEqual([1, 128, 128, 3]);
+    expect(info.outputs.length).toBeGreaterThanOrEqual(2);
+    expect(info.operators.find((o) => o.op === 'CONV_2D')!.count).toBeGreaterThan(5);
+    expect(info.operators.every((o) => o.version >= 1)).toBe(true);
+    expect(['fp32', 'fp16']).toContain(info.precision);
+    expect(info.params).toBeGreaterThan(50_000);
   });
 });

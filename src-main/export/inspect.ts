@@ -8,9 +8,36 @@ import { basename } from 'node:path';
 import { AppError } from '../../src-shared/errors';
 import type { TfliteInfo, TflitePrecision } from '../../src-shared/contract/export';
 import { LABELS_FILE, PRODUCER_METADATA_NAME, type ProducerInfo } from './metadata';
-import { METADATA_NAME } from './tflite/schema';
-import { readTflite, type ReadModel } from './tflite/read';
+import { METADATA_FILE_IDENTIFIER, METADATA_NAME, MF, ProcessUnitOptions } from './tflite/schema';
+import { readTflite, rootTable, type ReadModel } from './tflite/read';
 import { readZipEntry } from './zip-read';
+
+/** The parts of a TFLITE_METADATA (ModelMetadata) entry the inspector shows; null when unreadable. */
+export function readModelMetadata(data: Uint8Array): TfliteInfo['metadata'] | null {
+  try {
+    const m = rootTable(data, METADATA_FILE_IDENTIFIER);
+    const sub = m.tables(MF.ModelMetadata.subgraph_metadata)[0];
+    const input = sub?.tables(MF.SubGraphMetadata.input_tensor_metadata)[0];
+    const output = sub?.tables(MF.SubGraphMetadata.output_tensor_metadata)[0];
+    let normalization: { mean: number[]; std: number[] } | undefined;
+    for (const unit of input?.tables(MF.TensorMetadata.process_units) ?? []) {
+      if (unit.uint8(MF.ProcessUnit.options_type) !== ProcessUnitOptions.NormalizationOptions) continue;
+      const o = unit.table(MF.ProcessUnit.options);
+      if (o) normalization = { mean: o.float32s(MF.NormalizationOptions.mean), std: o.float32s(MF.NormalizationOptions.std) };
+    }
+    const files = (output?.tables(MF.TensorMetadata.associated_files) ?? []).map((f) => f.string(MF.AssociatedFile.name) ?? '');
+    return {
+      name: m.string(MF.ModelMetadata.name),
+      description: m.string(MF.ModelMetadata.description),
+      version: m.string(MF.ModelMetadata.version),
+      author: m.string(MF.ModelMetadata.author),
+      ...(normalization ? { normalization } : {}),
+      associatedFiles: files,
+    };
+  } catch {
+    return null;
+  }
+}
 
 function precisionOf(m: ReadModel): TflitePrecision {
   const weightTypes = new Set<string>();
@@ -64,6 +91,8 @@ export function inspectTfliteBytes(bytes: Uint8Array, name = 'the file'): Tflite
   }
   const labelsRaw = readZipEntry(bytes, LABELS_FILE);
   const labels = labelsRaw ? new TextDecoder().decode(labelsRaw).split('\n').filter((l) => l.length) : undefined;
+  const tfliteMeta = m.metadata.find((e) => e.name === METADATA_NAME);
+  const metadata = tfliteMeta ? readModelMetadata(tfliteMeta.data) : null;
   return {
     name,
     bytes: bytes.length,
@@ -80,6 +109,7 @@ export function inspectTfliteBytes(bytes: Uint8Array, name = 'the file'): Tflite
     hasTfliteMetadata: m.metadata.some((e) => e.name === METADATA_NAME),
     ...(producer ? { producer: `${producer.producer} ${producer.producerVersion}`, ...(producer.recipeHash ? { recipeHash: producer.recipeHash } : {}) } : {}),
     ...(labels ? { labels } : {}),
+    ...(metadata ? { metadata } : {}),
   };
 }
 

@@ -35,6 +35,15 @@ export interface TfliteInfo {
   producer?: string;
   recipeHash?: string;
   labels?: string[];
+  /** From the standard TFLite metadata (TFLITE_METADATA), when present. */
+  metadata?: {
+    name?: string;
+    description?: string;
+    version?: string;
+    author?: string;
+    normalization?: { mean: number[]; std: number[] };
+    associatedFiles: string[];
+  };
 }
 
 export interface DesktopAccuracy {
