@@ -3,6 +3,7 @@
  * loops or globs, so any device shell runs them). What the phone refuses (SELinux on thermal
  * zones, no thermalservice before Android 10) is listed under `unavailable`, never thrown.
  */
+import type { DeviceSummary } from '../../src-shared/types';
 import type { Adbc } from './adb';
 import {
   type Battery,
@@ -34,14 +35,8 @@ export interface Conditions {
   maxTempC: number | null;
 }
 
-export interface CollectedFacts {
-  manufacturer: string | null;
-  model: string | null;
-  androidVersion: string | null;
-  sdk: number | null;
-  abis: string[];
-  soc: string | null;
-  ramBytes: number | null;
+/** What a phone tells about itself: the stored device fields plus clusters and conditions. */
+export interface CollectedFacts extends Pick<DeviceSummary, 'manufacturer' | 'model' | 'androidVersion' | 'sdk' | 'abis' | 'soc' | 'ramBytes'> {
   cores: CpuCore[];
   clusters: { maxFreqKhz: number; cpus: number[] }[];
   bigCores: number[];
