@@ -198,7 +198,8 @@ function lower(g: IrGraph, opts: ExportOptions & { precision: ExportPrecision },
     if (mode === 'int8') {
       const p = op ? activationParams(value, op) : paramsOf.get(value)!;
       paramsOf.set(value, p);
-      t = b.tensor(value, shape(value), TensorType.INT8, undefined, fbq(p));
+      // With float I/O the model's output tensor keeps the plain name; its int8 producer gets a suffix.
+      t = b.tensor(value === g.output && io === 'float' ? `${value}:int8` : value, shape(value), TensorType.INT8, undefined, fbq(p));
       entry.int8 = t;
     } else {
       t = b.tensor(value, shape(value), TensorType.FLOAT32);
@@ -224,7 +225,7 @@ function lower(g: IrGraph, opts: ExportOptions & { precision: ExportPrecision },
       entry.int8 = t;
       return t;
     }
-    const t = b.tensor(`${value}:float`, shape(value), TensorType.FLOAT32);
+    const t = b.tensor(value === g.output ? value : `${value}:float`, shape(value), TensorType.FLOAT32);
     b.op('DEQUANTIZE', versionOf('DEQUANTIZE', 'int8'), [entry.int8!], [t], options.empty(BuiltinOptions.DequantizeOptions));
     entry.float = t;
     return t;

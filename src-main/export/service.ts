@@ -159,7 +159,8 @@ export async function exportModelArtifact(store: Store, args: ExportArtifactArgs
       precision: args.precision,
       parentId: source.id,
       runId: args.runId ?? source.runId ?? undefined,
-      ...(args.stageId ? { stageId: args.stageId } : {}),
+      // Listed with the stage that made the source model unless a stage (the export stage) made it.
+      ...(args.stageId ?? source.stageId ? { stageId: args.stageId ?? source.stageId! } : {}),
       metrics: {
         ...(tfjsAccuracy !== null ? { accuracy: tfjsAccuracy } : {}),
         io: args.io ?? 'float',
