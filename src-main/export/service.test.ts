@@ -7,7 +7,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { recipeSchema, type Recipe } from '../../src-shared/recipe';
 import { defaultBenchOptions } from '../devices';
 import { Adbc } from '../devices/adb';
-import { describeHost, latencyStats } from '../devices/host-runner';
+import { describeHost, latencyStats, runOnHost } from '../devices/host-runner';
 import { createHostTarget } from '../devices/host-target';
 import { DeviceLab } from '../devices/lab';
 import { EventBus } from '../host/events';
@@ -123,6 +123,9 @@ describe('export service', () => {
       expect(device).toMatchObject({ kind: 'host', serial: 'host' });
       expect(device.facts).toMatchObject({ runtime: expect.stringMatching(/LiteRT/) });
       expect((await describeHost()).cores).toBeGreaterThan(0);
+      const outputs = await runOnHost(imported.path);
+      expect(outputs.length).toBe(2);
+      expect(outputs.every((o) => o.length > 0 && Array.from(o).every(Number.isFinite))).toBe(true);
     } finally {
       await lab.close();
     }
