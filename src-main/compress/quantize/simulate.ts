@@ -73,7 +73,7 @@ type Op = LinearOp | AddOp | OtherOp;
 const LINEAR = new Set(['Conv2D', 'DepthwiseConv2D', 'Dense']);
 const MOVE = new Set(['Flatten', 'Reshape', 'Dropout']);
 
-function activationOf(layer: Layer): Act | 'other' {
+export function activationOf(layer: Layer): Act | 'other' {
   const type = layer.getClassName();
   const cfg = layer.getConfig() as { activation?: string; maxValue?: number | null; negativeSlope?: number; threshold?: number };
   if (type === 'ReLU') {
@@ -91,7 +91,7 @@ function combine(a: Act, b: Act): Act {
 }
 
 /** Follow single-consumer ReLU/ReLU6/linear-activation layers after `layer`. */
-function fuseChain(layer: Layer, act: Act, outputs: Set<string>): { chain: Layer[]; act: Act } {
+export function fuseChain(layer: Layer, act: Act, outputs: Set<string>): { chain: Layer[]; act: Act } {
   const chain = [layer];
   let cur = layer;
   while (!outputs.has(cur.name) && cur.outboundNodes.length === 1) {
@@ -115,7 +115,7 @@ function actRange(act: Act, q: ActivationQuant): [number, number] {
 }
 
 /** Round half away from zero on a tensor (tf.round rounds half to even). */
-function roundAway(x: tf.Tensor): tf.Tensor {
+export function roundAway(x: tf.Tensor): tf.Tensor {
   return tf.mul(tf.sign(x), tf.floor(tf.add(tf.abs(x), 0.5)));
 }
 
