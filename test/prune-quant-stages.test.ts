@@ -67,13 +67,14 @@ describe('prune stage', () => {
   it('iterative magnitude pruning: target reached exactly, per-layer and global sparsity stored with the artifact', async () => {
     const r = await runPrune(ctxFor({ kind: 'prune', targetSparsity: 0.75, schedule: { kind: 'iterative', stepFraction: 0.5, epochsPerStep: 1 }, fineTuneEpochs: 1, batchSize: 64 }) as never);
     const a = store.artifacts.get(r.outputs!.current!.artifactId)!;
-    const sp = (a.metrics as { sparsity: { global: number; layers: { layer: string; sparsity: number }[] } }).sparsity;
+    const sp = (a.metrics as { sparsityByLayer: { global: number; layers: { layer: string; sparsity: number }[] } }).sparsityByLayer;
     expect(sp.global).toBeCloseTo(0.75, 3);
     for (const l of sp.layers) expect(l.sparsity).toBeCloseTo(0.75, 2);
     expect(a.sparsity).toBeGreaterThan(0.7); // over all params, biases included
     expect(a.nonzeroParams).toBeLessThan(a.params! * 0.3);
     expect(a.gzipBytes).toBeLessThan(a.bytes);
     expect(a.parentId).toBe(slots.current!.artifactId);
+    expect(r.metrics).toMatchObject({ params: a.params, gzipBytes: a.gzipBytes, sparsity: a.sparsity });
     expect(r.curves!.loss.length).toBe(3); // 2 prune steps × 1 epoch + 1 at target
     expect(fs.existsSync(path.join(ctxFor({ kind: 'prune' }).checkpointDir))).toBe(true);
   });

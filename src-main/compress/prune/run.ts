@@ -146,7 +146,7 @@ export async function runPrune(ctx: StageContext<PruneSpec>): Promise<StageResul
       if (masks) disposeMasks(masks);
     }
     const report = sparsityOf(model, s.skipLayers);
-    metrics.sparsity = { global: report.global, layers: report.layers };
+    metrics.sparsityByLayer = { global: report.global, layers: report.layers };
   }
   const accuracy = floatAccuracy(model, ds.test);
   Object.assign(metrics, { accuracy, accuracyDrop: accuracyBefore - accuracy });

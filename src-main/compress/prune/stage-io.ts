@@ -48,7 +48,10 @@ export function floatAccuracy(model: tfl.LayersModel, split: Parameters<typeof a
   return accuracyOf((x) => model.predict(x) as import('@tensorflow/tfjs-core').Tensor, split);
 }
 
-/** Save the model, record it with its sizes at `precision` and `metrics`, return the slot reference. */
+/**
+ * Save the model, record it with its sizes at `precision` and `metrics`, return the slot reference.
+ * The sizes are also merged into `metrics` (the run view's results table reads them from there).
+ */
 export async function saveArtifact(
   ctx: StageContext,
   model: tfl.LayersModel,
@@ -56,6 +59,7 @@ export async function saveArtifact(
 ): Promise<ModelRef> {
   const saved = await saveModel(model, ctx.paths.artifactsDir);
   const sizes = sizesAt(model, opts.precision);
+  Object.assign(opts.metrics, sizes);
   const artifactId = ctx.store.artifacts.create({
     runId: ctx.runId,
     stageId: ctx.stageId,

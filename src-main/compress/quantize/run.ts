@@ -44,6 +44,14 @@ export function writeQuantParams(artifactsDir: string, params: QuantParams): str
   return file;
 }
 
+/** One row per quantized tensor, for the run view: activation scale/zero point/range and weight scales. */
+export function quantTable(params: QuantParams): { layer: string; scale: number; zeroPoint: number; min: number; max: number; weightScales?: [number, number, number] }[] {
+  return Object.entries(params.activations).map(([layer, a]) => {
+    const w = params.weights?.[layer]?.scales;
+    return { layer, scale: a.scale, zeroPoint: a.zeroPoint, min: a.min, max: a.max, ...(w ? { weightScales: [w.length, Math.min(...w), Math.max(...w)] as [number, number, number] } : {}) };
+  });
+}
+
 export async function runQuantize(ctx: StageContext<QuantizeSpec>): Promise<StageResult> {
   const s = ctx.stage;
   const { model, ref } = await loadCurrent(ctx);
@@ -124,13 +132,16 @@ export async function runQuantize(ctx: StageContext<QuantizeSpec>): Promise<Stag
     });
     metrics.sensitivity = { samples: n, floatAccuracy: sens.floatAccuracy, layers: sens.layers };
   }
+  metrics.quantLayers = quantTable(params);
   const paramsFile = writeQuantParams(ctx.paths.artifactsDir, params);
+  const artifactMetrics: Record<string, unknown> = { ...metrics, quantParams: params, quantParamsFile: paramsFile };
   const out = await saveArtifact(ctx, quantModel, {
     name: s.mode === 'qat' ? 'INT8 (QAT)' : `INT8 (${s.observer})`,
     precision: s.keepFloat.length ? 'mixed' : 'int8',
     parentId: ref.artifactId,
-    metrics: { ...metrics, quantParams: params, quantParamsFile: paramsFile },
+    metrics: artifactMetrics,
   });
+  for (const k of ['params', 'nonzeroParams', 'sparsity', 'bytes', 'gzipBytes', 'macs']) metrics[k] = artifactMetrics[k];
   quantModel.dispose();
   return { metrics, curves, outputs: { current: out, quant: { artifactId: out.artifactId, path: paramsFile, format: out.format } } };
 }
