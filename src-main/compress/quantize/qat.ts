@@ -17,7 +17,7 @@ import { foldBatchNorm } from './fold';
 import { type LayerRange, paramsFromRanges } from './minmax';
 import { type ObserverKind, observeRanges } from './observers';
 import { activationQuant, type QuantParams, weightScale } from './params';
-import { activationOf, fuseChain } from './simulate';
+import { activationOf, fusedOps } from './simulate';
 
 type Layer = tfl.layers.Layer;
 
@@ -51,22 +51,12 @@ export class QatModel {
   static async create(model: tfl.LayersModel, calibration: Pick<Split, 'x' | 'n' | 'sampleShape'>, opts: QatOptions = {}): Promise<QatModel> {
     const { model: folded } = await foldBatchNorm(model);
     const ranges = observeRanges(folded, calibration, { observer: opts.observer ?? 'minmax', percentile: opts.percentile });
-    const outputs = new Set(folded.outputLayers.map((l) => l.name));
     const floatSet = new Set(opts.floatLayers ?? []);
-    const steps: Step[] = [];
-    const fused = new Set<string>();
-    for (const layer of folded.layers) {
-      if (fused.has(layer.name)) continue;
-      const type = layer.getClassName();
-      const own = activationOf(layer);
-      if (type === 'InputLayer') steps.push({ layer, chain: [layer], key: layer.name });
-      else if ((LINEAR.has(type) || type === 'Add') && own !== 'other') {
-        const { chain } = fuseChain(layer, own, outputs);
-        chain.slice(1).forEach((l) => fused.add(l.name));
-        const last = chain[chain.length - 1];
-        steps.push({ layer, chain, key: chain.some((l) => floatSet.has(l.name)) ? undefined : last.name });
-      } else steps.push({ layer, chain: [layer] });
-    }
+    const steps: Step[] = fusedOps(folded).map(({ layer, chain, fusable }) => {
+      if (layer.getClassName() === 'InputLayer') return { layer, chain, key: layer.name };
+      if (!fusable) return { layer, chain };
+      return { layer, chain, key: chain.some((l) => floatSet.has(l.name)) ? undefined : chain[chain.length - 1].name };
+    });
     return new QatModel(folded, steps, ranges, opts, calibration.n);
   }
 

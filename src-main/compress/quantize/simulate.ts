@@ -91,7 +91,7 @@ function combine(a: Act, b: Act): Act {
 }
 
 /** Follow single-consumer ReLU/ReLU6/linear-activation layers after `layer`. */
-export function fuseChain(layer: Layer, act: Act, outputs: Set<string>): { chain: Layer[]; act: Act } {
+function fuseChain(layer: Layer, act: Act, outputs: Set<string>): { chain: Layer[]; act: Act } {
   const chain = [layer];
   let cur = layer;
   while (!outputs.has(cur.name) && cur.outboundNodes.length === 1) {
@@ -105,6 +105,27 @@ export function fuseChain(layer: Layer, act: Act, outputs: Set<string>): { chain
     cur = next;
   }
   return { chain, act };
+}
+
+/**
+ * The model's layers grouped into fused ops, in order: each Conv2D/DepthwiseConv2D/Dense/Add with
+ * the ReLU/ReLU6 after it is one op (`fusable`); every other layer is an op of its own.
+ */
+export function fusedOps(model: tfl.LayersModel): { layer: Layer; chain: Layer[]; act: Act; fusable: boolean }[] {
+  const outputs = new Set(model.outputLayers.map((l) => l.name));
+  const out: { layer: Layer; chain: Layer[]; act: Act; fusable: boolean }[] = [];
+  const fused = new Set<string>();
+  for (const layer of model.layers) {
+    if (fused.has(layer.name)) continue;
+    const type = layer.getClassName();
+    const own = activationOf(layer);
+    if ((LINEAR.has(type) || type === 'Add') && own !== 'other') {
+      const { chain, act } = fuseChain(layer, own, outputs);
+      chain.slice(1).forEach((l) => fused.add(l.name));
+      out.push({ layer, chain, act, fusable: true });
+    } else out.push({ layer, chain: [layer], act: 'none', fusable: false });
+  }
+  return out;
 }
 
 function actRange(act: Act, q: ActivationQuant): [number, number] {
@@ -157,7 +178,6 @@ export class Int8Simulator {
     const folds = foldableBatchNorms(model);
     const bnOf = new Map([...folds].map(([bn, prev]) => [prev.name, bn]));
     const { model: folded } = await foldBatchNorm(model);
-    const outputs = new Set(folded.outputLayers.map((l) => l.name));
     const floatSet = new Set(opts.floatLayers ?? params.floatLayers ?? []);
     const only = opts.only ? new Set(opts.only) : undefined;
     const keyOf = (chain: Layer[]) => {
@@ -166,24 +186,19 @@ export class Int8Simulator {
     };
     const isQuantized = (chain: Layer[]) => !chain.some((l) => floatSet.has(l.name) || floatSet.has(bnOf.get(l.name) ?? '')) && (!only || chain.some((l) => only.has(l.name)));
     const ops: Op[] = [];
-    const fused = new Set<string>();
-    for (const layer of folded.layers) {
-      if (fused.has(layer.name)) continue;
+    for (const { layer, chain, act, fusable } of fusedOps(folded)) {
       const type = layer.getClassName();
-      const own = activationOf(layer);
-      if (type === 'InputLayer') ops.push({ kind: 'input', layer, chain: [layer], key: layer.name });
-      else if ((LINEAR.has(type) || type === 'Add') && own !== 'other') {
-        const { chain, act } = fuseChain(layer, own, outputs);
-        chain.slice(1).forEach((l) => fused.add(l.name));
+      if (type === 'InputLayer') ops.push({ kind: 'input', layer, chain, key: layer.name });
+      else if (fusable) {
         const key = keyOf(chain);
         if (!params.activations[key]) throw new AppError('INVALID_ARGS', `The quantization parameters have no range for "${key}"; they were made for another model. Quantize this model again.`);
         if (type === 'Add') ops.push({ kind: 'add', layer, chain, key, act, quantized: isQuantized(chain) && layer.inboundNodes[0].inboundLayers.length === 2 });
         else ops.push({ kind: 'linear', layer, chain, key, act, quantized: isQuantized(chain) });
-      } else if (type === 'MaxPooling2D' || type === 'GlobalMaxPooling2D') ops.push({ kind: 'maxpool', layer, chain: [layer], key: layer.name });
-      else if (type === 'AveragePooling2D' || type === 'GlobalAveragePooling2D') ops.push({ kind: 'avgpool', layer, chain: [layer], key: layer.name });
-      else if (MOVE.has(type)) ops.push({ kind: 'move', layer, chain: [layer], key: layer.name });
-      else if (type === 'ZeroPadding2D') ops.push({ kind: 'pad', layer, chain: [layer], key: layer.name });
-      else ops.push({ kind: 'float', layer, chain: [layer], key: layer.name });
+      } else if (type === 'MaxPooling2D' || type === 'GlobalMaxPooling2D') ops.push({ kind: 'maxpool', layer, chain, key: layer.name });
+      else if (type === 'AveragePooling2D' || type === 'GlobalAveragePooling2D') ops.push({ kind: 'avgpool', layer, chain, key: layer.name });
+      else if (MOVE.has(type)) ops.push({ kind: 'move', layer, chain, key: layer.name });
+      else if (type === 'ZeroPadding2D') ops.push({ kind: 'pad', layer, chain, key: layer.name });
+      else ops.push({ kind: 'float', layer, chain, key: layer.name });
     }
     const sim = new Int8Simulator(folded, ops, params);
     sim.prepareWeights();
