@@ -79,6 +79,20 @@ describe('prune stage', () => {
     expect(fs.existsSync(path.join(ctxFor({ kind: 'prune' }).checkpointDir))).toBe(true);
   });
 
+  it('polynomial schedule reaches the final sparsity during fine-tuning; iterative resumes from its checkpoint', async () => {
+    // 270 training images / 64 = 5 steps per epoch; 2 epochs = 10 steps, schedule ends at step 8.
+    const p = await runPrune(ctxFor({ kind: 'prune', targetSparsity: 0.8, schedule: { kind: 'polynomial', endStep: 8, frequency: 2 }, fineTuneEpochs: 2 }) as never);
+    expect((p.metrics as { sparsityByLayer: { global: number } }).sparsityByLayer.global).toBeCloseTo(0.8, 3);
+    const ctx = ctxFor({ kind: 'prune', targetSparsity: 0.75, schedule: { kind: 'iterative', stepFraction: 0.5, epochsPerStep: 1 }, fineTuneEpochs: 1 });
+    const first = await runPrune(ctx as never);
+    expect(first.curves!.loss.length).toBe(3);
+    // Interrupted after both prune steps: a resumed run only fine-tunes at the target.
+    const resumed = await runPrune({ ...ctx, resuming: true } as never);
+    expect(resumed.curves!.loss.length).toBe(1);
+    expect(logs.some((l) => /Resuming pruning after step 2 of 2/.test(l))).toBe(true);
+    expect((resumed.metrics as { sparsityByLayer: { global: number } }).sparsityByLayer.global).toBeCloseTo(0.75, 3);
+  });
+
   it('one-shot at a high target is flagged; structured pruning rebuilds a smaller model', async () => {
     logs.length = 0;
     await runPrune(ctxFor({ kind: 'prune', targetSparsity: 0.8, schedule: { kind: 'one-shot' }, fineTuneEpochs: 0 }) as never);
