@@ -4,6 +4,7 @@
  * its install downloads libtensorflow, which fails on machines without internet access.
  */
 import type { BackendInfo } from '../../src-shared/types';
+import { registerWasmGradKernels } from './wasm-grad-kernels';
 
 type TF = typeof import('@tensorflow/tfjs-core');
 
@@ -38,6 +39,7 @@ async function pick(prefer?: 'tensorflow' | 'wasm' | 'cpu'): Promise<{ tf: TF; i
     try {
       await import('@tensorflow/tfjs-backend-wasm');
       if (await tf.setBackend('wasm')) {
+        registerWasmGradKernels();
         const threads = tf.env().getBool('WASM_HAS_MULTITHREAD_SUPPORT') ? null : 1;
         return { tf, info: { name: 'wasm', threads, note: notes.join('; ') || undefined } };
       }
