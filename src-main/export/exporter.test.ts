@@ -6,10 +6,13 @@ import * as tfl from '@tensorflow/tfjs-layers';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { TfliteReference } from '../../test/helpers/tflite-reference';
 import { calibrateMinMax } from '../compress/quantize/minmax';
+import { buildTemplate } from '../models';
 import { initBackend } from '../tf';
 import { buildTflite, toFloat16Bits } from './exporter';
 import { inspectTflite, inspectTfliteBytes } from './inspect';
 import { loadTfliteModel } from './litert-node';
+import { rootTable } from './tflite/read';
+import { F } from './tflite/schema';
 import { exportTflite } from './service';
 
 beforeAll(async () => {
@@ -81,6 +84,23 @@ describe('exporter', () => {
     expect(info.inputs[0]).toMatchObject({ dtype: 'float32', shape: [1, 9, 7, 3] });
   });
 
+  it('exports a tabular MLP (rank-2 input) in full INT8 that matches the integer reference', async () => {
+    const model = buildTemplate({ template: 'mlp', inputShape: [8], numClasses: 3, hidden: [16], seed: 1 });
+    const x = Float32Array.from({ length: 40 * 8 }, (_, i) => Math.sin(i * 1.37) * 2);
+    const built = buildTflite(model, { precision: 'int8', quant: calibrateMinMax(model, { x, n: 40, sampleShape: [8] }).params, metadata: { inputKind: 'features' } });
+    expect(built.ops.map((o) => o.op)).toEqual(['QUANTIZE', 'FULLY_CONNECTED', 'FULLY_CONNECTED', 'DEQUANTIZE']);
+    const ref = new TfliteReference(built.bytes);
+    const step = ref.model.tensors[ref.model.operators.at(-1)!.inputs[0]].quant!.scale[0];
+    const m = await loadTfliteModel(built.bytes);
+    for (let i = 0; i < 40; i++) {
+      const xi = x.slice(i * 8, (i + 1) * 8);
+      const [y] = await m.run([xi]);
+      const r = ref.run(xi);
+      for (let j = 0; j < 3; j++) expect(Math.abs(y[j] - r[j])).toBeLessThanOrEqual(1.001 * step);
+    }
+    m.close();
+  });
+
   it('keeps named layers in float inside a full-INT8 model', async () => {
     const model = zoo();
     const x = sample(16, 189);
@@ -133,6 +153,21 @@ describe('exporter', () => {
     expect(info.producer).toMatch(/^PocketBench /);
     expect(info.metadata).toMatchObject({ name: 'zoo', version: 'recipe abc123', author: expect.stringMatching(/^PocketBench /), normalization: { mean: [0], std: [1] }, associatedFiles: ['labels.txt'] });
     expect(info.operators.find((o) => o.op === 'DEQUANTIZE')).toMatchObject({ version: 3 });
+  });
+
+  it('follows the file format: TFL3, schema 3, empty buffer 0, 16-byte aligned weights, both operator code fields', () => {
+    const bytes = buildTflite(zoo(), { precision: 'int8', quant: calibrateMinMax(zoo(), { x: sample(4, 189), n: 4, sampleShape: [9, 7, 3] }).params }).bytes;
+    expect(new TextDecoder().decode(bytes.subarray(4, 8))).toBe('TFL3');
+    const root = rootTable(bytes, 'TFL3');
+    expect(root.int32(F.Model.version)).toBe(3);
+    const buffers = root.tables(F.Model.buffers).map((b) => b.bytes(F.Buffer.data));
+    expect(buffers[0]?.length ?? 0).toBe(0);
+    const weights = buffers.filter((d) => d && d.length > 0) as Uint8Array[];
+    expect(weights.length).toBeGreaterThan(5);
+    for (const d of weights) expect(d.byteOffset % 16).toBe(0);
+    for (const c of root.tables(F.Model.operator_codes)) {
+      expect(c.int8(F.OperatorCode.deprecated_builtin_code)).toBe(c.int32(F.OperatorCode.builtin_code));
+    }
   });
 
   it('gives a clear error for a corrupt, truncated, empty or missing file', () => {
