@@ -101,6 +101,37 @@ describe('exporter', () => {
     m.close();
   });
 
+  it('writes a BatchNormalization after an activation as MUL + ADD in float and as FULLY_CONNECTED in INT8', async () => {
+    const input = tfl.input({ shape: [6], name: 'input' });
+    const hidden = apply(tfl.layers.dense({ units: 8, activation: 'relu', name: 'hidden' }), input);
+    const bn = apply(tfl.layers.batchNormalization({ name: 'norm', movingMeanInitializer: 'randomNormal', gammaInitializer: 'randomUniform', betaInitializer: 'randomNormal' }), hidden);
+    const model = tfl.model({ inputs: input, outputs: apply(tfl.layers.dense({ units: 3, name: 'out' }), bn) });
+    const x = Float32Array.from({ length: 30 * 6 }, (_, i) => Math.cos(i * 0.91) * 3);
+    const fp32 = buildTflite(model, { precision: 'fp32' });
+    expect(fp32.ops.map((o) => o.op)).toEqual(['FULLY_CONNECTED', 'MUL', 'ADD', 'FULLY_CONNECTED']);
+    const expected = tf.tidy(() => (model.predict(tf.tensor(x, [30, 6])) as tf.Tensor).dataSync());
+    const got = await (async () => {
+      const m = await loadTfliteModel(fp32.bytes);
+      const out: number[] = [];
+      for (let i = 0; i < 30; i++) out.push(...(await m.run([x.slice(i * 6, (i + 1) * 6)]))[0]);
+      m.close();
+      return out;
+    })();
+    got.forEach((v, i) => expect(Math.abs(v - expected[i])).toBeLessThanOrEqual(1e-4));
+    const int8 = buildTflite(model, { precision: 'int8', quant: calibrateMinMax(model, { x, n: 30, sampleShape: [6] }).params });
+    expect(int8.ops.map((o) => o.op)).toEqual(['QUANTIZE', 'FULLY_CONNECTED', 'FULLY_CONNECTED', 'FULLY_CONNECTED', 'DEQUANTIZE']);
+    const ref = new TfliteReference(int8.bytes);
+    const step = ref.model.tensors[ref.model.operators.at(-1)!.inputs[0]].quant!.scale[0];
+    const m = await loadTfliteModel(int8.bytes);
+    for (let i = 0; i < 30; i++) {
+      const xi = x.slice(i * 6, (i + 1) * 6);
+      const [y] = await m.run([xi]);
+      const r = ref.run(xi);
+      for (let j = 0; j < 3; j++) expect(Math.abs(y[j] - r[j])).toBeLessThanOrEqual(1.001 * step);
+    }
+    m.close();
+  });
+
   it('keeps named layers in float inside a full-INT8 model', async () => {
     const model = zoo();
     const x = sample(16, 189);

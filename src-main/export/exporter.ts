@@ -279,8 +279,26 @@ function lower(g: IrGraph, opts: ExportOptions & { precision: ExportPrecision },
     return { w, bias, perChannel };
   };
 
-  for (const op of g.ops) {
+  for (const original of g.ops) {
+    let op: IrOp = original;
     const mode: Mode = precision === 'int8' && !op.layers.some((l) => floatLayers.has(l)) ? 'int8' : 'float';
+    if (op.kind === 'affine') {
+      if (mode === 'float') {
+        const x = use(op.inputs[0], 'float');
+        const n = op.scale.length;
+        const scaleT = b.tensor(`${op.layers[0]}/scale`, [n], TensorType.FLOAT32, bytesOf(op.scale));
+        const shiftT = b.tensor(`${op.layers[0]}/shift`, [n], TensorType.FLOAT32, bytesOf(op.shift));
+        const mid = b.tensor(`${op.output}:scaled`, shape(op.output), TensorType.FLOAT32);
+        b.op('MUL', versionOf('MUL', 'float'), [x, scaleT], [mid], options.mul({}));
+        const y = produce(op.output, 'float', op);
+        b.op('ADD', versionOf('ADD', 'float'), [mid, shiftT], [y], options.add({}));
+        continue;
+      }
+      const n = op.scale.length;
+      const w = new Float32Array(n * n);
+      for (let c = 0; c < n; c++) w[c * n + c] = op.scale[c];
+      op = { kind: 'dense', layers: op.layers, inputs: op.inputs, output: op.output, weights: w, weightShape: [n, n], bias: op.shift, activation: 'NONE' };
+    }
     const vMode = precision === 'int8-dynamic' && (op.kind === 'conv' || op.kind === 'depthwise' || op.kind === 'dense') ? 'hybrid' : mode;
     const x = use(op.inputs[0], mode);
     switch (op.kind) {

@@ -68,7 +68,13 @@ export interface PadOp extends OpBase {
   /** [[before, after]] per dimension, NHWC. */
   paddings: [number, number][];
 }
-export type IrOp = ConvOp | DenseOp | PoolOp | SimpleOp | AddOp | ConcatOp | PadOp;
+/** y = x · scale + shift per feature (a BatchNormalization with nothing to fold into, rank 2). */
+export interface AffineOp extends OpBase {
+  kind: 'affine';
+  scale: Float32Array;
+  shift: Float32Array;
+}
+export type IrOp = ConvOp | DenseOp | PoolOp | SimpleOp | AddOp | ConcatOp | PadOp | AffineOp;
 
 export interface IrGraph {
   name: string;
@@ -257,9 +263,8 @@ export function buildGraph(model: tfl.LayersModel): IrGraph {
             outShape(),
           );
         } else if (rank === 2) {
-          const w = new Float32Array(channels * channels);
-          for (let c = 0; c < channels; c++) w[c * channels + c] = scale[c];
-          add({ kind: 'dense', layers: [layer.name], inputs: [from[0]], output: layer.name, weights: w, weightShape: [channels, channels], bias: shift, activation: 'NONE' }, outShape());
+          // Float: MUL then ADD by per-feature constants. Full INT8: the same map as a diagonal FULLY_CONNECTED.
+          add({ kind: 'affine', layers: [layer.name], inputs: [from[0]], output: layer.name, scale, shift }, outShape());
         } else throw unsupported(layer, `normalizing a rank-${rank} tensor on its own is not supported`);
         break;
       }
