@@ -42,6 +42,20 @@ function zoo(): tfl.LayersModel {
   return tfl.model({ inputs: input, outputs: out, name: 'zoo' });
 }
 
+/** Every output of LiteRT on the INT8 file within one output quantization step of the integer reference. */
+async function expectLiteRtWithinOneStep(bytes: Uint8Array, x: Float32Array, per: number): Promise<void> {
+  const ref = new TfliteReference(bytes);
+  const step = ref.model.tensors[ref.model.operators.at(-1)!.inputs[0]].quant!.scale[0];
+  const m = await loadTfliteModel(bytes);
+  for (let i = 0; i < x.length / per; i++) {
+    const xi = x.slice(i * per, (i + 1) * per);
+    const [y] = await m.run([xi]);
+    const r = ref.run(xi);
+    for (let j = 0; j < y.length; j++) expect(Math.abs(y[j] - r[j])).toBeLessThanOrEqual(1.001 * step);
+  }
+  m.close();
+}
+
 const sample = (n: number, per: number) => Float32Array.from({ length: n * per }, (_, i) => Math.abs(Math.sin(i * 0.7131)) * 1.5);
 
 describe('exporter', () => {
@@ -89,16 +103,7 @@ describe('exporter', () => {
     const x = Float32Array.from({ length: 40 * 8 }, (_, i) => Math.sin(i * 1.37) * 2);
     const built = buildTflite(model, { precision: 'int8', quant: calibrateMinMax(model, { x, n: 40, sampleShape: [8] }).params, metadata: { inputKind: 'features' } });
     expect(built.ops.map((o) => o.op)).toEqual(['QUANTIZE', 'FULLY_CONNECTED', 'FULLY_CONNECTED', 'DEQUANTIZE']);
-    const ref = new TfliteReference(built.bytes);
-    const step = ref.model.tensors[ref.model.operators.at(-1)!.inputs[0]].quant!.scale[0];
-    const m = await loadTfliteModel(built.bytes);
-    for (let i = 0; i < 40; i++) {
-      const xi = x.slice(i * 8, (i + 1) * 8);
-      const [y] = await m.run([xi]);
-      const r = ref.run(xi);
-      for (let j = 0; j < 3; j++) expect(Math.abs(y[j] - r[j])).toBeLessThanOrEqual(1.001 * step);
-    }
-    m.close();
+    await expectLiteRtWithinOneStep(built.bytes, x, 8);
   });
 
   it('writes a BatchNormalization after an activation as MUL + ADD in float and as FULLY_CONNECTED in INT8', async () => {
@@ -120,16 +125,7 @@ describe('exporter', () => {
     got.forEach((v, i) => expect(Math.abs(v - expected[i])).toBeLessThanOrEqual(1e-4));
     const int8 = buildTflite(model, { precision: 'int8', quant: calibrateMinMax(model, { x, n: 30, sampleShape: [6] }).params });
     expect(int8.ops.map((o) => o.op)).toEqual(['QUANTIZE', 'FULLY_CONNECTED', 'FULLY_CONNECTED', 'FULLY_CONNECTED', 'DEQUANTIZE']);
-    const ref = new TfliteReference(int8.bytes);
-    const step = ref.model.tensors[ref.model.operators.at(-1)!.inputs[0]].quant!.scale[0];
-    const m = await loadTfliteModel(int8.bytes);
-    for (let i = 0; i < 30; i++) {
-      const xi = x.slice(i * 6, (i + 1) * 6);
-      const [y] = await m.run([xi]);
-      const r = ref.run(xi);
-      for (let j = 0; j < 3; j++) expect(Math.abs(y[j] - r[j])).toBeLessThanOrEqual(1.001 * step);
-    }
-    m.close();
+    await expectLiteRtWithinOneStep(int8.bytes, x, 6);
   });
 
   it('keeps named layers in float inside a full-INT8 model', async () => {
