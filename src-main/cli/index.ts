@@ -5,6 +5,8 @@ import { Command } from 'commander';
 import { Store } from '../store';
 import { resolvePaths } from '../host/paths';
 import { APP_VERSION } from '../host/version';
+import { addDeviceCommands } from './devices-command';
+import { addExportCommands } from './export-command';
 import { addRunCommands, type CliEnv } from './run-command';
 import { formatDuration, formatTable } from './table';
 
@@ -54,6 +56,8 @@ export function buildCli(env: CliEnv = {}): Command {
     });
 
   addRunCommands(program, env);
+  addDeviceCommands(program);
+  addExportCommands(program);
 
   return program;
 }

@@ -1,9 +1,11 @@
 /**
- * Is `adb` installed, and is its server answering? Cheap checks for the status bar; the device
- * service (devices/index.ts) does the real work with adbkit.
+ * Is `adb` installed, and is its server answering? Cheap checks for the status bar, and
+ * `ensureAdbServer`, which starts the server when it is not running (unless
+ * POCKETBENCH_ADB_AUTOSTART=0) and explains clearly when `adb` is missing.
  */
 import { execFile } from 'node:child_process';
 import net from 'node:net';
+import { AppError } from '../../src-shared/errors';
 import type { AdbStatus } from '../../src-shared/types';
 
 export function adbServerPort(): number {
@@ -14,6 +16,14 @@ export function adbServerPort(): number {
 export function adbBinary(): string {
   return process.env.POCKETBENCH_ADB || 'adb';
 }
+
+/** POCKETBENCH_ADB_AUTOSTART=0 forbids starting an ADB server (tests, shared lab machines). */
+export function adbAutostart(): boolean {
+  return process.env.POCKETBENCH_ADB_AUTOSTART !== '0';
+}
+
+export const ADB_MISSING_MESSAGE =
+  'adb is not installed. Install Android platform-tools (Debian/Ubuntu: `sudo apt install adb`; macOS: `brew install android-platform-tools`) and restart PocketBench.';
 
 export function adbVersion(bin = adbBinary()): Promise<string | null> {
   return new Promise((resolve) => {
@@ -43,15 +53,31 @@ export async function probeAdb(): Promise<AdbStatus> {
   const version = await adbVersion();
   const listening = await serverListening(port);
   if (!version && !listening) {
-    return {
-      state: 'missing',
-      serverPort: port,
-      message:
-        'adb is not installed. Install Android platform-tools (Debian/Ubuntu: `sudo apt install adb`; macOS: `brew install android-platform-tools`) and restart PocketBench.',
-    };
+    return { state: 'missing', serverPort: port, message: ADB_MISSING_MESSAGE };
   }
   if (!listening) {
-    return { state: 'not-running', version: version ?? undefined, serverPort: port, message: 'The ADB server is not running; PocketBench starts it when you open Devices.' };
+    const message = adbAutostart()
+      ? 'The ADB server is not running; PocketBench starts it when you open Devices.'
+      : `The ADB server is not running on port ${port}, and POCKETBENCH_ADB_AUTOSTART=0 stops PocketBench from starting it. Start it with \`adb -P ${port} start-server\`.`;
+    return { state: 'not-running', version: version ?? undefined, serverPort: port, message };
   }
   return { state: 'ready', version: version ?? undefined, serverPort: port };
+}
+
+/** Make sure an ADB server answers on our port: start it when allowed, or say why not. */
+export async function ensureAdbServer(port = adbServerPort(), bin = adbBinary()): Promise<void> {
+  if (await serverListening(port)) return;
+  if (!adbAutostart()) {
+    throw new AppError(
+      'ADB_NOT_RUNNING',
+      `The ADB server is not running on port ${port}, and POCKETBENCH_ADB_AUTOSTART=0 stops PocketBench from starting it. Start it with \`adb -P ${port} start-server\`.`,
+    );
+  }
+  await new Promise<void>((resolve, reject) => {
+    execFile(bin, ['-P', String(port), 'start-server'], { timeout: 20_000 }, (err, _out, stderr) => {
+      if (!err) return resolve();
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return reject(new AppError('ADB_MISSING', ADB_MISSING_MESSAGE));
+      reject(new AppError('ADB_START_FAILED', `The ADB server did not start on port ${port}: ${String(stderr || err.message).trim()}. Check that no other program uses the port.`));
+    });
+  });
 }

@@ -1,8 +1,41 @@
 /** Handlers for the devices contract area (device lab, runners, benchmarks). */
 import type { devicesMethods } from '../../src-shared/contract/devices';
+import { AppError } from '../../src-shared/errors';
 import type { Handlers } from '../../src-shared/rpc';
 import type { CallContext, HostDeps } from '../host/context';
+import { probeAdb } from './adb-status';
+import { labFor } from './index';
 
-export function devicesHandlers(_deps: HostDeps): Handlers<typeof devicesMethods, CallContext> {
-  return {};
+export function devicesHandlers(deps: HostDeps): Handlers<typeof devicesMethods, CallContext> {
+  const lab = () => labFor(deps);
+  const artifactPath = (id: number) => {
+    const a = deps.store.artifacts.get(id);
+    if (!a) throw new AppError('NOT_FOUND', `There is no artifact #${id}.`);
+    if (a.format !== 'tflite') throw new AppError('NOT_TFLITE', `Artifact #${id} (${a.name}) is a ${a.format} model; benchmarks need a .tflite file. Export it first.`);
+    return { path: a.path, name: a.name };
+  };
+  return {
+    'devices.live': async () => {
+      try {
+        await lab().start();
+      } catch (err) {
+        // No adb, or not allowed to start it: the status bar says why; stored devices still show.
+        const status = await probeAdb();
+        deps.patchStatus({ adb: status.state === 'ready' ? { ...status, state: 'error', message: (err as Error).message } : status });
+      }
+      return lab().live();
+    },
+    'devices.connect': async ({ host, port }) => ({ serial: await lab().connect(host, port) }),
+    'devices.refreshFacts': ({ serial }) => lab().refreshFacts(serial),
+    'runners.list': () => lab().runners(),
+    'runners.set': ({ abi, path }) => lab().setRunner(abi, path),
+    'runners.download': ({ abi }) => lab().downloadRunner(abi),
+    'benchmarks.start': async ({ artifactId, path, targets, options }) => {
+      const model = artifactId !== undefined ? artifactPath(artifactId) : { path: path!, name: undefined };
+      return { benchmarkIds: await lab().queue({ modelPath: model.path, modelName: model.name, artifactId: artifactId ?? null, targets, options }) };
+    },
+    'benchmarks.cancel': ({ id }) => ({ cancelled: lab().cancel(id) }),
+    'benchmarks.queue': () => lab().queueEntries(),
+    'benchmarks.get': ({ id }) => lab().detail(id),
+  };
 }

@@ -3,6 +3,7 @@ import { presets } from '../../src-shared/presets';
 import { validateRecipe } from '../../src-shared/recipe';
 import type { Handlers } from '../../src-shared/rpc';
 import type { CallContext, HostDeps } from '../host/context';
+import { devicesHostServices } from '../devices/pipeline-service';
 import { PipelineService } from './service';
 import { defaultWorkerEntry } from './worker-process';
 
@@ -14,6 +15,7 @@ export function pipelineHandlers(deps: HostDeps): Handlers<typeof pipelineMethod
     workerEntry: defaultWorkerEntry(deps.opts.builtDir),
     spawn: deps.opts.spawnWorker,
     stagesModule: deps.opts.stagesModule,
+    hostServices: { ...devicesHostServices(deps) },
   });
   deps.onClose(() => service.close());
   return {

@@ -5,12 +5,13 @@
  */
 import crypto from 'node:crypto';
 import type { RunProgress } from '../../src-shared/contract/pipeline';
-import { AppError } from '../../src-shared/errors';
+import { AppError, toErrorInfo } from '../../src-shared/errors';
 import { type RecipeIssue, validateRecipe } from '../../src-shared/recipe';
 import type { EventBus } from '../host/events';
 import type { AppPaths } from '../host/paths';
 import { APP_VERSION } from '../host/version';
 import type { Store } from '../store';
+import type { ToWorker } from './protocol';
 import { type SpawnWorker, type WorkerHandle, forkWorker } from './worker-process';
 
 export interface PipelineOptions {
@@ -23,7 +24,12 @@ export interface PipelineOptions {
   stagesModule?: string;
   /** How long a cancelled worker gets to stop cleanly before it is killed. */
   cancelGraceMs?: number;
+  /** Services stages may ask the host for (worker `host-request`), by name. */
+  hostServices?: Record<string, HostService>;
 }
+
+/** Work a stage asks the host process to do (e.g. the device lab queuing benchmarks). */
+export type HostService = (payload: unknown, ctx: { signal: AbortSignal; progress(p: unknown): void }) => Promise<unknown>;
 
 interface Active {
   runId: number;
@@ -138,9 +144,31 @@ export class PipelineService {
     let resolveFinished!: () => void;
     const active: Active = { runId: next.runId, worker, cancelRequested: false, finished: new Promise((r) => (resolveFinished = r)) };
     this.active = active;
+    const hostCalls = new Map<number, AbortController>();
 
     worker.onMessage((msg) => {
       switch (msg.type) {
+        case 'host-request': {
+          const service = this.opts.hostServices?.[msg.service];
+          const ac = new AbortController();
+          hostCalls.set(msg.requestId, ac);
+          const reply = (r: { ok: true; result: unknown } | { ok: false; error: ReturnType<typeof toErrorInfo> }) => {
+            hostCalls.delete(msg.requestId);
+            worker.send({ type: 'host-reply', requestId: msg.requestId, ...r } as ToWorker);
+          };
+          if (!service) {
+            reply({ ok: false, error: { code: 'UNSUPPORTED', message: `This PocketBench has no "${msg.service}" service for pipeline stages.` } });
+            break;
+          }
+          service(msg.payload, { signal: ac.signal, progress: (p) => worker.send({ type: 'host-progress', requestId: msg.requestId, progress: p }) }).then(
+            (result) => reply({ ok: true, result }),
+            (err: unknown) => reply({ ok: false, error: toErrorInfo(err) }),
+          );
+          break;
+        }
+        case 'host-cancel':
+          hostCalls.get(msg.requestId)?.abort();
+          break;
         case 'progress':
           this.latest.set(msg.progress.runId, msg.progress);
           bus.emit('run.progress', msg.progress);
@@ -159,6 +187,7 @@ export class PipelineService {
       }
     });
     worker.onExit((code, signal) => {
+      for (const ac of hostCalls.values()) ac.abort();
       this.latest.delete(next.runId);
       if (!done) {
         // The worker died without finishing: keep everything it stored, mark the run resumable.

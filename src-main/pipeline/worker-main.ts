@@ -5,6 +5,7 @@
  * app down; the run is then marked interrupted and can resume from its last checkpoint.
  */
 import type { FromWorker, ToWorker } from './protocol';
+import { deliverFromHost, setHostSender } from './host-call';
 import { runRecipe } from './runner';
 
 interface ParentPort {
@@ -19,10 +20,12 @@ function send(msg: FromWorker): void {
   else process.send?.(msg);
 }
 
+setHostSender(send);
 const controller = new AbortController();
 let started = false;
 
 function onMessage(msg: ToWorker): void {
+  if (msg.type === 'host-reply' || msg.type === 'host-progress') return deliverFromHost(msg);
   if (msg.type === 'cancel') {
     controller.abort();
     return;

@@ -1,3 +1,4 @@
+import type { TrialInfo } from '../../src-shared/contract/devices';
 import type { BenchmarkStatus, BenchmarkSummary } from '../../src-shared/types';
 import { type DB, json, now, parseJson } from './db';
 
@@ -42,20 +43,8 @@ export interface BenchmarkResult {
   rawOutput?: string | null;
 }
 
-export interface TrialRow {
-  count?: number | null;
-  meanUs?: number | null;
-  stdUs?: number | null;
-  minUs?: number | null;
-  maxUs?: number | null;
-  p5Us?: number | null;
-  medianUs?: number | null;
-  p95Us?: number | null;
-  cooldownMs?: number | null;
-  cooldownTimedOut?: boolean;
-  tempBeforeC?: number | null;
-  tempAfterC?: number | null;
-}
+/** A trial as stored (the contract's TrialInfo without its index). */
+export type TrialRow = Omit<TrialInfo, 'idx'>;
 
 export interface OpProfileRow {
   section: 'run_order' | 'by_type';
@@ -90,10 +79,10 @@ function toSummary(b: BenchmarkRecord): BenchmarkSummary {
 export class BenchmarkQueries {
   constructor(private readonly db: DB) {}
 
-  create(b: { artifactId: number | null; deviceId: number; config: unknown; status?: BenchmarkStatus }): number {
+  create(b: { artifactId: number | null; deviceId: number; config: unknown; status?: BenchmarkStatus; modelSha256?: string | null; target?: string | null }): number {
     const info = this.db
-      .prepare(`INSERT INTO benchmarks (artifact_id, device_id, status, config_json, created_at) VALUES (?, ?, ?, ?, ?)`)
-      .run(b.artifactId, b.deviceId, b.status ?? 'queued', JSON.stringify(b.config ?? {}), now());
+      .prepare(`INSERT INTO benchmarks (artifact_id, device_id, status, config_json, created_at, model_sha256, target) VALUES (?, ?, ?, ?, ?, ?, ?)`)
+      .run(b.artifactId, b.deviceId, b.status ?? 'queued', JSON.stringify(b.config ?? {}), now(), b.modelSha256 ?? null, b.target ?? null);
     return Number(info.lastInsertRowid);
   }
 
@@ -202,6 +191,28 @@ export class BenchmarkQueries {
       pct: o.pct as number | null,
       memKb: o.mem_kb as number | null,
     }));
+  }
+
+  /** Everything stored about one benchmark beyond its summary (the detail view, the CLI). */
+  extra(id: number): { modelSha256: string | null; target: string | null; runnerVersion: string | null; firstInferenceUs: number | null; vmHwmKb: number | null; vmRssKb: number | null; affinity: string | null; stats: unknown; thermalBefore: unknown; thermalAfter: unknown; batteryBefore: unknown; batteryAfter: unknown; rawOutput: string | null } | null {
+    const r = this.db.prepare('SELECT * FROM benchmarks WHERE id = ?').get(id) as Record<string, string | number | null> | undefined;
+    if (!r) return null;
+    const j = (k: string) => parseJson(r[k] as string | null, null);
+    return {
+      modelSha256: r.model_sha256 as string | null,
+      target: r.target as string | null,
+      runnerVersion: r.runner_version as string | null,
+      firstInferenceUs: r.first_inference_us as number | null,
+      vmHwmKb: r.vm_hwm_kb as number | null,
+      vmRssKb: r.vm_rss_kb as number | null,
+      affinity: r.affinity as string | null,
+      stats: j('stats_json'),
+      thermalBefore: j('thermal_before_json'),
+      thermalAfter: j('thermal_after_json'),
+      batteryBefore: j('battery_before_json'),
+      batteryAfter: j('battery_after_json'),
+      rawOutput: r.raw_output as string | null,
+    };
   }
 
   /** Benchmarks left running by a process that died. */

@@ -11,6 +11,7 @@ import { CompareQueries } from './compare';
 import { DatasetQueries } from './datasets';
 import { DeviceQueries } from './devices';
 import { RunQueries } from './runs';
+import { RunnerQueries } from './runners';
 import { SettingsQueries } from './settings';
 
 export { migrate, migrations, latestVersion } from './migrations';
@@ -28,6 +29,7 @@ export class Store {
   readonly benchmarks: BenchmarkQueries;
   readonly settings: SettingsQueries;
   readonly compare: CompareQueries;
+  readonly runners: RunnerQueries;
 
   constructor(readonly file: string) {
     this.db = openDatabase(file);
@@ -38,6 +40,7 @@ export class Store {
     this.benchmarks = new BenchmarkQueries(this.db);
     this.settings = new SettingsQueries(this.db);
     this.compare = new CompareQueries(this.db);
+    this.runners = new RunnerQueries(this.db);
   }
 
   /**

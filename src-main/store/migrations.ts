@@ -175,6 +175,25 @@ export const migrations: Migration[] = [
         );
       `),
   },
+  {
+    version: 2,
+    description: 'device lab: runners per ABI, model hash and target on benchmarks',
+    up: (db) =>
+      db.exec(`
+        CREATE TABLE runners (
+          abi           TEXT PRIMARY KEY,     -- arm64-v8a, armeabi-v7a, x86_64, x86
+          path          TEXT NOT NULL,        -- local file of benchmark_model for that ABI
+          sha256        TEXT NOT NULL,
+          bytes         INTEGER NOT NULL,
+          source        TEXT NOT NULL CHECK (source IN ('file','download')),
+          elf_machine   TEXT,                 -- what the ELF header says (aarch64, arm, x86-64, x86)
+          added_at      INTEGER NOT NULL
+        );
+        ALTER TABLE benchmarks ADD COLUMN model_sha256 TEXT;
+        ALTER TABLE benchmarks ADD COLUMN target TEXT;    -- ADB serial or 'host', as queued
+        CREATE INDEX benchmarks_status ON benchmarks(status);
+      `),
+  },
 ];
 
 export const latestVersion = migrations[migrations.length - 1].version;

@@ -37,7 +37,8 @@ export async function startBackend(env: Record<string, string> = {}, dataDir = f
   const serveJs = path.join(root, 'out/main/serve.js');
   if (!fs.existsSync(serveJs)) throw new Error('Build first: npm run build');
   const proc = spawn(process.execPath, [serveJs, '--port', '0', '--data', dataDir], {
-    env: { ...process.env, ...env },
+    // Tests never start the machine's ADB server on 5037; device tests bring their own on a private port.
+    env: { ...process.env, POCKETBENCH_ADB_AUTOSTART: '0', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';

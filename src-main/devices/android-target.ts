@@ -1,0 +1,273 @@
+/**
+ * Benchmarks on an Android phone: runner and model pushed (once, by hash), then K trials, each
+ * after a thermal cooldown, pinned to the big cores with `taskset` (the effective mask is read back
+ * from /proc/PID/status), with VmHWM/VmRSS sampled while the runner runs and battery/temperatures
+ * recorded before and after. Cancel kills the remote process; a phone that disappears fails the
+ * benchmark with what was measured so far.
+ */
+import { AppError } from '../../src-shared/errors';
+import type { LatencyStats } from '../../src-shared/types';
+import type { Store } from '../store';
+import { type Adbc, DisconnectedError, readShell } from './adb';
+import { type CollectedFacts, type Conditions, readConditions } from './device-facts';
+import { cpuMask, parseProcStatus } from './facts';
+import { parseBenchmarkOutput, runnerErrorMessage } from './parse-output';
+import { REMOTE_RUNNER, provisionRunner, pushIfChanged, remoteModelPath, runnerFor } from './runners';
+import { command, quote } from './shell-quote';
+import { type BenchOptions, BenchmarkFailure, type BenchmarkTarget, type TargetJob, type TargetResult, type TargetRunContext, type TrialMeasurement } from './target';
+
+const SIGNALS: Record<number, string> = { 4: 'SIGILL', 6: 'SIGABRT', 7: 'SIGBUS', 8: 'SIGFPE', 9: 'SIGKILL', 11: 'SIGSEGV', 15: 'SIGTERM' };
+const PID_MARK = '__PB_PID__';
+
+export interface AndroidTargetOptions {
+  /** How often the cooldown re-reads temperatures, ms. */
+  cooldownPollMs?: number;
+  /** How often /proc/PID/status is sampled, ms. */
+  sampleMs?: number;
+}
+
+export function runnerArgs(o: BenchOptions, remoteModel: string): string[] {
+  const args = [
+    `--graph=${remoteModel}`,
+    `--num_threads=${o.threads}`,
+    `--num_runs=${o.runs}`,
+    `--warmup_runs=${o.warmup}`,
+    // Exactly the runs asked for: no extra runs to fill a minimum duration.
+    '--min_secs=0',
+    '--warmup_min_secs=0',
+    `--use_xnnpack=${o.xnnpack}`,
+  ];
+  if (o.gpu) args.push('--use_gpu=true');
+  if (o.nnapi) args.push('--use_nnapi=true');
+  if (o.opProfiling) args.push('--enable_op_profiling=true');
+  if (o.peakMemory) args.push('--report_peak_memory_footprint=true');
+  return args;
+}
+
+const sleep = (ms: number, signal: AbortSignal) =>
+  new Promise<void>((resolve, reject) => {
+    const t = setTimeout(resolve, ms);
+    signal.addEventListener(
+      'abort',
+      () => {
+        clearTimeout(t);
+        reject(new AppError('CANCELLED', 'Cancelled.'));
+      },
+      { once: true },
+    );
+  });
+
+export class AndroidTarget implements BenchmarkTarget {
+  readonly kind = 'android' as const;
+
+  constructor(
+    readonly key: string,
+    private readonly adb: Adbc,
+    private readonly store: Store,
+    private readonly facts: () => Promise<CollectedFacts>,
+    private readonly opts: AndroidTargetOptions = {},
+  ) {}
+
+  deviceId(): number {
+    return this.store.devices.upsert(this.key, 'android');
+  }
+
+  async run(job: TargetJob, ctx: TargetRunContext): Promise<TargetResult> {
+    const serial = this.key;
+    const o = job.options;
+    const partial: TargetResult = {
+      trials: [],
+      runnerSha256: null,
+      runnerVersion: null,
+      peakMemMb: null,
+      vmHwmKb: null,
+      vmRssKb: null,
+      affinity: null,
+      ops: [],
+      extra: {},
+      conditionsBefore: null,
+      conditionsAfter: null,
+      rawOutput: '',
+    };
+    try {
+      const facts = await this.facts();
+      const runner = runnerFor(this.store, facts.abis, serial);
+      partial.runnerSha256 = runner.sha256;
+      partial.extra.runnerAbi = runner.abi;
+      ctx.progress({ phase: 'runner', message: `Checking benchmark_model (${runner.abi}) on the phone` });
+      const r = await provisionRunner(this.adb, serial, runner, (b, t) => ctx.progress({ phase: 'runner', message: 'Uploading benchmark_model', fraction: b / t }), ctx.signal);
+      partial.extra.runnerPushed = r.pushed;
+
+      const remoteModel = remoteModelPath(job.modelSha256);
+      ctx.progress({ phase: 'model', message: 'Checking the model on the phone' });
+      const m = await pushIfChanged(this.adb, serial, job.modelPath, job.modelSha256, remoteModel, 0o644, (b, t) => ctx.progress({ phase: 'model', message: 'Uploading the model', fraction: b / t }), ctx.signal);
+      partial.extra.modelPushed = m.pushed;
+
+      const pin = o.pinBigCores && facts.clusters.length > 1 && facts.bigCores.length > 0;
+      const mask = pin ? cpuMask(facts.bigCores) : null;
+      partial.extra.requestedCpus = pin ? facts.bigCores : null;
+      partial.extra.taskset = mask;
+      const zoneNames = facts.conditions.zones.map((z) => z.zone);
+      const args = runnerArgs(o, remoteModel);
+      partial.extra.command = [pin ? `taskset ${mask}` : null, REMOTE_RUNNER, ...args].filter(Boolean).join(' ');
+
+      const outputs: string[] = [];
+      for (let i = 0; i < o.trials; i++) {
+        ctx.progress({ phase: 'cooldown', message: `Trial ${i + 1}/${o.trials}: waiting for the phone to cool down`, trial: i + 1 });
+        const cool = await this.cooldown(serial, facts.sdk, zoneNames, o, ctx.signal);
+        if (i === 0) partial.conditionsBefore = { thermal: cool.conditions.thermal, battery: cool.conditions.battery };
+        ctx.progress({ phase: 'run', message: `Trial ${i + 1}/${o.trials}: running`, trial: i + 1, fraction: i / o.trials });
+        const t0 = Date.now();
+        const run = await this.runOnce(serial, mask, args, ctx, (line) => {
+          if (/Running benchmark for at least/.test(line)) ctx.progress({ phase: 'run', message: `Trial ${i + 1}/${o.trials}: ${line.trim()}`, trial: i + 1, fraction: i / o.trials });
+        });
+        // The runner's own wall time (for the overhead benchmark: everything else is the app's).
+        partial.extra.runnerWallMs = ((partial.extra.runnerWallMs as number | undefined) ?? 0) + (Date.now() - t0);
+        outputs.push(run.output);
+        partial.rawOutput = outputs.join('\n----- next trial -----\n');
+        partial.vmHwmKb = Math.max(partial.vmHwmKb ?? 0, run.vmHwmKb ?? 0) || null;
+        partial.vmRssKb = Math.max(partial.vmRssKb ?? 0, run.vmRssKb ?? 0) || null;
+        partial.affinity ??= run.affinity;
+        const parsed = parseBenchmarkOutput(run.output);
+        const mean = parsed.inferenceMeanUs ?? parsed.runs?.avg ?? null;
+        if (mean === null) throw new AppError('RUNNER_NO_TIMINGS', `benchmark_model printed no timings on ${serial}: ${runnerErrorMessage(run.output)}`);
+        const after = await readConditions(this.adb, serial, facts.sdk, zoneNames);
+        partial.conditionsAfter = { thermal: after.thermal, battery: after.battery };
+        const stats: LatencyStats = {
+          count: parsed.runs?.count ?? o.runs,
+          initMs: parsed.initMs,
+          firstInferenceUs: parsed.firstInferenceUs,
+          warmupMeanUs: parsed.warmupMeanUs,
+          meanUs: mean,
+          stdUs: parsed.runs?.std ?? null,
+          minUs: parsed.runs?.min ?? null,
+          maxUs: parsed.runs?.max ?? null,
+          p5Us: parsed.runs?.p5 ?? null,
+          medianUs: parsed.runs?.median ?? null,
+          p95Us: parsed.runs?.p95 ?? null,
+        };
+        const t: TrialMeasurement = { stats, cooldownMs: cool.waitedMs, cooldownTimedOut: cool.timedOut, tempBeforeC: cool.conditions.maxTempC, tempAfterC: after.maxTempC };
+        partial.trials.push(t);
+        const mem = parsed.memory?.overallMb ?? null;
+        partial.peakMemMb = Math.max(partial.peakMemMb ?? 0, parsed.peakMemMb ?? mem ?? 0) || null;
+        partial.extra.memoryReport = parsed.memory;
+        partial.extra.delegations = parsed.delegations;
+        partial.extra.delegatedShare = parsed.delegatedShare;
+        partial.extra.modelSizeMb = parsed.modelSizeMb;
+        if (i === o.trials - 1) partial.ops = parsed.ops;
+      }
+      if (partial.affinity && pin) {
+        partial.extra.affinityMatches = partial.affinity === formatCpuList(facts.bigCores);
+      }
+      return partial;
+    } catch (err) {
+      const e = err instanceof AppError ? err : new AppError('INTERNAL', (err as Error).message);
+      throw new BenchmarkFailure(e, partial);
+    }
+  }
+
+  private async cooldown(serial: string, sdk: number | null, zones: string[], o: BenchOptions, signal: AbortSignal): Promise<{ conditions: Conditions; waitedMs: number; timedOut: boolean }> {
+    const start = Date.now();
+    const poll = this.opts.cooldownPollMs ?? 2000;
+    for (;;) {
+      const c = await readConditions(this.adb, serial, sdk, zones);
+      const cool = (c.thermal?.status ?? 0) === 0 && (c.maxTempC === null || c.maxTempC < o.cooldownMaxTempC);
+      const waited = Date.now() - start;
+      if (cool) return { conditions: c, waitedMs: waited, timedOut: false };
+      if (waited >= o.cooldownMaxWaitS * 1000) return { conditions: c, waitedMs: waited, timedOut: true };
+      await sleep(Math.min(poll, o.cooldownMaxWaitS * 1000 - waited + 1), signal);
+    }
+  }
+
+  /** One run of the runner, in the background on the phone so we know its PID. */
+  private async runOnce(
+    serial: string,
+    mask: string | null,
+    args: string[],
+    ctx: TargetRunContext,
+    onLine: (line: string) => void,
+  ): Promise<{ output: string; vmHwmKb: number | null; vmRssKb: number | null; affinity: string | null }> {
+    const prog = mask ? command('taskset', mask, REMOTE_RUNNER, ...args) : command(REMOTE_RUNNER, ...args);
+    const stream = await this.adb.openShell(serial, `${prog} 2>&1 & echo ${PID_MARK}$!; wait $!`);
+    let pid: number | null = null;
+    let buf = '';
+    let vmHwmKb: number | null = null;
+    let vmRssKb: number | null = null;
+    let affinity: string | null = null;
+    let sampling = false;
+    let stop = false;
+    const sampleMs = this.opts.sampleMs ?? 200;
+    const sample = async () => {
+      if (sampling || stop || pid === null) return;
+      sampling = true;
+      try {
+        const r = await this.adb.shell(serial, command('cat', `/proc/${pid}/status`), { timeoutMs: 5000 });
+        if (r.exitCode === 0) {
+          const s = parseProcStatus(r.output);
+          if (s.vmHwmKb !== null) vmHwmKb = Math.max(vmHwmKb ?? 0, s.vmHwmKb);
+          if (s.vmRssKb !== null) vmRssKb = Math.max(vmRssKb ?? 0, s.vmRssKb);
+          affinity ??= s.cpusAllowedList;
+        }
+      } catch {
+        /* the process ended or the phone is gone; the run itself reports that */
+      } finally {
+        sampling = false;
+      }
+    };
+    const timer = setInterval(() => void sample(), sampleMs);
+    const onAbort = () => {
+      if (pid !== null) void this.adb.kill(serial, pid);
+    };
+    ctx.signal.addEventListener('abort', onAbort, { once: true });
+    try {
+      const res = await readShell(stream, serial, {
+        onData: (chunk) => {
+          buf += chunk;
+          if (pid === null) {
+            const m = new RegExp(`${PID_MARK}(\\d+)`).exec(buf);
+            if (m) {
+              pid = Number(m[1]);
+              void sample();
+            }
+          }
+          let nl: number;
+          while ((nl = buf.indexOf('\n')) >= 0) {
+            onLine(buf.slice(0, nl));
+            buf = buf.slice(nl + 1);
+          }
+        },
+      });
+      stop = true;
+      const output = res.output.replace(new RegExp(`^${PID_MARK}\\d+\\r?\\n?`, 'm'), '');
+      if (ctx.signal.aborted) throw new AppError('CANCELLED', 'Cancelled by the user; the runner on the phone was stopped.');
+      if (res.exitCode !== 0) {
+        if (res.exitCode > 128 && res.exitCode < 160) {
+          const sig = res.exitCode - 128;
+          throw new AppError('RUNNER_CRASHED', `benchmark_model crashed on ${serial} with signal ${sig}${SIGNALS[sig] ? ` (${SIGNALS[sig]})` : ''}. Its last words: ${runnerErrorMessage(output)}`);
+        }
+        throw new AppError('RUNNER_FAILED', `benchmark_model failed on ${serial} (exit ${res.exitCode}): ${runnerErrorMessage(output)}`);
+      }
+      return { output, vmHwmKb, vmRssKb, affinity };
+    } catch (err) {
+      if (err instanceof DisconnectedError) throw new DisconnectedError(serial, 'the benchmark run');
+      throw err;
+    } finally {
+      stop = true;
+      clearInterval(timer);
+      ctx.signal.removeEventListener('abort', onAbort);
+    }
+  }
+}
+
+export function formatCpuList(cpus: number[]): string {
+  const s = [...cpus].sort((a, b) => a - b);
+  const parts: string[] = [];
+  for (let i = 0; i < s.length; ) {
+    let j = i;
+    while (j + 1 < s.length && s[j + 1] === s[j] + 1) j++;
+    parts.push(j > i ? `${s[i]}-${s[j]}` : `${s[i]}`);
+    i = j + 1;
+  }
+  return parts.join(',');
+}
+
