@@ -1,93 +1,51 @@
 /**
- * Fine-tuning with per-step hooks, for pruning (re-apply masks after every optimizer step, update
- * polynomial-schedule masks) and QAT (a loss over the fake-quantized forward pass).
- *
- * NOTE for the lead: this is a deliberately small step loop (shuffle, batch, minimize, hooks,
- * cancel, progress). The engine's training loop (src-main/compress/train: createTrainStep/fit with
- * per-step hooks and a lossFn override) had not landed when this was written; once it is merged,
- * `fineTune` should delegate to it and keep only the hook wiring.
+ * Fine-tuning for pruning and QAT on the engine's training loop (`fit` in compress/train), with the
+ * recipe's optimizer and the hooks these stages need: `afterStep` with a 1-based global step
+ * (re-apply masks, update polynomial-schedule masks) and a custom training forward pass (QAT).
  */
-import * as tf from '@tensorflow/tfjs-core';
-import type { OptimizerSpec } from './optimizer';
-import { makeOptimizer } from './optimizer';
-
-export interface FineTuneData {
-  x: Float32Array;
-  y: Int32Array;
-  n: number;
-  sampleShape: number[];
-  numClasses: number;
-}
+import type * as tf from '@tensorflow/tfjs-core';
+import type * as tfl from '@tensorflow/tfjs-layers';
+import type { TrainingData } from '../../data';
+import { fit, type FitResult, labelLoss } from '../train';
 
 export interface FineTuneOptions {
+  model: tfl.LayersModel;
+  data: TrainingData;
   epochs: number;
   batchSize: number;
-  optimizer: OptimizerSpec;
+  optimizer: { name: 'adam' | 'sgd'; learningRate: number; momentum: number };
   seed: number;
-  variables: tf.Variable[];
-  /** Logits for a batch (training mode). */
-  forward: (x: tf.Tensor) => tf.Tensor;
-  /** Called after every optimizer step with the global step index (1-based). */
+  /** Logits in training mode; default `model.apply(x, { training: true })`. */
+  trainForward?: (x: tf.Tensor) => tf.Tensor;
+  /** Logits for validation; default `model.predict`. */
+  evalForward?: (x: tf.Tensor) => tf.Tensor;
+  /** After every optimizer step, with the number of steps taken so far in this call (1-based). */
   afterStep?: (step: number) => void;
   onBatch?: (p: { epoch: number; batch: number; batches: number; loss: number }) => void;
   throwIfCancelled?: () => void;
 }
 
-function shuffled(n: number, seed: number): Int32Array {
-  const idx = Int32Array.from({ length: n }, (_, i) => i);
-  let s = seed >>> 0 || 1;
-  for (let i = n - 1; i > 0; i--) {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    const j = s % (i + 1);
-    [idx[i], idx[j]] = [idx[j], idx[i]];
-  }
-  return idx;
+export async function fineTune(o: FineTuneOptions): Promise<FitResult> {
+  return fit({
+    model: o.model,
+    data: o.data,
+    epochs: o.epochs,
+    batchSize: o.batchSize,
+    optimizer: o.optimizer.name,
+    lr: o.optimizer.learningRate,
+    momentum: o.optimizer.momentum,
+    seed: o.seed,
+    throwIfCancelled: o.throwIfCancelled,
+    ...(o.trainForward ? { lossFn: (xs: tf.Tensor, ys: tf.Tensor1D) => labelLoss(o.trainForward!(xs), ys) } : {}),
+    ...(o.evalForward ? { forward: o.evalForward } : {}),
+    ...(o.afterStep ? { afterStep: (b: { step: number }) => o.afterStep!(b.step + 1) } : {}),
+    ...(o.onBatch ? { onBatch: (p: { epoch: number; batch: number; batches: number; loss: number }) => o.onBatch!({ epoch: p.epoch - 1, batch: p.batch, batches: p.batches, loss: p.loss }) } : {}),
+  });
 }
 
-/** Softmax cross-entropy fine-tuning; labelled samples only (y ≥ 0). Returns the mean loss per epoch. */
-export function fineTune(data: FineTuneData, opts: FineTuneOptions): number[] {
-  const per = data.sampleShape.reduce((a, b) => a * b, 1);
-  const labelled = [...Array(data.n).keys()].filter((i) => data.y[i] >= 0);
-  const opt = makeOptimizer(opts.optimizer);
-  const losses: number[] = [];
-  let step = 0;
-  const batches = Math.ceil(labelled.length / opts.batchSize);
-  try {
-    for (let epoch = 0; epoch < opts.epochs; epoch++) {
-      const order = shuffled(labelled.length, opts.seed + epoch * 7919);
-      let sum = 0;
-      for (let b = 0; b < batches; b++) {
-        opts.throwIfCancelled?.();
-        const ids = order.subarray(b * opts.batchSize, Math.min(labelled.length, (b + 1) * opts.batchSize));
-        const xs = new Float32Array(ids.length * per);
-        const ys = new Int32Array(ids.length);
-        ids.forEach((k, i) => {
-          const src = labelled[k];
-          xs.set(data.x.subarray(src * per, (src + 1) * per), i * per);
-          ys[i] = data.y[src];
-        });
-        const loss = tf.tidy(() => {
-          const x = tf.tensor(xs, [ids.length, ...data.sampleShape]);
-          const y = tf.oneHot(tf.tensor1d(ys, 'int32'), data.numClasses);
-          const l = opt.minimize(() => tf.losses.softmaxCrossEntropy(y, opts.forward(x)) as tf.Scalar, true, opts.variables);
-          return l!.dataSync()[0];
-        });
-        step++;
-        opts.afterStep?.(step);
-        sum += loss;
-        opts.onBatch?.({ epoch, batch: b + 1, batches, loss });
-      }
-      losses.push(sum / Math.max(1, batches));
-    }
-  } finally {
-    opt.dispose();
-  }
-  return losses;
-}
-
-/** Steps per epoch for the labelled part of `data`. */
-export function stepsPerEpoch(data: Pick<FineTuneData, 'y' | 'n'>, batchSize: number): number {
+/** Optimizer steps per epoch over the labelled training samples. */
+export function stepsPerEpoch(data: TrainingData, batchSize: number): number {
   let n = 0;
-  for (let i = 0; i < data.n; i++) if (data.y[i] >= 0) n++;
+  for (let i = 0; i < data.train.n; i++) if (data.train.y[i] >= 0) n++;
   return Math.ceil(n / batchSize);
 }

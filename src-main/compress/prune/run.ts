@@ -5,17 +5,18 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { AppError } from '../../../src-shared/errors';
 import type { pruneStage } from '../../../src-shared/recipe';
 import type { z } from 'zod';
 import { loadModel, saveModel } from '../../models';
 import type { StageContext, StageResult } from '../../pipeline/stage';
-import { fineTune, type FineTuneData, stepsPerEpoch } from './fine-tune';
+import { trainingView } from '../../data';
+import { loadRunDataset } from '../train';
+import { fineTune, stepsPerEpoch } from './fine-tune';
 import { applyMasks, computeMasks, disposeMasks, type Masks, sparsityOf, stripPruning } from './magnitude';
 import { iterative, iterativeLevels, largestStep, oneShot, polynomialDecay, polynomialSparsity, polynomialUpdatesAt, type PruningSchedule } from './schedule';
-import { floatAccuracy, loadCurrent, loadRecipeDataset, saveArtifact } from './stage-io';
+import { floatAccuracy, loadCurrent, saveArtifact } from './stage-io';
 import { pruneStructured } from './structured';
 
 type PruneSpec = z.infer<typeof pruneStage>;
@@ -56,30 +57,29 @@ async function writeCheckpoint(dir: string, model: tfl.LayersModel, levelsDone: 
 export async function runPrune(ctx: StageContext<PruneSpec>): Promise<StageResult> {
   const s = ctx.stage;
   let { model, ref } = await loadCurrent(ctx);
-  const ds = await loadRecipeDataset(ctx);
-  const data: FineTuneData = { ...ds.train, numClasses: ds.info.classes.length };
+  const ds = await loadRunDataset(ctx);
+  const data = trainingView(ds);
   const accuracyBefore = floatAccuracy(model, ds.test);
-  const curves: Record<string, number[]> = { loss: [] };
-  const variables = () => model.trainableWeights.map((w) => w.read() as tf.Variable);
-  const forward = (x: tf.Tensor) => model.apply(x, { training: true }) as tf.Tensor;
+  const curves: Record<string, number[]> = { loss: [], val_accuracy: [] };
   const batches = stepsPerEpoch(data, s.batchSize);
   let totalEpochs = s.fineTuneEpochs;
   let epochsDone = 0;
-  const tune = (epochs: number, phase: string, afterStep?: (step: number) => void) => {
+  const tune = async (epochs: number, phase: string, afterStep?: (step: number) => void) => {
     if (!epochs) return;
-    const losses = fineTune(data, {
+    const r = await fineTune({
+      model,
+      data,
       epochs,
       batchSize: s.batchSize,
       optimizer: s.optimizer,
       seed: ctx.seed + epochsDone,
-      variables: variables(),
-      forward,
       afterStep,
       throwIfCancelled: ctx.throwIfCancelled,
       onBatch: (p) =>
         ctx.progress({ phase, epoch: epochsDone + p.epoch + 1, epochs: totalEpochs, batch: p.batch, batches: p.batches, fraction: (epochsDone + p.epoch + p.batch / p.batches) / Math.max(1, totalEpochs), metrics: { loss: p.loss } }),
     });
-    curves.loss.push(...losses);
+    curves.loss.push(...(r.curves.loss ?? []));
+    curves.val_accuracy.push(...(r.curves.val_accuracy ?? []));
     epochsDone += epochs;
   };
 
@@ -90,7 +90,7 @@ export async function runPrune(ctx: StageContext<PruneSpec>): Promise<StageResul
     model = result.model;
     ctx.log('info', `Structured pruning: ${result.report.before.params} → ${result.report.after.params} parameters (${result.report.paramsReduction.toFixed(2)}× fewer), MACs ${result.report.macsReduction.toFixed(2)}× fewer.`);
     ctx.progress({ phase: 'rebuilt smaller model', fraction: 0 });
-    tune(s.fineTuneEpochs, 'fine-tune');
+    await tune(s.fineTuneEpochs, 'fine-tune');
     metrics.structured = result.report;
   } else {
     const schedule = scheduleOf(s);
@@ -107,7 +107,7 @@ export async function runPrune(ctx: StageContext<PruneSpec>): Promise<StageResul
     try {
       if (schedule.kind === 'one-shot') {
         reMask(schedule.target);
-        tune(s.fineTuneEpochs, 'fine-tune', () => applyMasks(model, masks!));
+        await tune(s.fineTuneEpochs, 'fine-tune', () => applyMasks(model, masks!));
       } else if (schedule.kind === 'iterative') {
         const levels = iterativeLevels(schedule);
         totalEpochs = levels.length * schedule.epochsPerStep + s.fineTuneEpochs;
@@ -122,18 +122,18 @@ export async function runPrune(ctx: StageContext<PruneSpec>): Promise<StageResul
         }
         for (let k = start; k < levels.length; k++) {
           reMask(levels[k]);
-          tune(schedule.epochsPerStep, `step ${k + 1}/${levels.length}: ${Math.round(levels[k] * 100)} % sparse`, () => applyMasks(model, masks!));
+          await tune(schedule.epochsPerStep, `step ${k + 1}/${levels.length}: ${Math.round(levels[k] * 100)} % sparse`, () => applyMasks(model, masks!));
           await writeCheckpoint(ctx.checkpointDir, model, k + 1);
         }
         if (!masks) reMask(schedule.target);
-        tune(s.fineTuneEpochs, 'fine-tune at target', () => applyMasks(model, masks!));
+        await tune(s.fineTuneEpochs, 'fine-tune at target', () => applyMasks(model, masks!));
       } else {
         const total = s.fineTuneEpochs * batches;
         if (schedule.endStep > total) {
           ctx.log('warn', `The polynomial schedule ends at step ${schedule.endStep} but fine-tuning has only ${total} steps (${s.fineTuneEpochs} epochs × ${batches}); the final sparsity is applied at the end, without fine-tuning after it. Lower endStep or add epochs.`);
         }
         reMask(polynomialSparsity(schedule, 0));
-        tune(s.fineTuneEpochs, 'prune + fine-tune', (step) => {
+        await tune(s.fineTuneEpochs, 'prune + fine-tune', (step) => {
           if (polynomialUpdatesAt(schedule, step)) reMask(polynomialSparsity(schedule, step));
           else applyMasks(model, masks!);
         });

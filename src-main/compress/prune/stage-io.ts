@@ -1,39 +1,14 @@
 /**
- * What the prune and quantize stages share: the recipe's dataset, the model in `slots.current`,
+ * What the prune and quantize stages share: the model in `slots.current`,
  * float accuracy, and saving a model as an artifact with its sizes.
  */
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { AppError } from '../../../src-shared/errors';
-import type { DatasetSpec } from '../../../src-shared/recipe';
 import type { Precision } from '../../../src-shared/types';
-import { loadDataset } from '../../data';
-import type { DatasetSource, LoadedDataset, LoadOptions } from '../../data/types';
 import { loadModel, saveModel } from '../../models';
 import type { ModelRef, StageContext } from '../../pipeline/stage';
 import { sizesAt } from '../quantize/precision';
 import { accuracyOf } from '../quantize/simulate';
-
-export function datasetSource(spec: DatasetSpec, seed: number): { source: DatasetSource; opts: LoadOptions } {
-  switch (spec.kind) {
-    case 'fashion-mnist':
-      return {
-        source: { kind: 'fashion-mnist', ...(spec.path ? { dir: spec.path } : {}) },
-        opts: { seed, valFraction: spec.validationFraction, labeledCount: spec.labeledCount, limit: { train: spec.limitTrain, test: spec.limitTest } },
-      };
-    case 'image-folder':
-      return {
-        source: { kind: 'image-folder', dir: spec.path, ...(spec.imageSize ? { size: spec.imageSize } : {}), ...(spec.channels ? { channels: spec.channels } : {}) },
-        opts: { seed, valFraction: spec.split.validation, testFraction: spec.split.test, labeledCount: spec.labeledCount },
-      };
-    case 'csv':
-      return { source: { kind: 'csv', file: spec.path, labelColumn: spec.labelColumn }, opts: { seed, valFraction: spec.split.validation, testFraction: spec.split.test, labeledCount: spec.labeledCount } };
-  }
-}
-
-export async function loadRecipeDataset(ctx: StageContext): Promise<LoadedDataset> {
-  const { source, opts } = datasetSource(ctx.recipe.dataset, ctx.seed);
-  return loadDataset(source, { ...opts, cacheDir: ctx.paths.artifactsDir });
-}
 
 /** The model the previous stage produced. */
 export async function loadCurrent(ctx: StageContext): Promise<{ model: tfl.LayersModel; ref: ModelRef }> {

@@ -15,10 +15,11 @@ import type * as tf from '@tensorflow/tfjs-core';
 import type { z } from 'zod';
 import { AppError } from '../../../src-shared/errors';
 import type { quantizeStage } from '../../../src-shared/recipe';
-import { calibrationSample } from '../../data';
+import { calibrationSample, trainingView } from '../../data';
+import { loadRunDataset } from '../train';
 import type { StageContext, StageResult } from '../../pipeline/stage';
 import { fineTune } from '../prune/fine-tune';
-import { floatAccuracy, loadCurrent, loadRecipeDataset, saveArtifact } from '../prune/stage-io';
+import { floatAccuracy, loadCurrent, saveArtifact } from '../prune/stage-io';
 import { FEW_CALIBRATION_SAMPLES } from './minmax';
 import { calibrate } from './observers';
 import type { QuantParams } from './params';
@@ -57,7 +58,7 @@ export async function runQuantize(ctx: StageContext<QuantizeSpec>): Promise<Stag
   const { model, ref } = await loadCurrent(ctx);
   const unknown = s.keepFloat.filter((n) => !model.layers.some((l) => l.name === n));
   if (unknown.length) throw new AppError('INVALID_ARGS', `Layers to keep in float not found in the model: ${unknown.join(', ')}. Its layers are: ${model.layers.map((l) => l.name).join(', ')}.`);
-  const ds = await loadRecipeDataset(ctx);
+  const ds = await loadRunDataset(ctx);
   ctx.progress({ phase: 'float accuracy', fraction: 0 });
   const accuracyFloat = floatAccuracy(model, ds.test);
 
@@ -88,19 +89,19 @@ export async function runQuantize(ctx: StageContext<QuantizeSpec>): Promise<Stag
     params = r.params;
   } else {
     const qat = await QatModel.create(model, cal, { observer: s.observer, percentile: s.percentile, perChannelDense: s.perChannelDense, floatLayers: s.keepFloat });
-    curves.qatLoss = fineTune(
-      { ...ds.train, numClasses: ds.info.classes.length },
-      {
-        epochs: s.qatEpochs,
-        batchSize: s.batchSize,
-        optimizer: s.optimizer,
-        seed: ctx.seed,
-        variables: qat.trainableWeights,
-        forward: (x: tf.Tensor) => qat.forward(x, true),
-        throwIfCancelled: ctx.throwIfCancelled,
-        onBatch: (p) => ctx.progress({ phase: 'quantization-aware training', epoch: p.epoch + 1, epochs: s.qatEpochs, batch: p.batch, batches: p.batches, fraction: 0.1 + (0.7 * (p.epoch + p.batch / p.batches)) / s.qatEpochs, metrics: { loss: p.loss } }),
-      },
-    );
+    const r = await fineTune({
+      model: qat.model,
+      data: trainingView(ds),
+      epochs: s.qatEpochs,
+      batchSize: s.batchSize,
+      optimizer: s.optimizer,
+      seed: ctx.seed,
+      trainForward: (x: tf.Tensor) => qat.forward(x, true),
+      evalForward: (x: tf.Tensor) => qat.forward(x, false),
+      throwIfCancelled: ctx.throwIfCancelled,
+      onBatch: (p) => ctx.progress({ phase: 'quantization-aware training', epoch: p.epoch + 1, epochs: s.qatEpochs, batch: p.batch, batches: p.batches, fraction: 0.1 + (0.7 * (p.epoch + p.batch / p.batches)) / s.qatEpochs, metrics: { loss: p.loss } }),
+    });
+    curves.qatLoss = r.curves.loss ?? [];
     params = { ...qat.params(), calibration: { observer: 'qat', samples: cal.n, seed: ctx.seed } };
     quantModel = qat.model;
     model.dispose();
