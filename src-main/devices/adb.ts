@@ -17,7 +17,8 @@ import { quote } from './shell-quote';
 type AdbStatic = typeof adbkitModule.Adb;
 const Adb: AdbStatic = (adbkitModule as { Adb?: AdbStatic }).Adb ?? (adbkitModule as unknown as { default: { Adb: AdbStatic } }).default.Adb;
 type AdbClient = ReturnType<typeof Adb.createClient>;
-export type AdbDeviceState = 'device' | 'unauthorized' | 'offline' | 'emulator' | 'unknown' | 'absent';
+/** adb's states; `authorizing` (trying keys) and `connecting` come before `unauthorized` or `device`. */
+export type AdbDeviceState = 'device' | 'unauthorized' | 'authorizing' | 'connecting' | 'offline' | 'emulator' | 'unknown' | 'absent';
 
 export interface ShellResult {
   output: string;
@@ -75,6 +76,8 @@ export class Adbc {
     try {
       return await this.client.connect(host, port);
     } catch (err) {
+      // The phone answered but wants the user's approval: it is listed as unauthorized, with the hint.
+      if (/authenticate/i.test((err as Error).message)) return `${host}:${port}`;
       throw new AppError('CONNECT_FAILED', `Could not connect to ${host}:${port}: ${(err as Error).message}. Check the address, and that the phone (or device farm) listens for ADB over TCP there.`);
     }
   }

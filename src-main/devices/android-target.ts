@@ -161,7 +161,8 @@ export class AndroidTarget implements BenchmarkTarget {
       }
       return partial;
     } catch (err) {
-      const e = err instanceof AppError ? err : new AppError('INTERNAL', (err as Error).message);
+      let e = err instanceof AppError ? err : new AppError('INTERNAL', (err as Error).message);
+      if (e instanceof DisconnectedError && !/benchmark run|upload/.test(e.message)) e = new DisconnectedError(serial, 'the benchmark');
       throw new BenchmarkFailure(e, partial);
     }
   }
@@ -215,19 +216,32 @@ export class AndroidTarget implements BenchmarkTarget {
       }
     };
     const timer = setInterval(() => void sample(), sampleMs);
-    const onAbort = () => {
+    // Cancel: kill the runner by its PID, then stop reading. A cancel that comes before the PID
+    // was printed waits for it (at most a few seconds) so the runner never outlives the benchmark.
+    const stopReading = new AbortController();
+    let graceTimer: NodeJS.Timeout | undefined;
+    const killAndStop = () => {
       if (pid !== null) void this.adb.kill(serial, pid);
+      stopReading.abort();
+    };
+    const onAbort = () => {
+      if (pid !== null) killAndStop();
+      else graceTimer = setTimeout(killAndStop, 3000);
     };
     ctx.signal.addEventListener('abort', onAbort, { once: true });
     try {
       const res = await readShell(stream, serial, {
+        signal: stopReading.signal,
         onData: (chunk) => {
           buf += chunk;
           if (pid === null) {
             const m = new RegExp(`${PID_MARK}(\\d+)`).exec(buf);
             if (m) {
               pid = Number(m[1]);
-              void sample();
+              if (ctx.signal.aborted) {
+                clearTimeout(graceTimer);
+                killAndStop();
+              } else void sample();
             }
           }
           let nl: number;
@@ -249,10 +263,12 @@ export class AndroidTarget implements BenchmarkTarget {
       }
       return { output, vmHwmKb, vmRssKb, affinity };
     } catch (err) {
+      if (ctx.signal.aborted) throw new AppError('CANCELLED', 'Cancelled by the user; the runner on the phone was stopped.');
       if (err instanceof DisconnectedError) throw new DisconnectedError(serial, 'the benchmark run');
       throw err;
     } finally {
       stop = true;
+      clearTimeout(graceTimer);
       clearInterval(timer);
       ctx.signal.removeEventListener('abort', onAbort);
     }

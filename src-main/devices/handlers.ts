@@ -18,6 +18,8 @@ export function devicesHandlers(deps: HostDeps): Handlers<typeof devicesMethods,
     'devices.live': async () => {
       try {
         await lab().start();
+        // We may just have started the server: the status bar should say so.
+        if (deps.status().adb.state !== 'ready') deps.patchStatus({ adb: await probeAdb() });
       } catch (err) {
         // No adb, or not allowed to start it: the status bar says why; stored devices still show.
         const status = await probeAdb();

@@ -56,6 +56,8 @@ export interface QueueRequest {
 
 const HINTS: Partial<Record<AdbDeviceState, string>> = {
   unauthorized: 'Unlock the phone and accept the "Allow USB debugging?" prompt on it.',
+  authorizing: 'Unlock the phone and accept the "Allow USB debugging?" prompt on it.',
+  connecting: 'Connecting… if it stays like this, check the cable or the address.',
   offline: 'The phone is offline: unplug and replug it (or connect again for a remote one); restart it if that does not help.',
   absent: 'Not connected. Plug it in (or connect it by address) to benchmark on it.',
 };

@@ -23,7 +23,7 @@ export const benchOptionsSchema = z.object({
 });
 export type BenchOptionsInput = z.input<typeof benchOptionsSchema>;
 
-export type LiveState = 'device' | 'unauthorized' | 'offline' | 'absent' | 'emulator' | 'unknown' | 'ready';
+export type LiveState = 'device' | 'unauthorized' | 'authorizing' | 'connecting' | 'offline' | 'absent' | 'emulator' | 'unknown' | 'ready';
 
 /** A target as the Devices page shows it: state, what to do, facts, conditions, runner. */
 export interface LiveDevice {
