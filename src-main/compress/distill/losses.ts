@@ -13,6 +13,10 @@
 import * as tf from '@tensorflow/tfjs-core';
 // Gradients of the core ops (tfjs-core alone does not register them; the tfjs umbrella package would).
 import '@tensorflow/tfjs-core/dist/register_all_gradients';
+import { labelLoss } from '../train/step';
+
+/** Mean cross-entropy over the labelled rows only (hidden labels skipped; 0 when none): the training loop's label loss. */
+export const maskedCrossEntropy = (labels: Labels, logits: tf.Tensor2D): tf.Scalar => labelLoss(logits, labels);
 
 /** Per-image labels: class index, or −1 for an unlabelled image. */
 export type Labels = tf.Tensor1D;
@@ -20,21 +24,6 @@ export type Labels = tf.Tensor1D;
 /** 1 where the label is known, 0 where it is hidden. */
 function labelMask(labels: Labels): tf.Tensor1D {
   return tf.cast(tf.greaterEqual(labels, tf.scalar(0, 'int32')), 'float32');
-}
-
-/**
- * Mean cross-entropy of `logits` against integer labels, over the labelled rows only
- * (rows with label −1 are skipped; an all-unlabelled batch gives 0).
- */
-export function maskedCrossEntropy(labels: Labels, logits: tf.Tensor2D): tf.Scalar {
-  return tf.tidy(() => {
-    const numClasses = logits.shape[1];
-    const mask = labelMask(labels);
-    // oneHot of −1 is an all-zero row, so hidden labels contribute nothing.
-    const onehot = tf.oneHot(tf.cast(labels, 'int32'), numClasses);
-    const perRow = tf.neg(tf.sum(tf.mul(onehot, tf.logSoftmax(logits)), 1));
-    return tf.div(tf.sum(perRow), tf.maximum(tf.sum(mask), tf.scalar(1)));
-  });
 }
 
 /** Mean cross-entropy of `logits` against probability targets (rows sum to 1). */

@@ -151,7 +151,9 @@ export function featureObjective(
       feats.forEach((f, i) => (hint = tf.add(hint, hintLoss(tList[i], applyLinear(adapters[i], f)))));
       const weighted = tf.mul(hint, tf.scalar(opts.beta)) as tf.Scalar;
       const hintOnly = opts.phase === 'hint-first' && b.epoch - opts.firstEpoch < opts.hintEpochs;
-      if (hintOnly) return weighted;
+      // tfjs' Adam keeps its moments by the position of each variable in the gradient map, so every
+      // step must produce gradients for the same variables: the logits layer joins with weight 0.
+      if (hintOnly) return tf.add(weighted, tf.mul(tf.sum(logits), tf.scalar(0))) as tf.Scalar;
       const response = kdLoss({ teacherLogits: teacherSource.logits(xs, b.indices), studentLogits: logits as tf.Tensor2D, labels: ys, temperature: opts.temperature, alpha: opts.alpha });
       return tf.add(response, weighted) as tf.Scalar;
     },
@@ -163,18 +165,19 @@ export function featureObjective(
 /**
  * Progressive self-distillation. Each batch records the student's probabilities for its images;
  * the next epoch uses them as soft targets, weight `maxAlpha · (epoch index) / (epochs − 1)`. The
- * first epoch (and the first epoch after a resume) has no previous predictions: labels only.
+ * first epoch (and the epoch after a resume, whose predictions were not kept) uses labels only.
  */
 export function progressiveObjective(student: tfl.LayersModel, opts: { n: number; numClasses: number; epochs: number; maxAlpha: number; firstEpoch: number }): Objective {
   let prev: Float32Array | null = null;
+  let prevSeen = new Uint8Array(opts.n);
   let current = new Float32Array(opts.n * opts.numClasses);
   let seen = new Uint8Array(opts.n);
   let epochNow: number | null = null;
   return {
     loss: (xs, ys, b) => {
       if (epochNow !== null && b.epoch !== epochNow) {
-        // Only a complete epoch's predictions become targets.
-        prev = seen.every((v) => v === 1) ? current : null;
+        prev = current;
+        prevSeen = seen;
         current = new Float32Array(opts.n * opts.numClasses);
         seen = new Uint8Array(opts.n);
       }
@@ -186,7 +189,8 @@ export function progressiveObjective(student: tfl.LayersModel, opts: { n: number
         seen[idx] = 1;
       });
       const e = b.epoch - opts.firstEpoch;
-      if (!prev || e <= 0) return maskedCrossEntropy(ys, logits);
+      // A batch with an image the previous epoch did not predict (the epoch after a resume) uses labels only.
+      if (!prev || e <= 0 || b.indices.some((idx) => !prevSeen[idx])) return maskedCrossEntropy(ys, logits);
       const a = opts.maxAlpha * Math.min(1, e / Math.max(1, opts.epochs - 1));
       const p = prev;
       const prevRows = new Float32Array(b.indices.length * opts.numClasses);
