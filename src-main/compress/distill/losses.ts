@@ -11,8 +11,9 @@
  * the label term averages over the labelled images of the batch only (0 when there are none).
  */
 import * as tf from '@tensorflow/tfjs-core';
-// Gradients of the core ops (tfjs-core alone does not register them; the tfjs umbrella package would).
-import '@tensorflow/tfjs-core/dist/register_all_gradients';
+// tfjs-core alone registers no gradients; tfjs-layers registers all of them when it loads (its Node
+// bundle inlines them; `tfjs-core/dist/register_all_gradients` cannot be imported by Node's ESM loader).
+import '@tensorflow/tfjs-layers';
 import { labelLoss } from '../train/step';
 
 /** Mean cross-entropy over the labelled rows only (hidden labels skipped; 0 when none): the training loop's label loss. */
