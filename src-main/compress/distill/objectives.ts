@@ -209,13 +209,25 @@ export function progressiveObjective(student: tfl.LayersModel, opts: { n: number
  * + (1 − α)·CE. The final head's outputs are targets only (no gradient through them). The heads are
  * discarded after training: the saved student is the plain network.
  */
+/**
+ * Where auxiliary heads go when the recipe names none: after each pooling or residual-add layer
+ * (the ends of the CNN templates' stages), else after each hidden dense layer (MLP); at most 3.
+ */
+export function defaultAuxHeads(model: tfl.LayersModel): string[] {
+  const last = model.outputs[0].sourceLayer.name;
+  const stageEnds = model.layers.filter((l) => ['MaxPooling2D', 'Add'].includes(l.getClassName())).map((l) => l.name);
+  const dense = model.layers.filter((l) => l.getClassName() === 'Dense' && l.name !== last).map((l) => l.name);
+  return (stageEnds.length ? stageEnds : dense).slice(0, 3);
+}
+
 export function auxHeadsObjective(student: tfl.LayersModel, opts: { heads: string[]; temperature: number; alpha: number; seed: number; numClasses: number }): Objective {
-  if (!opts.heads.length) throw new AppError('INVALID_ARGS', 'Auxiliary-head self-distillation needs at least one layer name in self.heads.');
-  const taps = opts.heads.map((h) => layerOutput(student, h, 'student'));
+  const names = opts.heads.length ? opts.heads : defaultAuxHeads(student);
+  if (!names.length) throw new AppError('INVALID_ARGS', 'This student has no intermediate layer to attach an auxiliary head to; name one in self.heads, or use progressive self-distillation.');
+  const taps = names.map((h) => layerOutput(student, h, 'student'));
   const heads = taps.map((t, i) => {
     const shape = t.shape as number[];
-    if (shape.length !== 4 && shape.length !== 2) throw new AppError('INVALID_ARGS', `Layer "${opts.heads[i]}" has rank-${shape.length} output; auxiliary heads attach to dense or convolutional layers.`);
-    return lastAxisLinear(shape[shape.length - 1], opts.numClasses, layerSeed(opts.seed, `aux_${opts.heads[i]}`), `aux_${i}_${opts.heads[i]}`);
+    if (shape.length !== 4 && shape.length !== 2) throw new AppError('INVALID_ARGS', `Layer "${names[i]}" has rank-${shape.length} output; auxiliary heads attach to dense or convolutional layers.`);
+    return lastAxisLinear(shape[shape.length - 1], opts.numClasses, layerSeed(opts.seed, `aux_${names[i]}`), `aux_${i}_${names[i]}`);
   });
   const tap = tfl.model({ inputs: student.inputs, outputs: [student.outputs[0], ...taps] });
   return {
