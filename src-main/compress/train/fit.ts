@@ -209,6 +209,8 @@ export async function fit(opts: FitOptions): Promise<FitResult> {
         let loss: number;
         try {
           loss = step(xs, ys, info);
+        } catch (err) {
+          throw explainKernelError(err);
         } finally {
           xs.dispose();
           ys.dispose();
@@ -282,6 +284,17 @@ export async function fit(opts: FitOptions): Promise<FitResult> {
   } finally {
     if (ownsOptimizer) optimizer.dispose();
   }
+}
+
+/** A missing gradient kernel (the stock wasm backend lacks some) becomes an error that says what to do. */
+function explainKernelError(err: unknown): unknown {
+  const m = /Kernel '(\w+)' not registered for backend '(\w+)'/.exec(String((err as Error)?.message ?? err));
+  if (!m) return err;
+  return new AppError(
+    'UNSUPPORTED',
+    `The ${m[2]} compute backend cannot train this model: it has no ${m[1]} kernel. Choose a model without that layer type (for example the MLP template), or run on a backend that has it (POCKETBENCH_BACKEND=cpu is slow but complete).`,
+    { kernel: m[1], backend: m[2] },
+  );
 }
 
 /** Assign typed-array weights to every model weight (trainable and not), in `model.weights` order. */

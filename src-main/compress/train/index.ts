@@ -16,3 +16,8 @@ export type { LrSchedule } from './schedule';
 export { hasCheckpoint } from './checkpoint';
 export { classificationMetrics } from '../metrics';
 export type { ClassificationMetrics, MetricOptions } from '../metrics';
+export { modelBytes, storeModelArtifact } from './artifacts';
+export type { StoredModel } from './artifacts';
+export { datasetSource, loadRunDataset } from './run-data';
+export { augmentImages } from './augment';
+export { checkModelFitsDataset, evaluationMetrics } from './stages';
