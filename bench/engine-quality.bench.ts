@@ -25,7 +25,8 @@ import path from 'node:path';
 import type { DistillSummary } from '../src-shared/distill-result';
 import { distillStage, type Recipe, recipeSchema } from '../src-shared/recipe';
 import { runDistill } from '../src-main/compress/distill/stages';
-import { loadRecipeDataset, saveArtifact } from '../src-main/compress/distill/stage-io';
+import { storeModelArtifact } from '../src-main/compress/train/artifacts';
+import { loadRunDataset } from '../src-main/compress/train/run-data';
 import { evaluate, fit } from '../src-main/compress/train';
 import { trainingView } from '../src-main/data';
 import { buildTemplate, loadModel } from '../src-main/models';
@@ -122,7 +123,7 @@ async function main() {
   const { info } = await initBackend();
   log(`backend ${info.name} (${info.threads ?? '?'} threads); ${isReduced ? 'REDUCED run' : 'full run'}; config ${JSON.stringify(cfg)}`);
   const allRecipe = recipeFor();
-  const ds = await loadRecipeDataset({ recipe: allRecipe, seed: allRecipe.seed, paths });
+  const ds = await loadRunDataset({ recipe: allRecipe, paths, store });
   const data = trainingView(ds);
 
   // Teachers: one per seed (the figure), the first one teaches every distillation below.
@@ -134,7 +135,7 @@ async function main() {
       const accuracy = evaluate(model, ds.test, { numClasses: 10 }).accuracy;
       const runId = store.runs.create({ name: `teacher ${seed}`, recipe: allRecipe, recipeHash: 't', seed, appVersion: 'bench', stages: [{ kind: 'train-teacher', params: {} }] });
       const stageId = store.runs.stages(runId)[0].id;
-      const { ref } = await saveArtifact({ runId, stageId, store, paths } as StageContext, model, { name: `teacher seed ${seed}`, metrics: { accuracy, template: 'lenet' } });
+      const { ref } = await storeModelArtifact({ runId, stageId, store, paths }, model, { name: `teacher seed ${seed}`, metrics: { accuracy, template: 'lenet' } });
       model.dispose();
       out.push({ seed, accuracy, path: ref.path, artifactId: ref.artifactId });
     }

@@ -20,9 +20,11 @@ import { buildTemplate, compareCapacity, loadModel, saveModel, suggestWidths, su
 import type { StageContext, StageRegistry } from '../../pipeline/stage';
 import { initBackend } from '../../tf';
 import { evaluate, fit } from '../train';
+import { storeModelArtifact } from '../train/artifacts';
+import { loadRunDataset } from '../train/run-data';
 import { capacityWarning } from './capacity-rule';
 import { auxHeadsObjective, cachedTeacher, controlObjective, featureObjective, kdObjective, liveTeacher, type Objective, progressiveObjective, type TeacherSource } from './objectives';
-import { loadRecipeDataset, loadTeacher, saveArtifact, teacherTemplate } from './stage-io';
+import { loadTeacher, teacherTemplate } from './stage-io';
 import { type CandidatePlan, type CandidateResults, planCandidates, type SeedResult, summarize, verdict } from './sweep';
 
 type DistillSpec = Extract<StageSpec, { kind: 'distill' }>;
@@ -56,7 +58,7 @@ const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
 export async function runDistill(ctx: Ctx): Promise<{ metrics: Record<string, unknown>; curves: Record<string, number[]>; outputs: { current: import('../../pipeline/stage').ModelRef } }> {
   await initBackend();
   const spec = ctx.stage;
-  const ds = await loadRecipeDataset(ctx);
+  const ds = await loadRunDataset(ctx);
   const data = trainingView(ds);
   const numClasses = ds.info.classes.length;
   const inputShape = ds.info.inputShape;
@@ -134,8 +136,8 @@ export async function runDistill(ctx: Ctx): Promise<{ metrics: Record<string, un
     try {
       const test = evaluate(model, ds.test, { numClasses });
       const metrics: Record<string, unknown> = { accuracy: test.accuracy, topK: test.topK, ece: test.ece, template, width: spec.student.width, ...extra };
-      const saved = await saveArtifact(ctx, model, { name, parentId, metrics });
-      return { ...saved, test };
+      const saved = await storeModelArtifact(ctx, model, { name, parentId, metrics });
+      return { ref: saved.ref, sizes: saved.size, test };
     } finally {
       model.dispose();
     }
