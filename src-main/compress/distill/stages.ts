@@ -202,6 +202,7 @@ async function trainUnit(ctx: Ctx, a: UnitArgs): Promise<SeedResult> {
   const unitDir = path.join(ctx.checkpointDir, 'units', `${a.unit}-${slug(a.cand.name)}-s${a.seed}`);
   const phase = a.seeds.length > 1 ? `${a.cand.name} · seed ${a.seed}` : a.cand.name;
   const started = Date.now();
+  let lastBatchEvent = 0;
   try {
     const usesUnlabeled = a.cand.kind === 'kd' || a.cand.kind === 'features';
     const res = await fit({
@@ -222,6 +223,10 @@ async function trainUnit(ctx: Ctx, a: UnitArgs): Promise<SeedResult> {
       samples: usesUnlabeled ? 'all' : 'labeled',
       checkpoint: { dir: unitDir, resume: true },
       onBatch: (p) => {
+        // At most one batch event per 250 ms (and always the epoch's last batch): steps can be a few ms.
+        const now = Date.now();
+        if (p.batch < p.batches && now - lastBatchEvent < 250) return;
+        lastBatchEvent = now;
         const spent = Date.now() - started;
         const perUnit = p.fraction > 0 ? spent / p.fraction : 0;
         ctx.progress({ phase, epoch: p.epoch, epochs: p.epochs, batch: p.batch, batches: p.batches, fraction: (a.unit + p.fraction) / a.units, etaMs: Math.round(p.etaMs + (a.units - a.unit - 1) * perUnit), metrics: { loss: p.loss } });
