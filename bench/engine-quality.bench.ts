@@ -12,6 +12,10 @@
  * - feature hints (conv2 and dense1 pairs) and self-distillation (progressive, auxiliary heads),
  *   each beside the all-labels control (same seeds, same initial weights, same budget).
  *
+ * Budget: the control gets the same epochs, batch size, optimizer and schedule as the distilled
+ * student; with few labels an epoch of the control covers only the labelled images (it cannot use the
+ * others), so it takes fewer steps.
+ *
  * Resumable and cached per commit: every finished experiment is stored under bench/cache/quality-
  * <commit>-<config>/ and skipped on the next run; an interrupted experiment continues from its
  * checkpoint. Figures go to bench/results.json (`engine-quality`, or `engine-quality-reduced`).
@@ -219,6 +223,8 @@ async function main() {
       teacher: 'lenet width 1',
       student: 'lenet width 0.25',
       sweepSplit: 'validation (carved from the training images)',
+      /** The commit the figures were computed with (results.json's `commit` is HEAD when they were recorded). */
+      codeCommit: commit,
       cacheDir: path.relative(path.resolve(import.meta.dirname, '..'), root),
     },
     reduced: isReduced,
