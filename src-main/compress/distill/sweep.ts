@@ -115,6 +115,8 @@ export function verdict(s: DistillSummary): string {
   const pts = (v: number) => `${v >= 0 ? '+' : ''}${(v * 100).toFixed(2)}`;
   const spread = s.seeds.length > 1 ? ` ± ${(100 * (s.gainSpread ?? 0)).toFixed(2)} over ${s.seeds.length} seeds` : '';
   if (!s.control) return `Chose ${s.chosen} by validation accuracy (no control was trained, so the gain from distillation is not measured).`;
-  if (s.distillationHelped) return `Distillation helped: ${s.chosen} beat the control on the validation split; test gain ${pts(s.gain ?? 0)} points${spread}.`;
-  return `Distillation did not help: the control (labels only, same student, start and budget) was at least as good on the validation split, so it is this stage's output. Best distilled setting ${s.chosen}: test difference ${pts(s.gain ?? 0)} points${spread}.`;
+  const pct = (v: number | undefined) => `${(100 * (v ?? NaN)).toFixed(2)} %`;
+  const val = `${pct(s.candidates.find((c) => c.name === s.chosen)?.valAccuracy)} vs ${pct(s.control.valAccuracy)}`;
+  if (s.distillationHelped) return `Distillation helped: ${s.chosen} beat the control on the validation split (${val}); on the test split it differs from the control by ${pts(s.gain ?? 0)} points${spread}.`;
+  return `Distillation did not help: the control (labels only, same student, start and budget) was at least as good on the validation split (best distilled ${s.chosen}: ${val}), so the control is this stage's output. On the test split the distilled student differs by ${pts(s.gain ?? 0)} points${spread}.`;
 }
