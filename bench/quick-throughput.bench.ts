@@ -6,9 +6,8 @@
  * - student: the same at width 0.25 (8/16/32);
  * - distill: teacher forward (inference) + student forward/backward with the response loss
  *   α·T²·KL(teacher_T ‖ student_T) + (1−α)·CE(labels, student), T = 4, α = 0.5.
- * The step is written here with tf.variableGrads + optimizer.applyGradients + a loss read-back,
- * the same shape as the training step being written in src-main/compress/train (not on main when
- * this bench was written): switch to that step function once it lands.
+ * Every step is the pipeline's own (createTrainStep from src-main/compress/train: tf.variableGrads,
+ * applyGradients, loss read back); the distillation loss is written inline with functional ops.
  * Plain wasm is measured in a child process (the backend is chosen once per process) with the
  * native kernels turned off. Data are seeded random images: throughput does not depend on pixels.
  *
@@ -19,6 +18,7 @@ import os from 'node:os';
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { buildTemplate } from '../src-main/models';
+import { createOptimizer, createTrainStep, labelLoss, type LossFn, type TrainStep } from '../src-main/compress/train/step';
 import { initBackend } from '../src-main/tf';
 import { recordResult } from './results';
 
@@ -36,10 +36,8 @@ interface Figures {
   teacherMsPerBatch: number;
   studentMsPerBatch: number;
   distillMsPerBatch: number;
-}
-
-function crossEntropy(logits: tf.Tensor, labels: tf.Tensor1D): tf.Scalar {
-  return tf.neg(tf.mean(tf.sum(tf.mul(tf.oneHot(labels, 10), tf.logSoftmax(logits)), -1))) as tf.Scalar;
+  /** 1-minute load average when each part finished: the machine is shared, so figures move with it. */
+  loadAvg1m: number[];
 }
 
 /** α·T²·KL(softmax(t/T) ‖ softmax(s/T)) + (1−α)·CE(labels, s), batch mean. */
@@ -47,26 +45,15 @@ function distillLoss(student: tf.Tensor, teacher: tf.Tensor, labels: tf.Tensor1D
   const logPs = tf.logSoftmax(tf.div(student, T));
   const logPt = tf.logSoftmax(tf.div(teacher, T));
   const kl = tf.mean(tf.sum(tf.mul(tf.exp(logPt), tf.sub(logPt, logPs)), -1));
-  return tf.add(tf.mul(ALPHA * T * T, kl), tf.mul(1 - ALPHA, crossEntropy(student, labels))) as tf.Scalar;
+  return tf.add(tf.mul(ALPHA * T * T, kl), tf.mul(1 - ALPHA, labelLoss(student, labels))) as tf.Scalar;
 }
 
-/** A full step: loss and gradients, Adam update, loss read back. */
-function makeStep(model: tfl.LayersModel, loss: (xs: tf.Tensor, ys: tf.Tensor1D) => tf.Scalar): (xs: tf.Tensor, ys: tf.Tensor1D) => number {
-  const optimizer = tf.train.adam(1e-3);
-  return (xs, ys) => {
-    const value = tf.tidy(() => {
-      const vars = model.trainableWeights.map((w) => w.read() as tf.Variable);
-      const { value: v, grads } = tf.variableGrads(() => loss(xs, ys), vars);
-      optimizer.applyGradients(grads as never); // variableGrads returns the map applyGradients takes; the .d.ts types differ
-      return v;
-    });
-    const out = value.dataSync()[0];
-    value.dispose();
-    return out;
-  };
+/** The pipeline's own step: loss and gradients, Adam 1e-3 update, loss read back. */
+function makeStep(model: tfl.LayersModel, loss?: LossFn): TrainStep {
+  return createTrainStep(model, createOptimizer('adam', 1e-3), loss);
 }
 
-function msPerStep(step: (xs: tf.Tensor, ys: tf.Tensor1D) => number, data: { xs: tf.Tensor; ys: tf.Tensor1D }[]): number {
+function msPerStep(step: TrainStep, data: { xs: tf.Tensor; ys: tf.Tensor1D }[]): number {
   for (let i = 0; i < WARMUP; i++) step(data[i % data.length].xs, data[i % data.length].ys);
   const t0 = performance.now();
   let last = 0;
@@ -87,13 +74,23 @@ async function measure(): Promise<Figures> {
   const teacher = buildTemplate({ ...base, width: 1, seed: 1 });
   const student = buildTemplate({ ...base, width: 0.25, seed: 2 });
   const apply = (m: tfl.LayersModel, xs: tf.Tensor, training: boolean) => m.apply(xs, { training }) as tf.Tensor;
-  const teacherMs = msPerStep(makeStep(teacher, (xs, ys) => crossEntropy(apply(teacher, xs, true), ys)), data);
-  const studentMs = msPerStep(makeStep(student, (xs, ys) => crossEntropy(apply(student, xs, true), ys)), data);
+  const load = () => Number(os.loadavg()[0].toFixed(2));
+  const teacherMs = msPerStep(makeStep(teacher), data);
+  const afterTeacher = load();
+  const studentMs = msPerStep(makeStep(student), data);
+  const afterStudent = load();
   const distillMs = msPerStep(
     makeStep(student, (xs, ys) => distillLoss(apply(student, xs, true), apply(teacher, xs, false), ys)),
     data,
   );
-  return { backend: info.name ?? 'unknown', threads: info.threads, teacherMsPerBatch: teacherMs, studentMsPerBatch: studentMs, distillMsPerBatch: distillMs };
+  return {
+    backend: info.name ?? 'unknown',
+    threads: info.threads,
+    teacherMsPerBatch: teacherMs,
+    studentMsPerBatch: studentMs,
+    distillMsPerBatch: distillMs,
+    loadAvg1m: [afterTeacher, afterStudent, load()],
+  };
 }
 
 async function main(): Promise<void> {
@@ -133,8 +130,10 @@ async function main(): Promise<void> {
       warmupSteps: WARMUP,
       distill: { temperature: T, alpha: ALPHA },
       data: 'seeded random images (8 batches cycled)',
-      stepFunction: 'tf.variableGrads + applyGradients + loss read back, written in the bench (the train step was not on main yet)',
+      stepFunction: 'createTrainStep (src-main/compress/train/step.ts)',
       loadAvg1mAtStart: loadBefore,
+      loadAvg1mAfterTeacherStudentDistill: active.loadAvg1m,
+      plainWasmLoadAvg1mAfterTeacherStudentDistill: plain?.loadAvg1m ?? null,
     },
     reduced: steps < 200,
     wallTimeS: Number(((performance.now() - started) / 1000).toFixed(1)),

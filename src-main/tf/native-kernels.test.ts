@@ -10,7 +10,7 @@ import { depthwiseConv2dNativeBackpropFilter, depthwiseConv2dNativeBackpropInput
 
 // `npm run test:unit` builds the add-on first (build:native); without a C++ compiler there is
 // nothing to test here, and the fallback is covered by native.test.ts.
-const native = loadNativeKernels({});
+const native = loadNativeKernels(process.env);
 if (!native.kernels) console.warn(`native kernel tests skipped: ${native.reason}`);
 
 beforeAll(async () => {
@@ -213,6 +213,22 @@ describe.skipIf(!native.kernels)('native kernels over wasm match the cpu backend
       preluActivationWeights: { shape: [3], data: randomArray([3], 31) },
     };
     expect(compare('_FusedMatMul', prelu, { transposeA: false, transposeB: false, activation: 'prelu' })).toBeLessThanOrEqual(1e-4);
+  });
+
+  it('gives bit-identical results with 1 and 2 threads (seeded training stays reproducible)', () => {
+    const c = convCases[6];
+    const dy = shapeOut(c, false);
+    const inputs = { x: { shape: c.x, data: randomArray(c.x, 40) }, dy: { shape: dy, data: randomArray(dy, 41) } };
+    const attrs = { strides: c.strides, pad: c.pad, dataFormat: 'NHWC', filterShape: c.filter };
+    const sumAttrs = { axis: [0, 1, 2], keepDims: false };
+    const run = (threads: number) => {
+      native.kernels!.setThreads(threads);
+      return [runKernel('wasm', 'Conv2DBackpropFilter', inputs, attrs), runKernel('wasm', 'Sum', { x: inputs.x }, sumAttrs)];
+    };
+    const one = run(1);
+    const two = run(2);
+    expect(two[0]).toEqual(one[0]);
+    expect(two[1]).toEqual(one[1]);
   });
 
   it('gives the same training gradients as cpu for a small CNN, without leaking tensors', () => {

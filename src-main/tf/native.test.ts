@@ -54,4 +54,16 @@ describe('native kernel add-on loading', () => {
     expect(info).toMatchObject({ name: 'wasm+native', threads: 2 });
     expect(Number.isFinite(info.loss)).toBe(true);
   });
+
+  // `npm test` builds first: then the bundled engine (what out/main/pipeline-worker.js imports) must
+  // find out/native/ from its chunk folder.
+  const root = path.resolve(import.meta.dirname, '..', '..');
+  const chunks = path.join(root, 'out', 'main', 'chunks');
+  const bundled = fs.existsSync(chunks) ? fs.readdirSync(chunks).find((f) => fs.readFileSync(path.join(chunks, f), 'utf8').includes('export { initBackend')) : undefined;
+  const addonBuilt = fs.existsSync(path.join(root, 'out', 'native', 'pocketbench_kernels.node'));
+  it.skipIf(!bundled || !addonBuilt)('the electron-vite bundle loads the add-on from out/native', () => {
+    const script = `import(${JSON.stringify(path.join(chunks, bundled ?? ''))}).then(async (m) => console.log(JSON.stringify((await m.initBackend()).info)))`;
+    const out = execFileSync(process.execPath, ['--input-type=module', '-e', script], { cwd: root, env: { ...process.env, POCKETBENCH_BACKEND: 'wasm' }, encoding: 'utf8' });
+    expect(JSON.parse(out.trim().split('\n').pop()!)).toMatchObject({ name: 'wasm+native' });
+  });
 });

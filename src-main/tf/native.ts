@@ -58,6 +58,10 @@ export function threadCount(env: NodeJS.ProcessEnv = process.env): number {
   return Math.max(1, Math.min(4, os.availableParallelism()));
 }
 
+/** Every function the JS side calls: a stale build from an older source is refused, not half-used. */
+const REQUIRED: (keyof NativeKernels)[] = ['conv2d', 'conv2dBackpropInput', 'conv2dBackpropFilter', 'depthwise', 'depthwiseBackpropInput',
+  'depthwiseBackpropFilter', 'maxPool', 'maxPoolGrad', 'sumRows', 'matmul', 'setThreads'];
+
 let cached: NativeLoad | undefined;
 
 export function loadNativeKernels(env: NodeJS.ProcessEnv = process.env): NativeLoad {
@@ -71,6 +75,10 @@ export function loadNativeKernels(env: NodeJS.ProcessEnv = process.env): NativeL
   }
   try {
     const kernels = createRequire(import.meta.url)(file) as NativeKernels;
+    const missing = REQUIRED.filter((name) => typeof kernels[name] !== 'function');
+    if (missing.length) {
+      return (cached = { kernels: null, path: file, reason: `the native kernel add-on is out of date (no ${missing.join(', ')}); run \`npm run build:native\`` });
+    }
     kernels.setThreads(threadCount(env));
     return (cached = { kernels, path: file });
   } catch (err) {

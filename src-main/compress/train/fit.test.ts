@@ -195,3 +195,19 @@ describe('evaluate', () => {
     m.dispose();
   });
 });
+
+describe('augmentImages', () => {
+  it('shifts and flips a batch without changing its shape, the same way for the same seed', async () => {
+    const { augmentImages } = await import('.');
+    const { createRng } = await import('../../data/rng');
+    const xs = tf.tidy(() => tf.reshape(tf.range(0, 2 * 6 * 6, 1, 'float32'), [2, 6, 6, 1]));
+    const a = augmentImages(xs, createRng(4));
+    const b = augmentImages(xs, createRng(4));
+    expect(a.shape).toEqual([2, 6, 6, 1]);
+    expect(Array.from(a.dataSync())).toEqual(Array.from(b.dataSync()));
+    // Every output value is an input value or padding (zero).
+    const input = new Set(Array.from(xs.dataSync()));
+    for (const v of a.dataSync()) expect(v === 0 || input.has(v)).toBe(true);
+    tf.dispose([xs, a, b]);
+  });
+});

@@ -21,3 +21,4 @@ export type { StoredModel } from './artifacts';
 export { datasetSource, loadRunDataset } from './run-data';
 export { augmentImages } from './augment';
 export { checkModelFitsDataset, evaluationMetrics } from './stages';
+export { CAPACITY_RULE, capacityCheck, MIN_CONV_CHANNELS, SEVERE_RATIO, WARN_RATIO } from './capacity';

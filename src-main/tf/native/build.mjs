@@ -50,7 +50,8 @@ function main() {
   }
   const dir = nodeDir();
   const env = { ...process.env, ...(dir ? { npm_config_nodedir: dir } : {}) };
-  const r = spawnSync(process.execPath, [gyp, 'rebuild', '--loglevel=error'], { cwd: here, env, encoding: 'utf8' });
+  // Bounded: without local headers node-gyp tries to download them, which must not hang an offline build.
+  const r = spawnSync(process.execPath, [gyp, 'rebuild', '--loglevel=error'], { cwd: here, env, encoding: 'utf8', timeout: 300_000 });
   if (r.status !== 0 || !fs.existsSync(built)) {
     const why = (r.stderr || r.stdout || String(r.error ?? '')).trim().split('\n').slice(-8).join('\n');
     return log(`could not compile the native kernels (a C++ compiler, make and Python are needed); training will use plain wasm.\n${why}`);

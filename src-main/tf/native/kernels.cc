@@ -3,7 +3,7 @@
 // a Float32Array view of the wasm heap, and every call is synchronous (the JS thread waits while the
 // worker threads run), so no memory moves under us.
 //
-// Speed comes from three things: a packed, register-blocked GEMM (MR x NR micro-kernel written as
+// Speed comes from three things: a packed, register-blocked GEMM (4x32 or 8x16 micro-kernel written as
 // fixed-size loops that the compiler vectorises; x86-64 builds carry AVX-512, AVX2+FMA and baseline
 // clones chosen at load time, so one binary runs on any x86-64 CPU); convolutions done as im2col in
 // cache-sized chunks feeding that GEMM; and a small persistent thread pool that splits each kernel
@@ -135,41 +135,45 @@ struct View {
   float at(long i, long j) const { return p[i * rs + j * cs]; }
 };
 
-constexpr int MR = 4;
+// Row and column alignment for splitting work (multiples of both micro-kernel shapes).
+constexpr int MR = 8;
 constexpr int NR = 32;
 constexpr int KC = 256;
 
 // Packs rows [i0, i0+MR) x cols [k0, k0+kc) of A as kc groups of MR (zero rows past M).
+template <int MR_>
 inline void packA(const View& A, long M, long i0, long k0, int kc, float* out) {
   for (int k = 0; k < kc; k++)
-    for (int r = 0; r < MR; r++) out[k * MR + r] = (i0 + r < M) ? A.at(i0 + r, k0 + k) : 0.f;
+    for (int r = 0; r < MR_; r++) out[k * MR_ + r] = (i0 + r < M) ? A.at(i0 + r, k0 + k) : 0.f;
 }
 
 // Packs rows [k0, k0+kc) of B as panels of NR columns, each kc x NR (zero columns past N).
+template <int NR_>
 inline void packB(const View& B, long N, long k0, int kc, float* out) {
-  long panels = (N + NR - 1) / NR;
+  long panels = (N + NR_ - 1) / NR_;
   for (long p = 0; p < panels; p++) {
-    float* dst = out + p * kc * NR;
+    float* dst = out + p * kc * NR_;
     for (int k = 0; k < kc; k++) {
-      for (int j = 0; j < NR; j++) {
-        long col = p * NR + j;
-        dst[k * NR + j] = col < N ? B.at(k0 + k, col) : 0.f;
+      for (int j = 0; j < NR_; j++) {
+        long col = p * NR_ + j;
+        dst[k * NR_ + j] = col < N ? B.at(k0 + k, col) : 0.f;
       }
     }
   }
 }
 
-PB_CLONES
-void micro(int kc, const float* __restrict a, const float* __restrict b, float* __restrict c, long ldc, int rows, int cols,
-           bool load) {
-  float acc[MR][NR];
-  for (int r = 0; r < MR; r++)
-    for (int j = 0; j < NR; j++) acc[r][j] = 0.f;
+// The MR_ x NR_ register block: fixed-size loops the compiler turns into SIMD FMAs.
+template <int MR_, int NR_>
+inline __attribute__((always_inline)) void microBody(int kc, const float* __restrict a, const float* __restrict b, float* __restrict c,
+                                                     long ldc, int rows, int cols, bool load) {
+  float acc[MR_][NR_];
+  for (int r = 0; r < MR_; r++)
+    for (int j = 0; j < NR_; j++) acc[r][j] = 0.f;
   for (int k = 0; k < kc; k++) {
-    const float* bk = b + k * NR;
-    for (int r = 0; r < MR; r++) {
-      const float ar = a[k * MR + r];
-      for (int j = 0; j < NR; j++) acc[r][j] += ar * bk[j];
+    const float* bk = b + k * NR_;
+    for (int r = 0; r < MR_; r++) {
+      const float ar = a[k * MR_ + r];
+      for (int j = 0; j < NR_; j++) acc[r][j] += ar * bk[j];
     }
   }
   for (int r = 0; r < rows; r++) {
@@ -181,6 +185,37 @@ void micro(int kc, const float* __restrict a, const float* __restrict b, float* 
   }
 }
 
+// Wide outputs use 4 x 32 blocks; narrow ones (8 or 16 channels, small students) 8 x 16, so
+// less of each vector is padding.
+PB_CLONES void microWide(int kc, const float* a, const float* b, float* c, long ldc, int rows, int cols, bool load) {
+  microBody<4, 32>(kc, a, b, c, ldc, rows, cols, load);
+}
+PB_CLONES void microNarrow(int kc, const float* a, const float* b, float* c, long ldc, int rows, int cols, bool load) {
+  microBody<8, 16>(kc, a, b, c, ldc, rows, cols, load);
+}
+
+template <int MR_, int NR_>
+void gemmBlocked(long M, long N, long K, const View& A, const View& B, float* C, long ldc, bool accumulate, std::vector<float>& scratch) {
+  long panels = (N + NR_ - 1) / NR_;
+  size_t need = (size_t)KC * NR_ * panels + (size_t)KC * MR_;
+  if (scratch.size() < need) scratch.resize(need);
+  float* bp = scratch.data();
+  float* ap = bp + (size_t)KC * NR_ * panels;
+  for (long k0 = 0; k0 < K; k0 += KC) {
+    int kc = (int)std::min<long>(KC, K - k0);
+    packB<NR_>(B, N, k0, kc, bp);
+    bool load = accumulate || k0 > 0;
+    for (long i0 = 0; i0 < M; i0 += MR_) {
+      packA<MR_>(A, M, i0, k0, kc, ap);
+      int rows = (int)std::min<long>(MR_, M - i0);
+      for (long p = 0; p < panels; p++) {
+        int cols = (int)std::min<long>(NR_, N - p * NR_);
+        (NR_ == 32 ? microWide : microNarrow)(kc, ap, bp + p * kc * NR_, C + i0 * ldc + p * NR_, ldc, rows, cols, load);
+      }
+    }
+  }
+}
+
 // Single-threaded blocked GEMM over all of C. `scratch` grows as needed (one per thread).
 void gemm(long M, long N, long K, const View& A, const View& B, float* C, long ldc, bool accumulate, std::vector<float>& scratch) {
   if (M <= 0 || N <= 0) return;
@@ -189,24 +224,10 @@ void gemm(long M, long N, long K, const View& A, const View& B, float* C, long l
       for (long i = 0; i < M; i++) std::fill(C + i * ldc, C + i * ldc + N, 0.f);
     return;
   }
-  long panels = (N + NR - 1) / NR;
-  size_t need = (size_t)KC * NR * panels + (size_t)KC * MR;
-  if (scratch.size() < need) scratch.resize(need);
-  float* bp = scratch.data();
-  float* ap = bp + (size_t)KC * NR * panels;
-  for (long k0 = 0; k0 < K; k0 += KC) {
-    int kc = (int)std::min<long>(KC, K - k0);
-    packB(B, N, k0, kc, bp);
-    bool load = accumulate || k0 > 0;
-    for (long i0 = 0; i0 < M; i0 += MR) {
-      packA(A, M, i0, k0, kc, ap);
-      int rows = (int)std::min<long>(MR, M - i0);
-      for (long p = 0; p < panels; p++) {
-        int cols = (int)std::min<long>(NR, N - p * NR);
-        micro(kc, ap, bp + p * kc * NR, C + i0 * ldc + p * NR, ldc, rows, cols, load);
-      }
-    }
-  }
+  if (N <= 16)
+    gemmBlocked<8, 16>(M, N, K, A, B, C, ldc, accumulate, scratch);
+  else
+    gemmBlocked<4, 32>(M, N, K, A, B, C, ldc, accumulate, scratch);
 }
 
 thread_local std::vector<float> tlsGemm;
