@@ -16,13 +16,13 @@ import type { DistillSummary } from '../../../src-shared/distill-result';
 import { AppError } from '../../../src-shared/errors';
 import type { StageSpec, TemplateName } from '../../../src-shared/recipe';
 import { type LoadedDataset, trainingView } from '../../data';
-import { buildTemplate, compareCapacity, loadModel, saveModel, suggestWidths, summarizeModel, type TemplateSpec } from '../../models';
+import { buildTemplate, loadModel, saveModel, suggestWidths, summarizeModel, type TemplateSpec } from '../../models';
 import type { StageContext, StageRegistry } from '../../pipeline/stage';
 import { initBackend } from '../../tf';
 import { evaluate, fit } from '../train';
 import { storeModelArtifact } from '../train/artifacts';
 import { loadRunDataset } from '../train/run-data';
-import { capacityWarning } from './capacity-rule';
+import { capacityCheck } from '../train/capacity';
 import { auxHeadsObjective, cachedTeacher, controlObjective, featureObjective, kdObjective, liveTeacher, type Objective, progressiveObjective, type TeacherSource } from './objectives';
 import { loadTeacher, teacherTemplate } from './stage-io';
 import { type CandidatePlan, type CandidateResults, planCandidates, type SeedResult, summarize, verdict } from './sweep';
@@ -70,17 +70,17 @@ export async function runDistill(ctx: Ctx): Promise<{ metrics: Record<string, un
   if (!template) throw new AppError('INVALID_ARGS', 'Pick the student\'s architecture (student.template): the teacher was loaded from a file, so its template is not known.');
   const studentSpec = (seed: number): TemplateSpec => ({ ...(spec.student.options ?? {}), template, inputShape, numClasses, width: spec.student.width, seed }) as TemplateSpec;
 
+  // The shared capacity rule (compress/train/capacity.ts): findings go to the run log, with widths to try.
   const capacity: Record<string, unknown> = {};
   if (teacher) {
     const t = summarizeModel(teacher.model, { nonZero: false });
     const probe = buildTemplate(studentSpec(seeds[0]));
-    const cmp = compareCapacity(summarizeModel(probe, { nonZero: false }), t);
+    const check = capacityCheck(summarizeModel(probe, { nonZero: false }), t, numClasses);
     probe.dispose();
-    Object.assign(capacity, { paramsRatio: cmp.paramsRatio, macsRatio: cmp.macsRatio, teacherParams: cmp.teacher.params });
-    const warning = capacityWarning(cmp);
-    if (warning) {
+    Object.assign(capacity, { level: check.level, paramsRatio: check.comparison.paramsRatio, macsRatio: check.comparison.macsRatio, teacherParams: check.comparison.teacher.params });
+    if (check.level !== 'ok') {
       const widths = suggestWidths({ ...(spec.student.options ?? {}), template, inputShape, numClasses } as Omit<TemplateSpec, 'width'>, t);
-      const advice = `${warning} Widths that give 1/4, 1/8 and 1/16 of the teacher's parameters: ${widths.map((w) => w.width).join(', ')}.`;
+      const advice = `${check.findings.map((f) => f.message).join(' ')} Widths that give 1/4, 1/8 and 1/16 of the teacher's parameters: ${widths.map((w) => w.width).join(', ')}.`;
       capacity.warning = advice;
       ctx.log('warn', advice);
     }
