@@ -67,11 +67,11 @@ const store = new Store(paths.dbPath);
 const doneFile = (name: string) => path.join(root, `${name}.done.json`);
 const log = (m: string) => console.log(`[${((Date.now() - started) / 1000).toFixed(0)} s] ${m}`);
 
-function recipeFor(labeledCount?: number): Recipe {
+function recipeFor(): Recipe {
   return recipeSchema.parse({
     name: 'quality bench',
     seed: cfg.seeds[0],
-    dataset: { kind: 'fashion-mnist', ...(cfg.train ? { limitTrain: cfg.train } : {}), ...(labeledCount ? { labeledCount } : {}) },
+    dataset: { kind: 'fashion-mnist', ...(cfg.train ? { limitTrain: cfg.train } : {}) },
     stages: [{ kind: 'train-teacher', model: { template: 'lenet', width: 1 }, epochs: cfg.teacherEpochs }],
   });
 }
@@ -158,7 +158,7 @@ async function main() {
     });
 
   const all = await distill('all-labels', allRecipe, { temperatures: cfg.temperatures, alphas: [0.7] });
-  const few = await distill('few-labels', recipeFor(cfg.fewLabels), { temperatures: cfg.temperatures, alphas: [0.9] });
+  const few = await distill('few-labels', allRecipe, { temperatures: cfg.temperatures, alphas: [0.9], labeledCount: cfg.fewLabels });
   const features = await distill('features', allRecipe, {
     temperatures: [4],
     alphas: [0.7],

@@ -53,10 +53,10 @@ export const presets: Preset[] = [
       'The teacher knows all 60,000 labels; the student sees labels for only 3,000 images and learns the rest from the teacher’s soft targets. This is where distillation helps most.',
     recipe: {
       name: 'Few labels (3,000)',
-      dataset: { kind: 'fashion-mnist', labeledCount: 3_000 },
+      dataset: { kind: 'fashion-mnist' },
       stages: [
         { kind: 'train-teacher', model: { template: 'lenet', width: 1 }, epochs: 15 },
-        { kind: 'distill', student: { width: 0.25 }, temperatures: [2, 4, 8], alphas: [0.9], epochs: 20 },
+        { kind: 'distill', student: { width: 0.25 }, labeledCount: 3_000, temperatures: [2, 4, 8], alphas: [0.9], epochs: 20 },
         { kind: 'export' },
       ],
     },

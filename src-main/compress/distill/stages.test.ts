@@ -122,8 +122,8 @@ describe.skipIf(!haveData)('distill stage', () => {
     expect(summaryOf(second.detail).candidates.map((c) => c.epochs)).toEqual([3, 3, 3]);
   });
 
-  it('with few labels, trains the distilled student on every image and the control on the labelled ones', async () => {
-    const id = createRun(recipe({ temperatures: [4], alphas: [0.9] }, { labeledCount: 100 }));
+  it.each(['dataset', 'distill stage'])('with few labels (set on the %s), trains the distilled student on every image and the control on the labelled ones', async (where) => {
+    const id = createRun(where === 'dataset' ? recipe({ temperatures: [4], alphas: [0.9] }, { labeledCount: 100 }) : recipe({ temperatures: [4], alphas: [0.9], labeledCount: 100 }));
     const { done, progress, detail } = await run(id);
     expect(done.status, done.error).toBe('succeeded');
     const m = detail.stages[1].metrics!;

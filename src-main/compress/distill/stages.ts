@@ -15,7 +15,8 @@ import type * as tfl from '@tensorflow/tfjs-layers';
 import type { DistillSummary } from '../../../src-shared/distill-result';
 import { AppError } from '../../../src-shared/errors';
 import type { StageSpec, TemplateName } from '../../../src-shared/recipe';
-import { type LoadedDataset, trainingView } from '../../data';
+import { type LoadedDataset, trainingView, withLabeledCount } from '../../data';
+import { deriveSeed } from '../../data/rng';
 import { buildTemplate, loadModel, saveModel, suggestWidths, summarizeModel, type TemplateSpec } from '../../models';
 import type { StageContext, StageRegistry } from '../../pipeline/stage';
 import { initBackend } from '../../tf';
@@ -59,8 +60,13 @@ export async function runDistill(ctx: Ctx): Promise<{ metrics: Record<string, un
   await initBackend();
   const spec = ctx.stage;
   const ds = await loadRunDataset(ctx);
-  const data = trainingView(ds);
   const numClasses = ds.info.classes.length;
+  const view = trainingView(ds);
+  // Few labels for the student only (the teacher stage saw them all); the seed is the run's, so every candidate hides the same labels.
+  const data =
+    spec.labeledCount !== undefined && spec.labeledCount < view.train.n
+      ? { ...view, train: withLabeledCount(view.train, numClasses, spec.labeledCount, deriveSeed(ctx.seed, 'distill-labeled')) }
+      : view;
   const inputShape = ds.info.inputShape;
   const seeds = spec.seeds?.length ? spec.seeds : [ctx.seed];
   const needsTeacher = !spec.self;
