@@ -55,11 +55,11 @@ describe('native kernel add-on loading', () => {
     expect(Number.isFinite(info.loss)).toBe(true);
   });
 
-  // `npm test` builds first: then the bundled engine (what out/main/pipeline-worker.js imports) must
+  // `npm test` builds first: then the bundled engine (the chunk that exports `initBackend` under that name; another may re-export it renamed) (what out/main/pipeline-worker.js imports) must
   // find out/native/ from its chunk folder.
   const root = path.resolve(import.meta.dirname, '..', '..');
   const chunks = path.join(root, 'out', 'main', 'chunks');
-  const bundled = fs.existsSync(chunks) ? fs.readdirSync(chunks).find((f) => fs.readFileSync(path.join(chunks, f), 'utf8').includes('export { initBackend')) : undefined;
+  const bundled = fs.existsSync(chunks) ? fs.readdirSync(chunks).find((f) => fs.readFileSync(path.join(chunks, f), 'utf8').match(/export \{[^}]*(?:\binitBackend \}|as initBackend\b)/)) : undefined;
   const addonBuilt = fs.existsSync(path.join(root, 'out', 'native', 'pocketbench_kernels.node'));
   it.skipIf(!bundled || !addonBuilt)('the electron-vite bundle loads the add-on from out/native', () => {
     const script = `import(${JSON.stringify(path.join(chunks, bundled ?? ''))}).then(async (m) => console.log(JSON.stringify((await m.initBackend()).info)))`;
