@@ -116,6 +116,8 @@ async function runAndReport(program: Command, env: CliEnv, recipeInput: unknown,
         }),
       ),
     );
+    // Stage verdicts (for example whether distillation beat its control), in words.
+    for (const s of run.stages) if (typeof s.metrics?.note === 'string') console.log(`${s.index + 1}. ${s.kind}: ${s.metrics.note}`);
   }
   return run.status === 'succeeded' ? 0 : 1;
 }

@@ -58,6 +58,9 @@ export const stageFields: Record<string, Field[]> = {
       help: 'How much the student listens to the teacher (α) versus the true labels (1 − α). 0.5–0.9 is typical; with few labels, use a high α.',
     },
     { key: 'control', label: 'Train a control', kind: 'bool', help: 'Also trains the same student from the same start on labels alone, with the same budget, so you see what distillation really gained. If it did not help, the control becomes the result.' },
+    { key: 'labeledCount', label: 'Student labels for only N images', kind: 'int', min: 10, max: 10000000, help: 'The student sees the true label of only this many training images and learns the rest from the teacher’s predictions, while the teacher keeps every label (as when the teacher was trained elsewhere on more data). Leave empty to give the student every label.' },
+    { key: 'seeds', label: 'Seeds', kind: 'numbers', min: 0, max: 2147483647, help: 'Train the control and every candidate once per seed (same starting weights for both within a seed). Two or three seeds show how much of the gain is real and how much is chance; empty = the run’s seed only.' },
+    { key: 'cacheTeacher', label: 'Cache the teacher’s outputs', kind: 'bool', help: 'Runs the teacher once over the training images and reuses its predictions every epoch, which makes distillation nearly as fast as plain training. Turn off only if the images change between epochs.' },
     ...training,
   ],
   prune: [
