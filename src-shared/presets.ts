@@ -14,6 +14,24 @@ export interface Preset {
 
 export const presets: Preset[] = [
   {
+    id: 'quick-check',
+    title: 'One-minute check: every stage on a small slice',
+    summary:
+      'Runs every stage (teacher, distillation with its control, INT8, .tflite export, profiling on this computer) on 1,500 Fashion-MNIST images for one epoch each, to check that this computer is set up. The accuracy is low by design; use the demo or the other presets for real results.',
+    recipe: {
+      name: 'Quick check',
+      seed: 7,
+      dataset: { kind: 'fashion-mnist', limitTrain: 1_500, limitTest: 300 },
+      stages: [
+        { kind: 'train-teacher', model: { template: 'lenet', width: 0.5 }, epochs: 1 },
+        { kind: 'distill', student: { width: 0.25 }, temperatures: [4], epochs: 1 },
+        { kind: 'quantize', mode: 'int8' },
+        { kind: 'export' },
+        { kind: 'profile', targets: ['host'], trials: 2, runs: 20, warmup: 2 },
+      ],
+    },
+  },
+  {
     id: 'demo',
     title: 'Quick demo: teacher → ¼-width student → INT8 .tflite',
     summary:
