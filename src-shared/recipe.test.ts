@@ -29,6 +29,12 @@ describe('recipe validation', () => {
     expect(!p.ok && p.errors[0].message).toContain('add an export stage');
   });
 
+  it('refuses a label count on both the dataset and the distill stage, naming the stage field', () => {
+    const r = validateRecipe({ ...base, dataset: { kind: 'fashion-mnist', labeledCount: 500 }, stages: [{ kind: 'train-teacher' }, { kind: 'distill', labeledCount: 300 }] });
+    expect(!r.ok && r.errors[0]).toMatchObject({ path: 'stages.1.labeledCount', message: expect.stringContaining('set the label count in one place') });
+    expect(validateRecipe({ ...base, stages: [{ kind: 'train-teacher' }, { kind: 'distill', labeledCount: 300 }] }).ok).toBe(true);
+  });
+
   it('refuses INT8 without calibration data and warns on too few samples', () => {
     const none = validateRecipe({ ...base, stages: [{ kind: 'train-teacher' }, { kind: 'quantize', calibrationSamples: 0 }] });
     expect(!none.ok && none.errors[0]).toMatchObject({ path: 'stages.1.calibrationSamples', message: expect.stringContaining('needs calibration data') });

@@ -120,6 +120,12 @@ export const distillStage = z.object({
   /** More seeds give the gain with its spread. */
   seeds: z.array(int(0, 2 ** 31 - 1)).max(10).optional(),
   cacheTeacher: z.boolean().default(true),
+  /**
+   * The student sees labels for only this many training images (seeded, stratified); the teacher's
+   * soft targets cover every image. Unlike the dataset's `labeledCount`, earlier stages (the teacher)
+   * keep all labels: a teacher trained elsewhere on far more labelled data.
+   */
+  labeledCount: int(10, 10_000_000).optional(),
   features: z
     .object({
       pairs: z.array(z.object({ teacher: z.string().min(1), student: z.string().min(1) })).min(1, 'give at least one (teacher layer, student layer) pair'),
@@ -258,6 +264,9 @@ export function checkRecipe(recipe: Recipe): { errors: RecipeIssue[]; warnings: 
         for (const [k, t] of s.temperatures.entries()) {
           if (t < 1) warnings.push({ path: at(`temperatures.${k}`), message: `T = ${t} sharpens the teacher's outputs instead of softening them; use 1 to 20 (2–8 works for most models)` });
           else if (t > 20) warnings.push({ path: at(`temperatures.${k}`), message: `T = ${t} flattens the teacher's outputs until they carry little information; 2–8 works for most models` });
+        }
+        if (s.labeledCount !== undefined && recipe.dataset.labeledCount !== undefined) {
+          errors.push({ path: at('labeledCount'), message: 'the dataset already keeps labels for only some images; set the label count in one place (dataset: every stage sees few labels; distill stage: only the student does)' });
         }
         if (s.features && s.self) errors.push({ path: at('self'), message: 'choose feature distillation or self-distillation for one stage, not both' });
         haveModel = true;

@@ -55,3 +55,23 @@ describe('pocketbench CLI', () => {
     expect(help).toContain('history');
   });
 });
+
+describe('pocketbench run (built app)', () => {
+  const root = path.resolve(import.meta.dirname, '../..');
+  const built = fs.existsSync(path.join(root, 'out/main/cli.js'));
+  it.skipIf(!built)('runs a preset end to end, every stage through profiling on this computer, and prints its table', () => {
+    const data = fs.mkdtempSync(path.join(os.tmpdir(), 'pb-cli-run-'));
+    const out = execFileSync(process.execPath, [path.join(root, 'bin/pocketbench.js'), '--data', data, 'run', 'preset:quick-check'], {
+      encoding: 'utf8',
+      env: { ...process.env, POCKETBENCH_ADB_AUTOSTART: '0' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+      timeout: 600_000,
+    });
+    expect(out).toMatch(/Run #1 "Quick check": succeeded/);
+    for (const kind of ['train-teacher', 'distill', 'quantize', 'export', 'profile']) expect(out).toMatch(new RegExp(`\\d\\. ${kind}\\s+succeeded`));
+    expect(out).toMatch(/host [\d.]+ ms/);
+    const store = new Store(path.join(data, 'history.sqlite'));
+    expect(store.benchmarks.list({ limit: 10, offset: 0 }).items.length).toBe(1);
+    store.close();
+  }, 600_000);
+});

@@ -5,6 +5,7 @@ import { AppError } from '../../src-shared/errors';
 import { EventBus } from '../host/events';
 import { resolvePaths } from '../host/paths';
 import { createLab, type DeviceLab } from '../devices';
+import { createHostTarget } from '../devices/host-target';
 import { Store } from '../store';
 import { formatTable } from './table';
 
@@ -12,7 +13,8 @@ async function withLab<T>(program: Command, fn: (lab: DeviceLab, store: Store, b
   const paths = resolvePaths(program.opts<{ data?: string }>().data);
   const store = new Store(paths.dbPath);
   const bus = new EventBus();
-  const lab = createLab({ store, bus, dataDir: paths.dataDir });
+  const host = createHostTarget({ store });
+  const lab = createLab({ store, bus, dataDir: paths.dataDir, extraTargets: (k) => (k === host.key ? host : null), extraTargetKeys: [host.key] });
   try {
     return await fn(lab, store, bus);
   } finally {

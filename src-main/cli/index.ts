@@ -6,6 +6,7 @@ import { Store } from '../store';
 import { resolvePaths } from '../host/paths';
 import { APP_VERSION } from '../host/version';
 import { addDeviceCommands } from './devices-command';
+import { addExportCommands } from './export-command';
 import { addRunCommands, type CliEnv } from './run-command';
 import { formatDuration, formatTable } from './table';
 
@@ -56,6 +57,7 @@ export function buildCli(env: CliEnv = {}): Command {
 
   addRunCommands(program, env);
   addDeviceCommands(program);
+  addExportCommands(program);
 
   return program;
 }

@@ -7,6 +7,9 @@ import { presetById, presets } from '../../src-shared/presets';
 import { validateRecipe } from '../../src-shared/recipe';
 import { EventBus } from '../host/events';
 import { resolvePaths } from '../host/paths';
+import { createLab, type DeviceLab } from '../devices';
+import { createHostTarget } from '../devices/host-target';
+import { devicesHostServices } from '../devices/pipeline-service';
 import { PipelineService } from '../pipeline/service';
 import { defaultWorkerEntry } from '../pipeline/worker-process';
 import { Store } from '../store';
@@ -68,7 +71,16 @@ async function runAndReport(program: Command, env: CliEnv, recipeInput: unknown,
   const paths = resolvePaths(program.opts<{ data?: string }>().data);
   const store = new Store(paths.dbPath);
   const bus = new EventBus();
-  const service = new PipelineService({ store, bus, paths, workerEntry: defaultWorkerEntry(env.builtDir) });
+  // The profile stage asks the host for the device lab; created only when a run profiles.
+  let lab: DeviceLab | null = null;
+  const getLab = () => {
+    if (!lab) {
+      const host = createHostTarget({ store });
+      lab = createLab({ store, bus, dataDir: paths.dataDir, extraTargets: (k) => (k === host.key ? host : null), extraTargetKeys: [host.key] });
+    }
+    return lab;
+  };
+  const service = new PipelineService({ store, bus, paths, workerEntry: defaultWorkerEntry(env.builtDir), hostServices: devicesHostServices({ bus }, getLab) });
   const tty = process.stderr.isTTY;
   let lastLine = '';
   bus.subscribe((event, payload) => {
@@ -92,6 +104,7 @@ async function runAndReport(program: Command, env: CliEnv, recipeInput: unknown,
   process.off('SIGINT', onSigint);
   if (tty) process.stderr.write('\r\x1b[K');
   const run = store.runs.get(runId)!;
+  await (lab as DeviceLab | null)?.close();
   store.close();
   if (json) {
     console.log(JSON.stringify(run, null, 2));
@@ -111,13 +124,23 @@ async function runAndReport(program: Command, env: CliEnv, recipeInput: unknown,
             m.deployedAccuracy !== undefined ? formatPercent(m.deployedAccuracy) : null,
             m.params ?? null,
             m.bytes !== undefined ? formatBytes(m.bytes) : null,
-            m.latencyUs !== undefined ? `${(m.latencyUs / 1000).toFixed(2)} ms` : null,
+            m.latencyUs !== undefined ? `${(m.latencyUs / 1000).toFixed(2)} ms` : profiledLatency(m),
           ];
         }),
       ),
     );
+    // Stage verdicts (for example whether distillation beat its control), in words.
+    for (const s of run.stages) if (typeof s.metrics?.note === 'string') console.log(`${s.index + 1}. ${s.kind}: ${s.metrics.note}`);
   }
   return run.status === 'succeeded' ? 0 : 1;
+}
+
+/** A profile stage's median latency per target (`host.latencyMs`, `SERIAL.latencyMs`), in words. */
+function profiledLatency(m: Record<string, unknown>): string | null {
+  const parts = Object.entries(m)
+    .filter(([k, v]) => k.endsWith('.latencyMs') && typeof v === 'number')
+    .map(([k, v]) => `${k.slice(0, -'.latencyMs'.length)} ${(v as number).toFixed(2)} ms`);
+  return parts.length ? parts.join(', ') : null;
 }
 
 function progressLine(p: RunProgress): string {

@@ -122,26 +122,4 @@ export interface LoadOptions extends SplitOptions {
   name?: string;
 }
 
-export interface ClassPreview {
-  name: string;
-  count: number;
-  /** Small PNG data URLs (images only). */
-  samples: string[];
-}
-
-export interface DatasetPreview {
-  kind: DatasetKind;
-  source: string;
-  modality: 'image' | 'tabular';
-  classes: ClassPreview[];
-  total: number;
-  /** What a load with the same source would produce as one sample's shape. */
-  inputShape: number[];
-  /** Images: every distinct size found, most common first. */
-  imageSizes?: { width: number; height: number; count: number; example: string }[];
-  /** Tabular: every column of the file, and which are features. */
-  columns?: string[];
-  featureNames?: string[];
-  /** Things the user should know before loading (skipped files, mixed sizes that will need resizing). */
-  warnings: string[];
-}
+export type { ClassPreview, DatasetPreview } from '../../src-shared/engine-types';

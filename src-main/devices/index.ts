@@ -18,6 +18,7 @@
  *   (see `hostTargets` below, the one place to wire it).
  */
 import type { HostDeps } from '../host/context';
+import { createHostTarget } from './host-target';
 import { DeviceLab, type ExtraTargets, type LabOptions } from './lab';
 
 export { DeviceLab, type LabOptions, type QueueRequest, type ExtraTargets } from './lab';
@@ -32,8 +33,9 @@ export function createLab(o: LabOptions): DeviceLab {
  * Targets other than ADB phones. Wire "This computer" here once host-runner.ts exists, e.g.
  * `const host = createHostTarget({ store: deps.store }); return { extraTargets: (k) => (k === 'host' ? host : null), extraTargetKeys: ['host'] };`
  */
-export function hostTargets(_deps: HostDeps): { extraTargets?: ExtraTargets; extraTargetKeys?: string[] } {
-  return {};
+export function hostTargets(deps: HostDeps): { extraTargets?: ExtraTargets; extraTargetKeys?: string[] } {
+  const host = createHostTarget({ store: deps.store });
+  return { extraTargets: (k) => (k === host.key ? host : null), extraTargetKeys: [host.key] };
 }
 
 const labs = new WeakMap<object, DeviceLab>();

@@ -1,8 +1,52 @@
-/** Handlers for the export contract area (.tflite export, inspect, import, run on this computer). */
+/** Handlers for the export contract area (.tflite export, inspect, import, desktop accuracy, run on this computer). */
+import { AppError } from '../../src-shared/errors';
 import type { exportMethods } from '../../src-shared/contract/export';
 import type { Handlers } from '../../src-shared/rpc';
+import { defaultBenchOptions, labFor } from '../devices';
+import { hostDevice, HOST_SERIAL } from '../devices/host-runner';
+import type { LatencyStats } from '../../src-shared/types';
 import type { CallContext, HostDeps } from '../host/context';
+import { initBackend } from '../tf';
+import { inspectTflite } from './inspect';
+import { exportModelArtifact, importTfliteArtifact, recordDesktopAccuracy } from './service';
 
-export function exportHandlers(_deps: HostDeps): Handlers<typeof exportMethods, CallContext> {
-  return {};
+export function exportHandlers(deps: HostDeps): Handlers<typeof exportMethods, CallContext> {
+  const { store, paths } = deps;
+  return {
+    'export.tflite': async (a) => {
+      await initBackend();
+      const { artifact } = await exportModelArtifact(store, {
+        artifactId: a.artifactId,
+        precision: a.precision,
+        io: a.io === 'int8' ? 'int8' : 'float',
+        calibrationSamples: a.calibrationSamples,
+        artifactsDir: paths.artifactsDir,
+      });
+      return artifact;
+    },
+    'export.inspect': async (a) => {
+      if ('path' in a) return inspectTflite(a.path);
+      const artifact = store.artifacts.get(a.artifactId);
+      if (!artifact) throw new AppError('NOT_FOUND', `There is no artifact ${a.artifactId}.`);
+      if (artifact.format !== 'tflite') throw new AppError('INVALID_ARGS', `Artifact "${artifact.name}" is a TF.js model, not a .tflite file.`);
+      return inspectTflite(artifact.path);
+    },
+    'export.import': async (a) => importTfliteArtifact(store, { path: a.path, ...(a.name ? { name: a.name } : {}), artifactsDir: paths.artifactsDir }),
+    'export.desktopAccuracy': async (a) => ({ artifactId: a.artifactId, ...(await recordDesktopAccuracy(store, a.artifactId)) }),
+    'host.describe': async () => hostDevice(store),
+    'host.benchmark': async (a) => {
+      // Through the device lab's queue (target `host`), so it is stored and summarised like a phone run.
+      const artifact = store.artifacts.get(a.artifactId);
+      if (!artifact) throw new AppError('NOT_FOUND', `There is no artifact ${a.artifactId}.`);
+      if (artifact.format !== 'tflite') throw new AppError('INVALID_ARGS', `Artifact "${artifact.name}" is a TF.js model; export it to .tflite first, then run the file.`);
+      const lab = labFor(deps);
+      const options = { ...defaultBenchOptions, warmup: a.warmup, runs: a.runs, trials: 1 };
+      const [id] = await lab.queue({ modelPath: artifact.path, artifactId: artifact.id, modelName: artifact.name, targets: [HOST_SERIAL], options });
+      const benchmark = await lab.wait(id);
+      if (benchmark.status !== 'succeeded') throw new AppError('BENCHMARK_FAILED', benchmark.error ?? `The run on this computer ended ${benchmark.status}.`);
+      const stats = (lab.detail(id).stats?.trialStats as LatencyStats[] | undefined)?.[0];
+      if (!stats) throw new AppError('INTERNAL', 'The run on this computer finished without statistics.');
+      return { benchmark, stats };
+    },
+  };
 }

@@ -76,13 +76,14 @@ export function liteRtLog(): readonly string[] {
   return runtimeLog.slice();
 }
 
-const require = createRequire(import.meta.url);
+// Not named `require`: the main bundle injects its own top-level `require` shim.
+const requireHere = createRequire(import.meta.url);
 
 /** Where the package's wasm files are. Inside a packaged app they are unpacked from the asar archive. */
 export function liteRtWasmDir(): string {
   const override = process.env.POCKETBENCH_LITERT_WASM_DIR;
   if (override) return override;
-  const dir = join(dirname(require.resolve('@litertjs/core/package.json')), 'wasm');
+  const dir = join(dirname(requireHere.resolve('@litertjs/core/package.json')), 'wasm');
   const unpacked = dir.replace(/app\.asar([\\/])/, 'app.asar.unpacked$1');
   return unpacked !== dir && existsSync(unpacked) ? unpacked : dir;
 }

@@ -1,8 +1,19 @@
-/** Handlers for the engine contract area (datasets, models, recipes estimates). */
+/** Handlers for the engine contract area (datasets, models, recipe estimates). */
 import type { engineMethods } from '../../src-shared/contract/engine';
 import type { Handlers } from '../../src-shared/rpc';
+import { capacityReport, estimateRecipe, modelSummary } from '../compress/train/engine-service';
+import { datasetSource } from '../compress/train/run-data';
+import { previewDataset } from '../data';
+import { TEMPLATES } from '../models';
 import type { CallContext, HostDeps } from './context';
 
-export function engineHandlers(_deps: HostDeps): Handlers<typeof engineMethods, CallContext> {
-  return {};
+export function engineHandlers(deps: HostDeps): Handlers<typeof engineMethods, CallContext> {
+  const { store } = deps;
+  return {
+    'datasets.preview': ({ dataset, samplesPerClass }) => previewDataset(datasetSource(dataset, 0).source, samplesPerClass),
+    'models.templates': () => TEMPLATES,
+    'models.summary': ({ model, inputShape, numClasses }) => modelSummary(store, model, inputShape, numClasses),
+    'models.capacity': ({ teacher, student, inputShape, numClasses }) => capacityReport(store, teacher, student, inputShape, numClasses),
+    'recipes.estimate': ({ recipe }) => estimateRecipe(store, recipe),
+  };
 }

@@ -2,25 +2,21 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { methodNames, methods } from '../../src-shared/contract';
-import { dispatch } from '../../src-shared/rpc';
-import { createHost, type Host } from './index';
+import { methodNames } from '../../src-shared/contract';
+import { type HostHarness, hostHarness } from '../../test/helpers/host-harness';
+import type { Host } from './index';
 import { safeJoin } from './paths';
 
+let h: HostHarness;
 let dir: string;
 let host: Host;
-const call = (m: string, args?: unknown) => dispatch(methods, host.handlers, m, args, { transport: 'websocket' as const });
+const call = (m: string, args?: unknown) => h.call(m, args);
 
 beforeEach(() => {
-  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pb-host-'));
-  process.env.POCKETBENCH_DATA_DIR = dir;
-  host = createHost({ transport: 'websocket', warmBackend: false });
+  h = hostHarness();
+  ({ dir, host } = h);
 });
-afterEach(async () => {
-  await host.close();
-  delete process.env.POCKETBENCH_DATA_DIR;
-  fs.rmSync(dir, { recursive: true, force: true });
-});
+afterEach(() => h.close());
 
 describe('host', () => {
   it('has a handler for every contract method', () => {

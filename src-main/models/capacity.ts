@@ -4,16 +4,11 @@
  * teacher's parameters.
  */
 import { AppError } from '../../src-shared/errors';
+import type { CapacityComparison, WidthSuggestion } from '../../src-shared/engine-types';
 import { type ModelSummary, summarizeModel } from './summary';
 import { buildTemplate, type TemplateSpec } from './templates';
 
-export interface CapacityComparison {
-  teacher: { params: number; macs: number };
-  student: { params: number; macs: number };
-  /** student / teacher. */
-  paramsRatio: number;
-  macsRatio: number;
-}
+export type { CapacityComparison, WidthSuggestion } from '../../src-shared/engine-types';
 
 export function compareCapacity(student: ModelSummary, teacher: ModelSummary): CapacityComparison {
   const t = { params: teacher.totals.params, macs: teacher.totals.macsDeployed };
@@ -21,15 +16,6 @@ export function compareCapacity(student: ModelSummary, teacher: ModelSummary): C
   return { teacher: t, student: s, paramsRatio: t.params ? s.params / t.params : 0, macsRatio: t.macs ? s.macs / t.macs : 0 };
 }
 
-export interface WidthSuggestion {
-  /** The fraction of the teacher's parameters asked for. */
-  target: number;
-  width: number;
-  params: number;
-  macs: number;
-  paramsRatio: number;
-  macsRatio: number;
-}
 
 /** Widths tried, ascending: fine steps where small students live, coarser above 1. */
 export const CANDIDATE_WIDTHS = [1 / 32, 1 / 16, 3 / 32, 1 / 8, 3 / 16, 1 / 4, 5 / 16, 3 / 8, 1 / 2, 5 / 8, 3 / 4, 7 / 8, 1, 1.25, 1.5, 2, 3, 4];

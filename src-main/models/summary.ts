@@ -13,42 +13,9 @@
  */
 import type * as tfl from '@tensorflow/tfjs-layers';
 
-export interface LayerSummary {
-  name: string;
-  type: string;
-  /** Output shape of one sample (no batch dimension). */
-  outputShape: number[];
-  params: number;
-  trainableParams: number;
-  nonZeroParams: number;
-  macs: number;
-  /** Parameters × 4. */
-  bytes: number;
-  /** Activation, when the layer has one (Dense/Conv2D fused, Activation layers, ReLU caps). */
-  activation?: string;
-  note?: string;
-}
+import type { LayerSummary, ModelSummary } from '../../src-shared/engine-types';
 
-export interface ModelSummary {
-  name: string;
-  inputShape: number[];
-  outputShape: number[];
-  /** Whether the model ends in a softmax (imported models) or gives logits (templates). */
-  output: 'logits' | 'probabilities';
-  layers: LayerSummary[];
-  totals: {
-    params: number;
-    trainableParams: number;
-    nonZeroParams: number;
-    /** Sum of the layers' MACs. */
-    macs: number;
-    /** MACs once BatchNormalization is folded into the layer before it, as in the exported .tflite. */
-    macsDeployed: number;
-    bytes: number;
-    /** 1 - nonZero / params. */
-    sparsity: number;
-  };
-}
+export type { LayerSummary, ModelSummary };
 
 type Shape = (number | null)[];
 

@@ -1,16 +1,16 @@
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { RunProgress } from '../../src-shared/contract/pipeline';
-import { EventBus } from '../host/events';
-import { resolvePaths } from '../host/paths';
-import { Store } from '../store';
+import { type PipelineHarness, pipelineHarness } from '../../test/helpers/pipeline-harness';
+import type { EventBus } from '../host/events';
+import type { Store } from '../store';
 import { checkpointRoot } from './runner';
-import { PipelineService } from './service';
-import { defaultWorkerEntry, forkWorker, type WorkerHandle } from './worker-process';
+import type { PipelineService } from './service';
+import type { WorkerHandle } from './worker-process';
 
 const fakeStages = path.resolve(import.meta.dirname, '../../test/helpers/fake-stages.ts');
+let h: PipelineHarness;
 let dir: string;
 let store: Store;
 let bus: EventBus;
@@ -20,29 +20,10 @@ let workers: WorkerHandle[];
 const recipe = (epochs: number) => ({ name: 'fake', dataset: { kind: 'fashion-mnist' }, stages: [{ kind: 'train-teacher', epochs }, { kind: 'export' }] });
 
 beforeEach(() => {
-  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pb-pipe-'));
-  const paths = { ...resolvePaths(dir), dataDir: dir };
-  store = new Store(path.join(dir, 'h.sqlite'));
-  bus = new EventBus();
-  workers = [];
-  service = new PipelineService({
-    store,
-    bus,
-    paths,
-    workerEntry: defaultWorkerEntry(),
-    stagesModule: fakeStages,
-    spawn: (e) => {
-      const w = forkWorker(e);
-      workers.push(w);
-      return w;
-    },
-  });
+  h = pipelineHarness(fakeStages);
+  ({ dir, store, bus, service, workers } = h);
 });
-afterEach(async () => {
-  await service.close();
-  store.close();
-  fs.rmSync(dir, { recursive: true, force: true });
-});
+afterEach(() => h.close());
 
 describe('PipelineService', () => {
   it('runs a recipe in a worker, relays progress, stores results and removes checkpoints', async () => {

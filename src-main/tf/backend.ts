@@ -1,9 +1,14 @@
 /**
  * Picks the TensorFlow.js backend: tfjs-node (native libtensorflow) when it loads, otherwise the
- * wasm backend (SIMD), otherwise the pure-JS cpu backend. tfjs-node is an optional dependency:
+ * wasm backend (SIMD), otherwise the pure-JS cpu backend. On wasm, the gradient kernels it lacks are
+ * registered, and when the native kernel add-on is built (src-main/tf/native) its multithreaded
+ * kernels replace wasm's heavy ones: the backend is then reported as `wasm+native` with its threads. tfjs-node is an optional dependency:
  * its install downloads libtensorflow, which fails on machines without internet access.
  */
 import type { BackendInfo } from '../../src-shared/types';
+import { loadNativeKernels, threadCount } from './native';
+import { registerNativeKernels } from './native-kernels';
+import { registerWasmGradKernels } from './wasm-grad-kernels';
 
 type TF = typeof import('@tensorflow/tfjs-core');
 
@@ -38,6 +43,13 @@ async function pick(prefer?: 'tensorflow' | 'wasm' | 'cpu'): Promise<{ tf: TF; i
     try {
       await import('@tensorflow/tfjs-backend-wasm');
       if (await tf.setBackend('wasm')) {
+        registerWasmGradKernels();
+        const native = loadNativeKernels();
+        if (native.kernels) {
+          registerNativeKernels(native.kernels);
+          return { tf, info: { name: 'wasm+native', threads: threadCount(), note: notes.join('; ') || undefined } };
+        }
+        if (native.reason) notes.push(native.reason);
         const threads = tf.env().getBool('WASM_HAS_MULTITHREAD_SUPPORT') ? null : 1;
         return { tf, info: { name: 'wasm', threads, note: notes.join('; ') || undefined } };
       }

@@ -1,3 +1,41 @@
-/** Contract area: engine. Declare methods and events here; handlers live in src-main (see host/index.ts). */
-export const engineMethods = {} as const;
+/** Contract area: engine (datasets, models, estimates). Handlers live in src-main/host/engine-handlers.ts. */
+import { z } from 'zod';
+import type { CapacityReport, DatasetPreview, ModelSummary, RecipeEstimate, TemplateInfo } from '../engine-types';
+import { method } from '../rpc';
+import { datasetSchema, templateNames } from '../recipe';
+import { id, none } from './common';
+
+const shape = z.array(z.number().int().min(1).max(100_000)).min(1).max(4);
+const classes = z.number().int().min(2).max(100_000);
+
+/** A model to summarise: a template at a width, a TF.js model.json on this computer, or an artifact. */
+export const modelRefSchema = z.union([
+  z.object({
+    template: z.enum(templateNames, { error: `must be one of ${templateNames.join(', ')}` }),
+    width: z.number().min(0.03).max(8).default(1),
+    options: z.record(z.string(), z.unknown()).optional(),
+  }),
+  z.object({ path: z.string().min(1, 'give the path of a TF.js model.json') }),
+  z.object({ artifactId: id }),
+]);
+
+export const engineMethods = {
+  'datasets.preview': method<DatasetPreview>()(
+    z.object({ dataset: datasetSchema, samplesPerClass: z.number().int().min(0).max(8).default(3) }),
+    'Class names, counts, sample shape and a few sample images (small PNG data URLs) of a dataset, without loading it.',
+  ),
+  'models.templates': method<TemplateInfo[]>()(none, 'The built-in architectures (MLP, LeNet, MobileNet, ResNet) with a one-line description.'),
+  'models.summary': method<ModelSummary>()(
+    z.object({ model: modelRefSchema, inputShape: shape.optional(), numClasses: classes.optional() }),
+    'Per-layer parameters, MACs and bytes of a template (needs inputShape and numClasses), a model.json or an artifact.',
+  ),
+  'models.capacity': method<CapacityReport>()(
+    z.object({ teacher: modelRefSchema, student: modelRefSchema, inputShape: shape, numClasses: classes }),
+    'The capacity check: can this student follow this teacher? Size ratios, findings and suggested widths.',
+  ),
+  'recipes.estimate': method<RecipeEstimate>()(
+    z.object({ recipe: z.unknown() }),
+    'Estimated wall time per stage from ms/batch measured on this computer’s backend, and model sizes from parameter counts.',
+  ),
+} as const;
 export const engineEvents = {} as const;

@@ -81,5 +81,11 @@ export async function launchBrowser(): Promise<Browser> {
 
 export async function screenshot(page: Page, name: string): Promise<void> {
   fs.mkdirSync(screenshotDir, { recursive: true });
-  await page.screenshot({ path: path.join(screenshotDir, `${name}.png`), fullPage: true });
+  // The app scrolls inside <main>; let the window grow to the content so the whole screen is captured.
+  const style = await page.addStyleTag({ content: 'html, body, #app { height: auto !important; } .shell { height: auto !important; min-height: 100vh; } main { overflow: visible !important; }' });
+  try {
+    await page.screenshot({ path: path.join(screenshotDir, `${name}.png`), fullPage: true });
+  } finally {
+    await style.evaluate((el) => el.remove());
+  }
 }

@@ -1,4 +1,180 @@
-/** Pipeline stage runners owned by this area (train-teacher and load-teacher). Registered in src-main/pipeline/stages.ts. */
-import type { StageRegistry } from '../../pipeline/stage';
+/**
+ * Pipeline stage runners owned by this area (train-teacher and load-teacher). Registered in
+ * src-main/pipeline/stages.ts.
+ *
+ * - train-teacher: builds the recipe's template (or loads the given model.json to fine-tune), trains
+ *   it with `fit` on the train split (validation for model selection / early stopping), checkpoints
+ *   every epoch into `ctx.checkpointDir` and resumes from it, evaluates once on the test split, and
+ *   stores the artifact (content-hashed, with params/MACs/bytes/gzip bytes and metrics) as both
+ *   `teacher` and `current`.
+ * - load-teacher: a TF.js Layers model.json (or an artifact of an earlier run), checked against the
+ *   dataset's input shape and classes, evaluated on validation and test.
+ */
+import type * as tf from '@tensorflow/tfjs-core';
+import type * as tfl from '@tensorflow/tfjs-layers';
+import { AppError } from '../../../src-shared/errors';
+import type { StageSpec } from '../../../src-shared/recipe';
+import { type LoadedDataset, trainingView } from '../../data';
+import { createRng, deriveSeed } from '../../data/rng';
+import { buildTemplate, loadModel, toLogitsModel, type TemplateSpec } from '../../models';
+import type { StageContext, StageRegistry, StageResult } from '../../pipeline/stage';
+import { initBackend } from '../../tf';
+import type { ClassificationMetrics } from '../metrics';
+import { storeModelArtifact } from './artifacts';
+import { augmentImages } from './augment';
+import { evaluate } from './batches';
+import { fit } from './fit';
+import { loadRunDataset } from './run-data';
+import { crossEntropyLoss, labelLoss } from './step';
 
-export const stages: StageRegistry = {};
+/** Progress events per batch are throttled to this interval (the last batch of an epoch always goes out). */
+const BATCH_PROGRESS_MS = 250;
+
+/** A model's input shape (no batch dimension) and number of outputs must match the dataset. */
+export function checkModelFitsDataset(model: tfl.LayersModel, ds: Pick<LoadedDataset, 'info'>, what: string): void {
+  const input = model.inputs[0].shape.slice(1);
+  const want = ds.info.inputShape;
+  if (input.length !== want.length || input.some((d, i) => d !== null && d !== want[i])) {
+    throw new AppError('INVALID_MODEL', `${what} takes inputs of shape [${input.map((d) => d ?? '?').join(', ')}] but the dataset "${ds.info.name}" has samples of shape [${want.join(', ')}]. Pick a model trained on this kind of data, or a dataset that matches it.`);
+  }
+  const out = model.outputs[0].shape;
+  const classes = ds.info.classes.length;
+  if (out[out.length - 1] !== classes) {
+    throw new AppError('INVALID_MODEL', `${what} has ${out[out.length - 1]} outputs but the dataset "${ds.info.name}" has ${classes} classes (${ds.info.classes.slice(0, 5).join(', ')}${classes > 5 ? ', …' : ''}). Pick a model trained for these classes.`);
+  }
+}
+
+/** Figures for the results table from an evaluation (test split) and the validation accuracy. */
+export function evaluationMetrics(test: ClassificationMetrics, classes: string[], val?: ClassificationMetrics): Record<string, unknown> {
+  return {
+    accuracy: test.accuracy,
+    topK: test.topK,
+    k: test.k,
+    testLoss: test.loss,
+    ece: test.ece,
+    ...(val ? { valAccuracy: val.accuracy } : {}),
+    perClass: test.perClass,
+    confusion: test.confusion,
+    classes,
+  };
+}
+
+async function buildTeacher(ctx: StageContext<Extract<StageSpec, { kind: 'train-teacher' }>>, ds: LoadedDataset): Promise<tfl.LayersModel> {
+  const spec = ctx.stage.model;
+  if ('path' in spec) {
+    const loaded = await loadModel(spec.path);
+    checkModelFitsDataset(loaded.model, ds, `The model ${spec.path}`);
+    return toLogitsModel(loaded.model);
+  }
+  return buildTemplate({
+    ...(spec.options ?? {}),
+    template: spec.template,
+    width: spec.width,
+    inputShape: ds.info.inputShape,
+    numClasses: ds.info.classes.length,
+    seed: deriveSeed(ctx.seed, 'teacher-init') >>> 1,
+    name: 'teacher',
+  } as TemplateSpec);
+}
+
+async function trainTeacher(ctx: StageContext<Extract<StageSpec, { kind: 'train-teacher' }>>): Promise<StageResult> {
+  await initBackend();
+  const s = ctx.stage;
+  ctx.progress({ message: 'loading the dataset', fraction: 0 });
+  const ds = await loadRunDataset(ctx);
+  if (s.augment && ds.info.modality !== 'image') {
+    throw new AppError('INVALID_ARGS', `Augmentation (random shifts and flips) works on images only; "${ds.info.name}" is a table. Turn augmentation off for this stage.`);
+  }
+  const model = await buildTeacher(ctx, ds);
+  try {
+    const augRand = createRng(deriveSeed(ctx.seed, 'augment'));
+    const lossFn = s.augment
+      ? (xs: tf.Tensor, ys: tf.Tensor1D) => labelLoss(model.apply(augmentImages(xs, augRand), { training: true }) as tf.Tensor, ys)
+      : crossEntropyLoss(model);
+    let lastSent = 0;
+    if (ctx.resuming) ctx.log('info', 'Resuming teacher training from the last checkpoint.');
+    const result = await fit({
+      model,
+      data: trainingView(ds),
+      epochs: s.epochs,
+      batchSize: s.batchSize,
+      optimizer: s.optimizer.name,
+      lr: s.optimizer.learningRate,
+      momentum: s.optimizer.name === 'sgd' ? s.optimizer.momentum : 0,
+      schedule: s.lrSchedule,
+      earlyStopping: s.earlyStopping,
+      seed: deriveSeed(ctx.seed, 'teacher-fit'),
+      signal: ctx.signal,
+      throwIfCancelled: ctx.throwIfCancelled,
+      lossFn,
+      checkpoint: { dir: ctx.checkpointDir, resume: ctx.resuming },
+      onBatch: (p) => {
+        const now = Date.now();
+        if (now - lastSent < BATCH_PROGRESS_MS && p.batch !== p.batches) return;
+        lastSent = now;
+        ctx.progress({ epoch: p.epoch, epochs: p.epochs, batch: p.batch, batches: p.batches, fraction: p.fraction, etaMs: p.etaMs, metrics: { loss: p.meanLoss, lr: p.lr } });
+      },
+      onEpoch: (p) => {
+        ctx.progress({ epoch: p.epoch, epochs: p.epochs, fraction: p.fraction, etaMs: p.etaMs, metrics: p.metrics });
+        ctx.log('info', `Epoch ${p.epoch}/${p.epochs}: loss ${p.loss.toFixed(4)}${p.valAccuracy !== undefined ? `, validation accuracy ${(100 * p.valAccuracy).toFixed(2)} %` : ''}.`);
+      },
+    });
+    if (result.stoppedEarly) ctx.log('info', `Stopped early after epoch ${result.epochsRun}; kept the weights of epoch ${result.bestEpoch} (best validation accuracy).`);
+    ctx.progress({ message: 'evaluating on the test split', fraction: 1 });
+    const test = evaluate(model, ds.test, { numClasses: ds.info.classes.length });
+    const metrics = {
+      ...evaluationMetrics(test, ds.info.classes, result.val),
+      epochs: result.epochsRun,
+      bestEpoch: result.bestEpoch,
+      stoppedEarly: result.stoppedEarly,
+      resumedFromEpoch: result.resumedFromEpoch,
+      msPerBatch: result.msPerBatch,
+    };
+    const stored = await storeModelArtifact(ctx, model, { name: 'teacher', metrics });
+    return { metrics: { ...metrics, ...stored.size }, curves: result.curves, outputs: { teacher: stored.ref, current: stored.ref } };
+  } finally {
+    model.dispose();
+  }
+}
+
+async function loadTeacher(ctx: StageContext<Extract<StageSpec, { kind: 'load-teacher' }>>): Promise<StageResult> {
+  await initBackend();
+  const s = ctx.stage;
+  let file: string;
+  let existing: { artifactId: number } | null = null;
+  if (s.artifactId !== undefined) {
+    const a = ctx.store.artifacts.get(s.artifactId);
+    if (!a) throw new AppError('NOT_FOUND', `Artifact #${s.artifactId} is not in the history (it may have been deleted). Pick another teacher.`);
+    if (a.format !== 'tfjs-layers') throw new AppError('INVALID_ARGS', `Artifact #${s.artifactId} is a ${a.format} file; a teacher must be a TF.js Layers model. Pick the TF.js model of that run.`);
+    file = a.path;
+    existing = { artifactId: a.id };
+  } else if (s.path) {
+    file = s.path;
+  } else {
+    throw new AppError('INVALID_ARGS', 'The load-teacher stage needs a model: give the path of a TF.js model.json, or an artifact from an earlier run.');
+  }
+  ctx.progress({ message: 'loading the dataset', fraction: 0 });
+  const ds = await loadRunDataset(ctx);
+  ctx.progress({ message: 'loading the teacher', fraction: 0.3 });
+  const loaded = await loadModel(file);
+  const model = await toLogitsModel(loaded.model);
+  try {
+    checkModelFitsDataset(model, ds, existing ? `Artifact #${existing.artifactId}` : `The model ${file}`);
+    ctx.throwIfCancelled();
+    ctx.progress({ message: 'evaluating', fraction: 0.6 });
+    const val = evaluate(model, ds.val, { numClasses: ds.info.classes.length });
+    const test = evaluate(model, ds.test, { numClasses: ds.info.classes.length });
+    const metrics = { ...evaluationMetrics(test, ds.info.classes, val), source: existing ? `artifact #${existing.artifactId}` : file };
+    // A teacher from the history stays that artifact; an imported file is stored (logits form) so later stages and runs can find it.
+    const stored = await storeModelArtifact(ctx, model, { name: 'teacher (loaded)', parentId: existing?.artifactId, metrics });
+    return { metrics: { ...metrics, ...stored.size }, outputs: { teacher: stored.ref, current: stored.ref } };
+  } finally {
+    if (model !== loaded.model) model.dispose();
+    loaded.model.dispose();
+  }
+}
+
+export const stages: StageRegistry = {
+  'train-teacher': trainTeacher,
+  'load-teacher': loadTeacher,
+};

@@ -1,0 +1,61 @@
+/** Saving a trained model as a run artifact: content-hashed folder, size figures, metrics. */
+import fs from 'node:fs';
+import path from 'node:path';
+import { gzipSync } from 'node:zlib';
+import type * as tfl from '@tensorflow/tfjs-layers';
+import { MODEL_JSON, saveModel, serializeModel, summarizeModel, type ModelSummary, WEIGHTS_FILE } from '../../models';
+import type { ModelRef, StageContext } from '../../pipeline/stage';
+
+export interface StoredModel {
+  ref: ModelRef;
+  summary: ModelSummary;
+  /** params, nonzeroParams, sparsity, macs, bytes, gzipBytes. */
+  size: { params: number; nonzeroParams: number; sparsity: number; macs: number; bytes: number; gzipBytes: number };
+}
+
+/** Bytes of model.json + weights, and of the two gzipped (a proxy for download size). */
+export async function modelBytes(model: tfl.LayersModel): Promise<{ bytes: number; gzipBytes: number }> {
+  const { json, weights } = await serializeModel(model);
+  return { bytes: json.length + weights.length, gzipBytes: gzipSync(Buffer.concat([json, weights]), { level: 9 }).length };
+}
+
+/**
+ * Save `model` under `paths.artifactsDir` (content-hashed) and record it for this run's stage with
+ * its size figures and `metrics`. Returns the slot reference and the figures.
+ */
+export async function storeModelArtifact(
+  ctx: Pick<StageContext, 'store' | 'paths' | 'runId' | 'stageId'>,
+  model: tfl.LayersModel,
+  opts: { name: string; parentId?: number; metrics?: Record<string, unknown> },
+): Promise<StoredModel> {
+  const saved = await saveModel(model, ctx.paths.artifactsDir);
+  const summary = summarizeModel(model);
+  const files = [MODEL_JSON, WEIGHTS_FILE].map((f) => fs.readFileSync(path.join(saved.path, f)));
+  const gzipBytes = gzipSync(Buffer.concat(files), { level: 9 }).length;
+  const size = {
+    params: summary.totals.params,
+    nonzeroParams: summary.totals.nonZeroParams,
+    sparsity: summary.totals.sparsity,
+    macs: summary.totals.macsDeployed,
+    bytes: saved.bytes,
+    gzipBytes,
+  };
+  const artifactId = ctx.store.artifacts.create({
+    runId: ctx.runId,
+    stageId: ctx.stageId,
+    parentId: opts.parentId,
+    name: opts.name,
+    format: 'tfjs-layers',
+    path: saved.path,
+    contentHash: saved.contentHash,
+    bytes: saved.bytes,
+    gzipBytes,
+    params: size.params,
+    nonzeroParams: size.nonzeroParams,
+    sparsity: size.sparsity,
+    precision: 'fp32',
+    macs: size.macs,
+    metrics: opts.metrics,
+  });
+  return { ref: { artifactId, path: saved.path, format: 'tfjs-layers' }, summary, size };
+}

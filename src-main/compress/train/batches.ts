@@ -1,0 +1,72 @@
+/** Batches from the plain typed arrays of a split, uploaded one batch at a time. */
+import * as tf from '@tensorflow/tfjs-core';
+import type * as tfl from '@tensorflow/tfjs-layers';
+import type { Split } from '../../data';
+import { outputsProbabilities } from '../../models/logits';
+import { createRng, deriveSeed, shuffleInPlace } from '../../data/rng';
+import { classificationMetrics, type ClassificationMetrics, type MetricOptions } from '../metrics';
+
+export const sampleSize = (shape: number[]): number => shape.reduce((a, b) => a * b, 1);
+
+/** Copy the rows `indices` of `x` into one tensor [indices.length, ...sampleShape]. */
+export function gatherBatch(split: Pick<Split, 'x' | 'y' | 'sampleShape'>, indices: Int32Array): { xs: tf.Tensor; ys: tf.Tensor1D } {
+  const size = sampleSize(split.sampleShape);
+  const buf = new Float32Array(indices.length * size);
+  const labels = new Int32Array(indices.length);
+  for (let i = 0; i < indices.length; i++) {
+    const j = indices[i];
+    buf.set(split.x.subarray(j * size, (j + 1) * size), i * size);
+    labels[i] = split.y[j];
+  }
+  return { xs: tf.tensor(buf, [indices.length, ...split.sampleShape]), ys: tf.tensor1d(labels, 'int32') };
+}
+
+/** The sample order of one epoch: seeded by (seed, epoch), so a resumed run sees the same order. */
+export function epochOrder(pool: Int32Array, seed: number, epoch: number): Int32Array {
+  return shuffleInPlace(Int32Array.from(pool), createRng(deriveSeed(seed, `fit-epoch-${epoch}`)));
+}
+
+/**
+ * The model's outputs for every sample of `split`, in order, as one Float32Array (n x outputs).
+ * `forward` replaces `model.predict` (for a custom forward such as fake quantization).
+ */
+export function predictAll(
+  model: tfl.LayersModel,
+  split: Pick<Split, 'x' | 'n' | 'sampleShape'>,
+  opts: { batchSize?: number; forward?: (xs: tf.Tensor) => tf.Tensor } = {},
+): Float32Array {
+  const bs = opts.batchSize ?? 256;
+  const size = sampleSize(split.sampleShape);
+  let out: Float32Array | null = null;
+  let width = 0;
+  for (let start = 0; start < split.n; start += bs) {
+    const end = Math.min(split.n, start + bs);
+    const chunk = tf.tidy(() => {
+      const xs = tf.tensor(split.x.subarray(start * size, end * size), [end - start, ...split.sampleShape]);
+      return opts.forward ? opts.forward(xs) : (model.predict(xs) as tf.Tensor);
+    });
+    const data = chunk.dataSync() as Float32Array;
+    chunk.dispose();
+    if (!out) {
+      width = data.length / (end - start);
+      out = new Float32Array(split.n * width);
+    }
+    out.set(data, start * width);
+  }
+  return out ?? new Float32Array(0);
+}
+
+/**
+ * Top-1, top-k, per-class accuracy, confusion matrix, loss and expected calibration error of the
+ * model on a split. Models that end in a softmax are handled (their outputs are probabilities).
+ */
+export function evaluate(
+  model: tfl.LayersModel,
+  split: Pick<Split, 'x' | 'y' | 'n' | 'sampleShape'>,
+  opts: MetricOptions & { batchSize?: number; forward?: (xs: tf.Tensor) => tf.Tensor; numClasses?: number; probabilities?: boolean } = {},
+): ClassificationMetrics {
+  const scores = predictAll(model, split, opts);
+  const numClasses = opts.numClasses ?? (split.n ? scores.length / split.n : (model.outputs[0].shape[1] as number));
+  return classificationMetrics(scores, split.y, numClasses, { ...opts, probabilities: opts.probabilities ?? outputsProbabilities(model) });
+}
+

@@ -1,0 +1,48 @@
+/**
+ * The dataset a run's recipe names, loaded once per worker process and shared by its stages
+ * (train-teacher, distill, prune fine-tuning and quantization calibration all read the same splits).
+ */
+import path from 'node:path';
+import type { DatasetSpec, Recipe } from '../../../src-shared/recipe';
+import { type DatasetSource, type LoadedDataset, loadDataset, type LoadOptions, recordDataset } from '../../data';
+import type { AppPaths } from '../../host/paths';
+import type { Store } from '../../store';
+
+/** The data module's source and split options for a recipe's dataset block. */
+export function datasetSource(spec: DatasetSpec, seed: number): { source: DatasetSource; options: LoadOptions } {
+  switch (spec.kind) {
+    case 'fashion-mnist':
+      return {
+        source: { kind: 'fashion-mnist', dir: spec.path },
+        options: { seed, valFraction: spec.validationFraction, labeledCount: spec.labeledCount, limit: spec.limitTrain || spec.limitTest ? { train: spec.limitTrain, test: spec.limitTest } : undefined },
+      };
+    case 'image-folder':
+      return {
+        source: { kind: 'image-folder', dir: spec.path, size: spec.imageSize, channels: spec.channels },
+        options: { seed, valFraction: spec.split.validation, testFraction: spec.split.test, labeledCount: spec.labeledCount },
+      };
+    case 'csv':
+      return {
+        source: { kind: 'csv', file: spec.path, labelColumn: spec.labelColumn },
+        options: { seed, valFraction: spec.split.validation, testFraction: spec.split.test, labeledCount: spec.labeledCount },
+      };
+  }
+}
+
+let cached: { key: string; ds: Promise<LoadedDataset> } | null = null;
+
+/** Load (or reuse) the run's dataset and record it in the history. */
+export async function loadRunDataset(ctx: { recipe: Recipe; paths: AppPaths; store: Store }): Promise<LoadedDataset> {
+  const { source, options } = datasetSource(ctx.recipe.dataset, ctx.recipe.seed);
+  const key = JSON.stringify([source, options]);
+  if (cached?.key !== key) {
+    const ds = loadDataset(source, { ...options, cacheDir: path.join(ctx.paths.dataDir, 'cache', 'datasets') });
+    cached = { key, ds };
+    ds.catch(() => {
+      if (cached?.ds === ds) cached = null;
+    });
+  }
+  const ds = await cached.ds;
+  recordDataset(ctx.store, ds.info);
+  return ds;
+}

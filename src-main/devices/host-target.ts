@@ -1,0 +1,67 @@
+/**
+ * "This computer" as a device-lab `BenchmarkTarget` (key `host`): the lab queues jobs and stores and
+ * summarises results as for a phone; this target runs each trial in LiteRT on the desktop
+ * (host-runner.ts). LiteRT here is single-threaded WebAssembly on the CPU: the thread count, GPU,
+ * NNAPI, core pinning and cool-down options do not apply and are recorded as such.
+ */
+import { AppError } from '../../src-shared/errors';
+import { liteRtHeapBytes } from '../export/litert-node';
+import type { Store } from '../store';
+import { benchmarkOnHost, hostDevice, HOST_SERIAL, describeHost } from './host-runner';
+import { BenchmarkFailure, type BenchmarkTarget, type TargetJob, type TargetResult, type TargetRunContext, type TrialMeasurement } from './target';
+
+export function createHostTarget(deps: { store: Store }): BenchmarkTarget {
+  let deviceId: number | null = null;
+  // Registered synchronously so the lab can list it; facts are filled in on first run.
+  const ensureRow = () => (deviceId ??= deps.store.devices.upsert(HOST_SERIAL, 'host', { model: 'This computer' }));
+  return {
+    key: HOST_SERIAL,
+    kind: 'host',
+    deviceId: ensureRow,
+    async run(job: TargetJob, ctx: TargetRunContext): Promise<TargetResult> {
+      ensureRow();
+      await hostDevice(deps.store);
+      const facts = await describeHost();
+      const { options } = job;
+      const trials: TrialMeasurement[] = [];
+      const lines: string[] = [];
+      try {
+        for (let t = 0; t < options.trials; t++) {
+          if (ctx.signal.aborted) throw new AppError('CANCELLED', 'The benchmark was cancelled.');
+          ctx.progress({ phase: 'run', message: `Trial ${t + 1} of ${options.trials} on this computer`, fraction: t / options.trials, trial: t + 1 });
+          const { stats } = await benchmarkOnHost(job.modelPath, { warmup: options.warmup, runs: options.runs, signal: ctx.signal });
+          trials.push({ stats, cooldownMs: null, cooldownTimedOut: false, tempBeforeC: null, tempAfterC: null });
+          lines.push(`trial ${t + 1}: count=${stats.count} init=${stats.initMs?.toFixed(2)}ms first=${stats.firstInferenceUs?.toFixed(0)}us mean=${stats.meanUs.toFixed(1)}us median=${stats.medianUs?.toFixed(1)}us p95=${stats.p95Us?.toFixed(1)}us`);
+        }
+      } catch (err) {
+        const error = err instanceof AppError ? err : new AppError('INTERNAL', `LiteRT on this computer failed: ${(err as Error).message}`);
+        throw new BenchmarkFailure(error, { trials, rawOutput: lines.join('\n') });
+      }
+      const heap = await liteRtHeapBytes();
+      return {
+        trials,
+        runnerSha256: null,
+        runnerVersion: facts.runtime,
+        // The runtime's WebAssembly heap only grows, so its size is the peak of everything it ran.
+        peakMemMb: heap / 2 ** 20,
+        vmHwmKb: process.resourceUsage().maxRSS,
+        vmRssKb: Math.round(process.memoryUsage().rss / 1024),
+        affinity: null,
+        ops: [],
+        extra: {
+          runtime: facts.runtime,
+          cpu: facts.cpu,
+          threads: 1,
+          // Full statistics of every trial (p90/p99 and warm-up mean included), as measured.
+          trialStats: trials.map((t) => t.stats),
+          delegate: 'cpu',
+          notApplied: 'threads, GPU, NNAPI, core pinning and cool-down apply to phones only; LiteRT here is single-threaded WebAssembly',
+          peakMemory: 'LiteRT WebAssembly heap (MB); process peak RSS in vmHwmKb',
+        },
+        conditionsBefore: null,
+        conditionsAfter: null,
+        rawOutput: lines.join('\n'),
+      };
+    },
+  };
+}

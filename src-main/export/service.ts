@@ -1,0 +1,252 @@
+/**
+ * Export as the app uses it: write a `.tflite` content-hashed into the artifacts folder, record it as
+ * an artifact (parent = the TF.js artifact it came from), and measure the accuracy of that exact file
+ * with LiteRT on this computer's CPU over the whole test split ("desktop accuracy", stored beside the
+ * TF.js accuracy; a phone's GPU or NNAPI delegate can still differ).
+ */
+import { copyFileSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { basename, join } from 'node:path';
+import { gzipSync } from 'node:zlib';
+import type * as tfl from '@tensorflow/tfjs-layers';
+import { AppError } from '../../src-shared/errors';
+import type { DatasetSpec, Recipe } from '../../src-shared/recipe';
+import type { ArtifactSummary } from '../../src-shared/types';
+import { calibrateMinMax } from '../compress/quantize/minmax';
+import type { QuantParams } from '../compress/quantize/params';
+import { calibrationSample, loadDataset, type DatasetSource, type LoadedDataset, type LoadOptions } from '../data';
+import { loadModel, summarizeModel } from '../models';
+import type { Store } from '../store';
+import { buildTflite, type BuiltTflite, type ExportOptions, type ExportPrecision } from './exporter';
+import { inspectTflite } from './inspect';
+import { loadTfliteModel } from './litert-node';
+
+export interface WrittenTflite extends BuiltTflite {
+  path: string;
+}
+
+/**
+ * Builds and writes `<outDir>/<sha256[:16]>.tflite`. Nothing is written when the export fails, and an
+ * existing file with the same content is reused (content-hashed, like TF.js artifacts).
+ */
+export function exportTflite(model: tfl.LayersModel, opts: ExportOptions & { outDir: string }): WrittenTflite {
+  const built = buildTflite(model, opts);
+  mkdirSync(opts.outDir, { recursive: true });
+  const path = join(opts.outDir, `${built.sha256.slice(0, 16)}.tflite`);
+  if (!existsSync(path)) {
+    const tmp = `${path}.${process.pid}.partial`;
+    try {
+      writeFileSync(tmp, built.bytes);
+      renameSync(tmp, path);
+    } catch (err) {
+      rmSync(tmp, { force: true });
+      const code = (err as NodeJS.ErrnoException).code;
+      throw new AppError(code === 'ENOSPC' ? 'DISK_FULL' : 'IO', `Could not write ${path} (${(err as Error).message}); free some disk space or choose another data folder.`);
+    }
+  }
+  return { ...built, path };
+}
+
+/** The data loader's view of a recipe's dataset (same seed, same splits as the run). */
+export function datasetFromRecipe(spec: DatasetSpec, seed: number): { source: DatasetSource; opts: LoadOptions } {
+  switch (spec.kind) {
+    case 'fashion-mnist':
+      return {
+        source: { kind: 'fashion-mnist', ...(spec.path ? { dir: spec.path } : {}) },
+        opts: {
+          seed,
+          valFraction: spec.validationFraction,
+          ...(spec.labeledCount ? { labeledCount: spec.labeledCount } : {}),
+          ...(spec.limitTrain || spec.limitTest ? { limit: { train: spec.limitTrain, test: spec.limitTest } } : {}),
+        },
+      };
+    case 'image-folder':
+      return {
+        source: { kind: 'image-folder', dir: spec.path, ...(spec.imageSize ? { size: spec.imageSize } : {}), ...(spec.channels ? { channels: spec.channels } : {}) },
+        opts: { seed, valFraction: spec.split.validation, testFraction: spec.split.test },
+      };
+    case 'csv':
+      return { source: { kind: 'csv', file: spec.path, labelColumn: spec.labelColumn }, opts: { seed, valFraction: spec.split.validation, testFraction: spec.split.test } };
+  }
+}
+
+/** The dataset of the run that produced an artifact (its recipe says which, and its seed fixes the splits). */
+export async function datasetOfArtifact(store: Store, artifact: ArtifactSummary): Promise<LoadedDataset> {
+  let a: ArtifactSummary | null = artifact;
+  while (a && a.runId === null && a.parentId !== null) a = store.artifacts.get(a.parentId);
+  const run = a?.runId != null ? store.runs.get(a.runId) : null;
+  const recipe = run?.recipe as Recipe | undefined;
+  if (!recipe?.dataset) {
+    throw new AppError('NOT_FOUND', `Artifact "${artifact.name}" does not come from a run with a dataset, so there is nothing to calibrate or evaluate it on. Use an artifact produced by a run.`);
+  }
+  const { source, opts } = datasetFromRecipe(recipe.dataset, recipe.seed);
+  return loadDataset(source, opts);
+}
+
+/** Export metadata from a loaded dataset: labels, input kind, normalization. */
+export function metadataFor(ds: LoadedDataset | null, recipeHash?: string): ExportOptions['metadata'] {
+  if (!ds) return recipeHash ? { recipeHash } : {};
+  const image = ds.info.inputShape.length === 3;
+  const std = ds.info.standardization as { mean?: number[]; std?: number[] } | undefined;
+  return {
+    labels: ds.info.classes,
+    inputKind: image ? 'image' : 'features',
+    normalization: image ? { mean: [0], std: [1] } : { mean: std?.mean ?? [0], std: std?.std ?? [1] },
+    ...(image ? { inputRange: { min: 0, max: 1 } } : {}),
+    ...(recipeHash ? { recipeHash } : {}),
+  };
+}
+
+export interface ExportArtifactArgs {
+  artifactId: number;
+  precision: ExportPrecision;
+  io?: 'float' | 'int8';
+  /** QuantParams from the quantize stage; without them a full-INT8 export calibrates with min-max. */
+  quant?: QuantParams;
+  calibrationSamples?: number;
+  runId?: number;
+  stageId?: number;
+  artifactsDir: string;
+  /** The dataset, when the caller has it loaded already. */
+  dataset?: LoadedDataset;
+}
+
+/** Exports a TF.js artifact and records the `.tflite` artifact (parent = source). */
+export async function exportModelArtifact(store: Store, args: ExportArtifactArgs): Promise<{ artifact: ArtifactSummary; written: WrittenTflite; dataset: LoadedDataset | null }> {
+  const source = store.artifacts.get(args.artifactId);
+  if (!source) throw new AppError('NOT_FOUND', `There is no artifact ${args.artifactId}; pick one from the run's artifacts.`);
+  if (source.format !== 'tfjs-layers') throw new AppError('INVALID_ARGS', `Artifact "${source.name}" is already a .tflite file; export works from a TF.js model.`);
+  const { model } = await loadModel(source.path);
+  try {
+    let dataset = args.dataset ?? null;
+    const needsData = args.precision === 'int8' && !args.quant;
+    if (!dataset) {
+      try {
+        dataset = await datasetOfArtifact(store, source);
+      } catch (err) {
+        if (needsData) throw err;
+      }
+    }
+    let quant = args.quant;
+    const warnings: string[] = [];
+    if (needsData) {
+      const cal = calibrationSample(dataset!.train, args.calibrationSamples ?? 256, 0);
+      const r = calibrateMinMax(model, cal);
+      quant = r.params;
+      warnings.push(...r.warnings);
+    }
+    const run = source.runId != null ? store.runs.get(source.runId) : null;
+    const written = exportTflite(model, {
+      precision: args.precision,
+      ...(quant ? { quant } : {}),
+      ...(args.io ? { io: args.io } : {}),
+      metadata: metadataFor(dataset, run?.recipeHash),
+      outDir: args.artifactsDir,
+    });
+    const summary = summarizeModel(model).totals;
+    const tfjsAccuracy = typeof source.metrics?.accuracy === 'number' ? source.metrics.accuracy : null;
+    const id = store.artifacts.create({
+      name: `${source.name} · ${args.precision}${args.io === 'int8' ? ' int8-io' : ''}.tflite`,
+      format: 'tflite',
+      path: written.path,
+      contentHash: written.sha256,
+      bytes: written.bytes.length,
+      // `gzip -9` size: what a download of the file costs (sparse weights compress well).
+      gzipBytes: gzipSync(written.bytes, { level: 9 }).length,
+      params: summary.params,
+      nonzeroParams: summary.nonZeroParams,
+      sparsity: summary.sparsity,
+      macs: summary.macs,
+      precision: args.precision,
+      parentId: source.id,
+      runId: args.runId ?? source.runId ?? undefined,
+      // Listed with the stage that made the source model unless a stage (the export stage) made it.
+      ...(args.stageId ?? source.stageId ? { stageId: args.stageId ?? source.stageId! } : {}),
+      metrics: {
+        ...(tfjsAccuracy !== null ? { accuracy: tfjsAccuracy } : {}),
+        io: args.io ?? 'float',
+        operators: written.ops.map((o) => `${o.op} v${o.version}`),
+        ...(quant ? { calibration: quant.calibration } : {}),
+        warnings: [...warnings, ...written.warnings],
+      },
+    });
+    return { artifact: store.artifacts.get(id)!, written, dataset };
+  } finally {
+    model.dispose();
+  }
+}
+
+/** Top-1 accuracy of a .tflite file on a split, run one sample at a time in LiteRT (CPU). */
+export async function tfliteAccuracy(path: string, split: { x: Float32Array; y: Int32Array; n: number; sampleShape: number[] }, signal?: AbortSignal): Promise<number> {
+  const model = await loadTfliteModel(path);
+  try {
+    if (model.inputs[0].dtype !== 'float32') {
+      throw new AppError('UNSUPPORTED', 'This .tflite takes int8 input, which LiteRT on the desktop cannot feed; measure its float-input twin instead.');
+    }
+    const per = split.sampleShape.reduce((a, b) => a * b, 1);
+    const expected = model.inputs[0].shape.reduce((a, b) => a * b, 1);
+    if (expected !== per) throw new AppError('INVALID_ARGS', `The model takes ${expected} values per sample but the dataset has ${per}; it was exported for another dataset.`);
+    let correct = 0;
+    for (let i = 0; i < split.n; i++) {
+      if (signal?.aborted) throw new AppError('CANCELLED', 'Cancelled.');
+      const [y] = await model.run([split.x.subarray(i * per, (i + 1) * per)]);
+      let best = 0;
+      for (let j = 1; j < y.length; j++) if (y[j] > y[best]) best = j;
+      if (best === split.y[i]) correct++;
+    }
+    return split.n ? correct / split.n : 0;
+  } finally {
+    model.close();
+  }
+}
+
+/** Measures and stores the desktop accuracy of a .tflite artifact on the whole test split. */
+export async function recordDesktopAccuracy(
+  store: Store,
+  artifactId: number,
+  dataset?: LoadedDataset,
+  signal?: AbortSignal,
+): Promise<{ deployedAccuracy: number; tfjsAccuracy: number | null; samples: number; ms: number }> {
+  const artifact = store.artifacts.get(artifactId);
+  if (!artifact) throw new AppError('NOT_FOUND', `There is no artifact ${artifactId}.`);
+  if (artifact.format !== 'tflite') throw new AppError('INVALID_ARGS', `Artifact "${artifact.name}" is a TF.js model; export it to .tflite first.`);
+  const ds = dataset ?? (await datasetOfArtifact(store, artifact));
+  const started = performance.now();
+  const deployedAccuracy = await tfliteAccuracy(artifact.path, ds.test, signal);
+  const ms = performance.now() - started;
+  const parent = artifact.parentId !== null ? store.artifacts.get(artifact.parentId) : null;
+  const tfjsAccuracy = typeof parent?.metrics?.accuracy === 'number' ? parent.metrics.accuracy : typeof artifact.metrics?.accuracy === 'number' ? artifact.metrics.accuracy : null;
+  store.artifacts.updateMetrics(artifactId, {
+    deployedAccuracy,
+    deployedAccuracySamples: ds.test.n,
+    deployedAccuracyRuntime: 'LiteRT (CPU, this computer)',
+    ...(tfjsAccuracy !== null ? { accuracy: tfjsAccuracy } : {}),
+  });
+  return { deployedAccuracy, tfjsAccuracy, samples: ds.test.n, ms };
+}
+
+/**
+ * Imports a `.tflite` from any converter: checks it can be read (a corrupt or truncated file is
+ * refused with a clear error), copies it content-hashed into the artifacts folder and records it.
+ */
+export function importTfliteArtifact(store: Store, args: { path: string; name?: string; artifactsDir: string }): ArtifactSummary {
+  const info = inspectTflite(args.path);
+  mkdirSync(args.artifactsDir, { recursive: true });
+  const dest = join(args.artifactsDir, `${info.sha256.slice(0, 16)}.tflite`);
+  if (!existsSync(dest)) {
+    const tmp = `${dest}.${process.pid}.partial`;
+    copyFileSync(args.path, tmp);
+    renameSync(tmp, dest);
+  }
+  const id = store.artifacts.create({
+    name: args.name ?? basename(args.path),
+    format: 'tflite',
+    path: dest,
+    contentHash: info.sha256,
+    bytes: info.bytes,
+    gzipBytes: gzipSync(readFileSync(dest), { level: 9 }).length,
+    params: info.params,
+    precision: info.precision,
+    metrics: { imported: true, sourcePath: args.path, operators: info.operators.map((o) => `${o.op} v${o.version}`), ...(info.producer ? { producer: info.producer } : {}) },
+  });
+  return store.artifacts.get(id)!;
+}

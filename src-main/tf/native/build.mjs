@@ -1,0 +1,68 @@
+#!/usr/bin/env node
+/**
+ * `npm run build:native`: compiles the native kernel add-on (kernels.cc, N-API, so Node and
+ * Electron load the same binary without a rebuild) with node-gyp against the local Node headers,
+ * and copies it to out/native/, where src-main/tf/native.ts finds it.
+ *
+ * It never fails the build: without a C++ compiler, Python or Node headers it says so and exits 0,
+ * and training runs on plain wasm. Skips the compile when the copy is newer than its sources.
+ * Flags: -O3 with SIMD from auto-vectorisation; the GEMM micro-kernel carries x86-64-v4/v3/baseline
+ * clones picked at load time, so the binary runs on any CPU of its architecture (no -march=native).
+ */
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { createRequire } from 'node:module';
+
+const here = import.meta.dirname;
+const root = path.resolve(here, '..', '..', '..');
+const target = path.join(root, 'out', 'native', 'pocketbench_kernels.node');
+const built = path.join(here, 'build', 'Release', 'pocketbench_kernels.node');
+const sources = ['kernels.cc', 'binding.gyp'].map((f) => path.join(here, f));
+
+function log(msg) {
+  console.log(`[build:native] ${msg}`);
+}
+
+function mtime(p) {
+  try {
+    return fs.statSync(p).mtimeMs;
+  } catch {
+    return 0;
+  }
+}
+
+/** Node headers: npm_config_nodedir if set, else the running Node's prefix, else /usr (Debian). */
+function nodeDir() {
+  const candidates = [process.env.npm_config_nodedir, path.resolve(process.execPath, '..', '..'), '/usr', '/usr/local'].filter(Boolean);
+  return candidates.find((d) => fs.existsSync(path.join(d, 'include', 'node', 'node_api.h')));
+}
+
+function main() {
+  if (process.env.POCKETBENCH_NATIVE_KERNELS === 'off') return log('skipped: POCKETBENCH_NATIVE_KERNELS=off');
+  const newest = Math.max(...sources.map(mtime), mtime(import.meta.filename));
+  if (mtime(target) > newest) return log(`up to date: ${path.relative(root, target)}`);
+  let gyp;
+  try {
+    gyp = createRequire(path.join(root, 'package.json')).resolve('node-gyp/bin/node-gyp.js');
+  } catch {
+    return log('node-gyp is not installed; training will use plain wasm (run `npm install` with dev dependencies to build the add-on)');
+  }
+  const dir = nodeDir();
+  const env = { ...process.env, ...(dir ? { npm_config_nodedir: dir } : {}) };
+  // Bounded: without local headers node-gyp tries to download them, which must not hang an offline build.
+  const r = spawnSync(process.execPath, [gyp, 'rebuild', '--loglevel=error'], { cwd: here, env, encoding: 'utf8', timeout: 300_000 });
+  if (r.status !== 0 || !fs.existsSync(built)) {
+    const why = (r.stderr || r.stdout || String(r.error ?? '')).trim().split('\n').slice(-8).join('\n');
+    return log(`could not compile the native kernels (a C++ compiler, make and Python are needed); training will use plain wasm.\n${why}`);
+  }
+  fs.mkdirSync(path.dirname(target), { recursive: true });
+  fs.copyFileSync(built, target);
+  log(`built ${path.relative(root, target)}`);
+}
+
+try {
+  main();
+} catch (err) {
+  log(`failed (${err?.message ?? err}); training will use plain wasm`);
+}

@@ -1,0 +1,677 @@
+// PocketBench native float32 kernels for the TensorFlow.js wasm backend (N-API, so one build serves
+// Node and Electron). They read and write the wasm backend's tensor memory in place: every argument is
+// a Float32Array view of the wasm heap, and every call is synchronous (the JS thread waits while the
+// worker threads run), so no memory moves under us.
+//
+// Speed comes from three things: a packed, register-blocked GEMM (4x32 or 8x16 micro-kernel written as
+// fixed-size loops that the compiler vectorises; x86-64 builds carry AVX-512, AVX2+FMA and baseline
+// clones chosen at load time, so one binary runs on any x86-64 CPU); convolutions done as im2col in
+// cache-sized chunks feeding that GEMM; and a small persistent thread pool that splits each kernel
+// over independent rows, images or partial sums (no two threads ever write the same float).
+#include <node_api.h>
+
+#include <algorithm>
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <cstring>
+#include <functional>
+#include <limits>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+#define PB_CLONES __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
+#else
+#define PB_CLONES
+#endif
+
+namespace {
+
+// ---------------------------------------------------------------------------------------------
+// Thread pool. parallelFor(n, fn) calls fn(i) for every i in [0, n) exactly once, on whichever
+// threads are free: chunks are claimed from an atomic counter, so a worker the OS has not scheduled
+// (the machine is shared) never holds up the caller, which takes every chunk nobody else claimed.
+// Results never depend on which thread ran a chunk: reductions keep one partial per fixed chunk
+// range and add them in order, so training stays deterministic.
+class Pool {
+ public:
+  void resize(int n) {
+    std::lock_guard<std::mutex> serial(call_);
+    stop();
+    size_ = std::max(1, n);
+    for (int i = 1; i < size_; i++) workers_.emplace_back([this] { loop(); });
+  }
+  int size() const { return size_; }
+  // Serialised: one kernel at a time even if several Node threads (workers) call in.
+  void parallelFor(long n, const std::function<void(long)>& fn) {
+    std::lock_guard<std::mutex> serial(call_);
+    if (size_ == 1 || n <= 1) {
+      for (long i = 0; i < n; i++) fn(i);
+      return;
+    }
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      job_ = &fn;
+      n_ = n;
+      next_.store(0);
+      open_ = true;
+      generation_++;
+    }
+    cv_.notify_all();
+    drain(fn);
+    std::unique_lock<std::mutex> lock(mu_);
+    open_ = false;
+    done_.wait(lock, [this] { return active_ == 0; });
+    job_ = nullptr;
+  }
+  ~Pool() { stop(); }
+
+ private:
+  void drain(const std::function<void(long)>& fn) {
+    for (long i; (i = next_.fetch_add(1)) < n_;) fn(i);
+  }
+  void loop() {
+    uint64_t seen = 0;
+    for (;;) {
+      const std::function<void(long)>* job;
+      {
+        std::unique_lock<std::mutex> lock(mu_);
+        cv_.wait(lock, [&] { return quit_ || generation_ != seen; });
+        if (quit_) return;
+        seen = generation_;
+        if (!open_) continue;
+        job = job_;
+        active_++;
+      }
+      drain(*job);
+      std::lock_guard<std::mutex> lock(mu_);
+      if (--active_ == 0) done_.notify_all();
+    }
+  }
+  void stop() {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      quit_ = true;
+    }
+    cv_.notify_all();
+    for (auto& t : workers_) t.join();
+    workers_.clear();
+    quit_ = false;
+  }
+  int size_ = 1;
+  std::vector<std::thread> workers_;
+  std::mutex mu_, call_;
+  std::condition_variable cv_, done_;
+  const std::function<void(long)>* job_ = nullptr;
+  long n_ = 0;
+  std::atomic<long> next_{0};
+  bool open_ = false;
+  int active_ = 0;
+  uint64_t generation_ = 0;
+  bool quit_ = false;
+};
+
+Pool pool;
+
+inline long ceilDiv(long a, long b) { return (a + b - 1) / b; }
+
+// Sums `parts` partial buffers of `size` floats into out, in part order (deterministic).
+void sumPartials(const std::vector<std::vector<float>>& partial, long size, float* out) {
+  std::fill(out, out + size, 0.f);
+  for (const auto& p : partial)
+    for (long i = 0; i < size; i++) out[i] += p[i];
+}
+
+// Fixed number of ranges for reductions: enough to balance 2-4 threads, independent of the thread count.
+constexpr long REDUCE_PARTS = 8;
+
+// ---------------------------------------------------------------------------------------------
+// GEMM: C[M,N] (+)= A[M,K] * B[K,N], A and B given by element strides so transposes cost nothing.
+struct View {
+  const float* p;
+  long rs, cs;  // element (i, j) is p[i*rs + j*cs]
+  float at(long i, long j) const { return p[i * rs + j * cs]; }
+};
+
+// Row and column alignment for splitting work (multiples of both micro-kernel shapes).
+constexpr int MR = 8;
+constexpr int NR = 32;
+constexpr int KC = 256;
+
+// Packs rows [i0, i0+MR) x cols [k0, k0+kc) of A as kc groups of MR (zero rows past M).
+template <int MR_>
+inline void packA(const View& A, long M, long i0, long k0, int kc, float* out) {
+  for (int k = 0; k < kc; k++)
+    for (int r = 0; r < MR_; r++) out[k * MR_ + r] = (i0 + r < M) ? A.at(i0 + r, k0 + k) : 0.f;
+}
+
+// Packs rows [k0, k0+kc) of B as panels of NR columns, each kc x NR (zero columns past N).
+template <int NR_>
+inline void packB(const View& B, long N, long k0, int kc, float* out) {
+  long panels = (N + NR_ - 1) / NR_;
+  for (long p = 0; p < panels; p++) {
+    float* dst = out + p * kc * NR_;
+    for (int k = 0; k < kc; k++) {
+      for (int j = 0; j < NR_; j++) {
+        long col = p * NR_ + j;
+        dst[k * NR_ + j] = col < N ? B.at(k0 + k, col) : 0.f;
+      }
+    }
+  }
+}
+
+// The MR_ x NR_ register block: fixed-size loops the compiler turns into SIMD FMAs.
+template <int MR_, int NR_>
+inline __attribute__((always_inline)) void microBody(int kc, const float* __restrict a, const float* __restrict b, float* __restrict c,
+                                                     long ldc, int rows, int cols, bool load) {
+  float acc[MR_][NR_];
+  for (int r = 0; r < MR_; r++)
+    for (int j = 0; j < NR_; j++) acc[r][j] = 0.f;
+  for (int k = 0; k < kc; k++) {
+    const float* bk = b + k * NR_;
+    for (int r = 0; r < MR_; r++) {
+      const float ar = a[k * MR_ + r];
+      for (int j = 0; j < NR_; j++) acc[r][j] += ar * bk[j];
+    }
+  }
+  for (int r = 0; r < rows; r++) {
+    float* cr = c + r * ldc;
+    if (load)
+      for (int j = 0; j < cols; j++) cr[j] += acc[r][j];
+    else
+      for (int j = 0; j < cols; j++) cr[j] = acc[r][j];
+  }
+}
+
+// Wide outputs use 4 x 32 blocks; narrow ones (8 or 16 channels, small students) 8 x 16, so
+// less of each vector is padding.
+PB_CLONES void microWide(int kc, const float* a, const float* b, float* c, long ldc, int rows, int cols, bool load) {
+  microBody<4, 32>(kc, a, b, c, ldc, rows, cols, load);
+}
+PB_CLONES void microNarrow(int kc, const float* a, const float* b, float* c, long ldc, int rows, int cols, bool load) {
+  microBody<8, 16>(kc, a, b, c, ldc, rows, cols, load);
+}
+
+template <int MR_, int NR_>
+void gemmBlocked(long M, long N, long K, const View& A, const View& B, float* C, long ldc, bool accumulate, std::vector<float>& scratch) {
+  long panels = (N + NR_ - 1) / NR_;
+  size_t need = (size_t)KC * NR_ * panels + (size_t)KC * MR_;
+  if (scratch.size() < need) scratch.resize(need);
+  float* bp = scratch.data();
+  float* ap = bp + (size_t)KC * NR_ * panels;
+  for (long k0 = 0; k0 < K; k0 += KC) {
+    int kc = (int)std::min<long>(KC, K - k0);
+    packB<NR_>(B, N, k0, kc, bp);
+    bool load = accumulate || k0 > 0;
+    for (long i0 = 0; i0 < M; i0 += MR_) {
+      packA<MR_>(A, M, i0, k0, kc, ap);
+      int rows = (int)std::min<long>(MR_, M - i0);
+      for (long p = 0; p < panels; p++) {
+        int cols = (int)std::min<long>(NR_, N - p * NR_);
+        (NR_ == 32 ? microWide : microNarrow)(kc, ap, bp + p * kc * NR_, C + i0 * ldc + p * NR_, ldc, rows, cols, load);
+      }
+    }
+  }
+}
+
+// Single-threaded blocked GEMM over all of C. `scratch` grows as needed (one per thread).
+void gemm(long M, long N, long K, const View& A, const View& B, float* C, long ldc, bool accumulate, std::vector<float>& scratch) {
+  if (M <= 0 || N <= 0) return;
+  if (K == 0) {
+    if (!accumulate)
+      for (long i = 0; i < M; i++) std::fill(C + i * ldc, C + i * ldc + N, 0.f);
+    return;
+  }
+  if (N <= 16)
+    gemmBlocked<8, 16>(M, N, K, A, B, C, ldc, accumulate, scratch);
+  else
+    gemmBlocked<4, 32>(M, N, K, A, B, C, ldc, accumulate, scratch);
+}
+
+thread_local std::vector<float> tlsGemm;
+thread_local std::vector<float> tlsCols;
+
+// Multithreaded GEMM: chunks of C's rows, or of its columns when there are too few rows.
+void gemmParallel(long M, long N, long K, View A, View B, float* C, long ldc, bool accumulate) {
+  const long target = 4L * pool.size();
+  if (M / MR >= target || N <= NR) {
+    long rows = std::max<long>(MR, ceilDiv(ceilDiv(M, target), MR) * MR);
+    pool.parallelFor(ceilDiv(M, rows), [&](long i) {
+      long b = i * rows, e = std::min(M, b + rows);
+      gemm(e - b, N, K, View{A.p + b * A.rs, A.rs, A.cs}, B, C + b * ldc, ldc, accumulate, tlsGemm);
+    });
+  } else {
+    long cols = std::max<long>(NR, ceilDiv(ceilDiv(N, target), NR) * NR);
+    pool.parallelFor(ceilDiv(N, cols), [&](long i) {
+      long b = i * cols, e = std::min(N, b + cols);
+      gemm(M, e - b, K, A, View{B.p + b * B.cs, B.rs, B.cs}, C + b, ldc, accumulate, tlsGemm);
+    });
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Convolution geometry (NHWC input, HWIO filter), as computed by tfjs' computeConv2DInfo.
+struct Conv {
+  long B, H, W, Ci, OH, OW, Co, FH, FW, SH, SW, DH, DW, PT, PL;
+  long K() const { return FH * FW * Ci; }
+  long pixels() const { return B * OH * OW; }
+};
+
+// Rows [p0, p0+rows) of the im2col matrix (one row per output pixel, K = FH*FW*Ci columns).
+void im2col(const Conv& c, const float* x, long p0, long rows, float* out) {
+  long K = c.K();
+  for (long r = 0; r < rows; r++) {
+    long p = p0 + r;
+    long b = p / (c.OH * c.OW), rem = p % (c.OH * c.OW), oy = rem / c.OW, ox = rem % c.OW;
+    float* dst = out + r * K;
+    for (long i = 0; i < c.FH; i++) {
+      long y = oy * c.SH + i * c.DH - c.PT;
+      for (long j = 0; j < c.FW; j++) {
+        long xx = ox * c.SW + j * c.DW - c.PL;
+        float* d = dst + (i * c.FW + j) * c.Ci;
+        if (y < 0 || y >= c.H || xx < 0 || xx >= c.W)
+          std::fill(d, d + c.Ci, 0.f);
+        else
+          std::memcpy(d, x + ((b * c.H + y) * c.W + xx) * c.Ci, c.Ci * sizeof(float));
+      }
+    }
+  }
+}
+
+// Adds rows of a col matrix back onto the image grid (the adjoint of im2col).
+void col2imAdd(const Conv& c, const float* cols, long p0, long rows, float* dx) {
+  long K = c.K();
+  for (long r = 0; r < rows; r++) {
+    long p = p0 + r;
+    long b = p / (c.OH * c.OW), rem = p % (c.OH * c.OW), oy = rem / c.OW, ox = rem % c.OW;
+    const float* src = cols + r * K;
+    for (long i = 0; i < c.FH; i++) {
+      long y = oy * c.SH + i * c.DH - c.PT;
+      if (y < 0 || y >= c.H) continue;
+      for (long j = 0; j < c.FW; j++) {
+        long xx = ox * c.SW + j * c.DW - c.PL;
+        if (xx < 0 || xx >= c.W) continue;
+        float* d = dx + ((b * c.H + y) * c.W + xx) * c.Ci;
+        const float* s = src + (i * c.FW + j) * c.Ci;
+        for (long ch = 0; ch < c.Ci; ch++) d[ch] += s[ch];
+      }
+    }
+  }
+}
+
+bool isPointwise(const Conv& c) { return c.FH == 1 && c.FW == 1 && c.SH == 1 && c.SW == 1 && c.PT == 0 && c.PL == 0; }
+
+// Output pixels per chunk: keeps the chunk's im2col rows around 128 KiB.
+long chunkRows(const Conv& c) { return std::max<long>(MR, std::min<long>(512, (32768 / std::max<long>(1, c.K())) / MR * MR)); }
+
+enum Act { LINEAR = 0, RELU = 1, RELU6 = 2 };
+
+void epilogue(float* y, long rows, long co, const float* bias, int act) {
+  for (long r = 0; r < rows; r++) {
+    float* yr = y + r * co;
+    if (bias)
+      for (long j = 0; j < co; j++) yr[j] += bias[j];
+    if (act == RELU)
+      for (long j = 0; j < co; j++) yr[j] = yr[j] > 0.f ? yr[j] : 0.f;
+    else if (act == RELU6)
+      for (long j = 0; j < co; j++) yr[j] = std::min(6.f, std::max(0.f, yr[j]));
+  }
+}
+
+// y[pixels, Co] = im2col(x) * w[K, Co] (+ bias, activation), in chunks of output pixels.
+void conv2d(const Conv& c, const float* x, const float* w, const float* bias, int act, float* y) {
+  long P = c.pixels(), K = c.K(), chunk = chunkRows(c);
+  View Wv{w, c.Co, 1};
+  pool.parallelFor(ceilDiv(P, chunk), [&](long i) {
+    long p0 = i * chunk, rows = std::min(chunk, P - p0);
+    const float* cols = x + p0 * K;
+    if (!isPointwise(c)) {
+      if (tlsCols.size() < (size_t)(rows * K)) tlsCols.resize(rows * K);
+      im2col(c, x, p0, rows, tlsCols.data());
+      cols = tlsCols.data();
+    }
+    gemm(rows, c.Co, K, View{cols, K, 1}, Wv, y + p0 * c.Co, c.Co, false, tlsGemm);
+    epilogue(y + p0 * c.Co, rows, c.Co, bias, act);
+  });
+}
+
+// dx = col2im(dy[pixels, Co] * w^T); a chunk is one image, so scatters never overlap.
+void conv2dBackpropInput(const Conv& c, const float* dy, const float* w, float* dx) {
+  long K = c.K(), perImage = c.OH * c.OW, chunk = chunkRows(c), imageSize = c.H * c.W * c.Ci;
+  View Wt{w, 1, c.Co};
+  pool.parallelFor(c.B, [&](long b) {
+    if (isPointwise(c)) {
+      gemm(perImage, K, c.Co, View{dy + b * perImage * c.Co, c.Co, 1}, Wt, dx + b * imageSize, K, false, tlsGemm);
+      return;
+    }
+    std::fill(dx + b * imageSize, dx + (b + 1) * imageSize, 0.f);
+    for (long p0 = b * perImage, e = (b + 1) * perImage; p0 < e; p0 += chunk) {
+      long rows = std::min(chunk, e - p0);
+      if (tlsCols.size() < (size_t)(rows * K)) tlsCols.resize(rows * K);
+      gemm(rows, K, c.Co, View{dy + p0 * c.Co, c.Co, 1}, Wt, tlsCols.data(), K, false, tlsGemm);
+      col2imAdd(c, tlsCols.data(), p0, rows, dx);
+    }
+  });
+}
+
+// dw[K, Co] = im2col(x)^T * dy: fixed pixel ranges each sum into their own partial.
+void conv2dBackpropFilter(const Conv& c, const float* x, const float* dy, float* dw) {
+  long P = c.pixels(), K = c.K(), chunk = chunkRows(c);
+  long parts = std::min(REDUCE_PARTS, ceilDiv(P, chunk)), per = ceilDiv(P, parts);
+  std::vector<std::vector<float>> partial(parts);
+  pool.parallelFor(parts, [&](long part) {
+    partial[part].assign(K * c.Co, 0.f);
+    for (long p0 = part * per, e = std::min(P, p0 + per); p0 < e; p0 += chunk) {
+      long rows = std::min(chunk, e - p0);
+      const float* cols = x + p0 * K;
+      if (!isPointwise(c)) {
+        if (tlsCols.size() < (size_t)(rows * K)) tlsCols.resize(rows * K);
+        im2col(c, x, p0, rows, tlsCols.data());
+        cols = tlsCols.data();
+      }
+      gemm(K, c.Co, rows, View{cols, 1, K}, View{dy + p0 * c.Co, c.Co, 1}, partial[part].data(), c.Co, true, tlsGemm);
+    }
+  });
+  sumPartials(partial, K * c.Co, dw);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Depthwise convolution (filter [FH, FW, Ci, M], output channel ci*M + m). Loops keep channels
+// innermost, where NHWC memory is contiguous, so they vectorise. forEachTap visits the filter taps
+// of one output pixel that fall inside the input, with the input pixel's offset.
+template <typename F>
+inline void forEachTap(const Conv& c, long b, long oy, long ox, F&& f) {
+  for (long i = 0; i < c.FH; i++) {
+    long yy = oy * c.SH + i * c.DH - c.PT;
+    if (yy < 0 || yy >= c.H) continue;
+    for (long j = 0; j < c.FW; j++) {
+      long xx = ox * c.SW + j * c.DW - c.PL;
+      if (xx < 0 || xx >= c.W) continue;
+      f(((b * c.H + yy) * c.W + xx) * c.Ci, (i * c.FW + j));
+    }
+  }
+}
+
+void depthwise(const Conv& c, long M, const float* x, const float* w, const float* bias, int act, float* y) {
+  long Co = c.Ci * M;
+  pool.parallelFor(c.B * c.OH, [&](long row) {
+    long b = row / c.OH, oy = row % c.OH;
+    for (long ox = 0; ox < c.OW; ox++) {
+      float* out = y + ((b * c.OH + oy) * c.OW + ox) * Co;
+      std::fill(out, out + Co, 0.f);
+      forEachTap(c, b, oy, ox, [&](long in, long tap) {
+        const float* xi = x + in;
+        const float* f = w + tap * Co;
+        for (long ch = 0; ch < c.Ci; ch++)
+          for (long m = 0; m < M; m++) out[ch * M + m] += xi[ch] * f[ch * M + m];
+      });
+      epilogue(out, 1, Co, bias, act);
+    }
+  });
+}
+
+void depthwiseBackpropInput(const Conv& c, long M, const float* dy, const float* w, float* dx) {
+  long Co = c.Ci * M, imageSize = c.H * c.W * c.Ci;
+  pool.parallelFor(c.B, [&](long b) {
+    std::fill(dx + b * imageSize, dx + (b + 1) * imageSize, 0.f);
+    for (long oy = 0; oy < c.OH; oy++)
+      for (long ox = 0; ox < c.OW; ox++) {
+        const float* g = dy + ((b * c.OH + oy) * c.OW + ox) * Co;
+        forEachTap(c, b, oy, ox, [&](long in, long tap) {
+          float* d = dx + in;
+          const float* f = w + tap * Co;
+          for (long ch = 0; ch < c.Ci; ch++) {
+            float s = 0.f;
+            for (long m = 0; m < M; m++) s += g[ch * M + m] * f[ch * M + m];
+            d[ch] += s;
+          }
+        });
+      }
+  });
+}
+
+void depthwiseBackpropFilter(const Conv& c, long M, const float* x, const float* dy, float* dw) {
+  long Co = c.Ci * M, size = c.FH * c.FW * Co, rowsTotal = c.B * c.OH;
+  long parts = std::min(REDUCE_PARTS, rowsTotal), per = ceilDiv(rowsTotal, parts);
+  std::vector<std::vector<float>> partial(parts);
+  pool.parallelFor(parts, [&](long part) {
+    partial[part].assign(size, 0.f);
+    float* acc = partial[part].data();
+    for (long row = part * per, e = std::min(rowsTotal, row + per); row < e; row++) {
+      long b = row / c.OH, oy = row % c.OH;
+      for (long ox = 0; ox < c.OW; ox++) {
+        const float* g = dy + ((b * c.OH + oy) * c.OW + ox) * Co;
+        forEachTap(c, b, oy, ox, [&](long in, long tap) {
+          const float* xi = x + in;
+          float* f = acc + tap * Co;
+          for (long ch = 0; ch < c.Ci; ch++)
+            for (long m = 0; m < M; m++) f[ch * M + m] += xi[ch] * g[ch * M + m];
+        });
+      }
+    }
+  });
+  sumPartials(partial, size, dw);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Max pooling (geometry as a depthwise conv with multiplier 1). The gradient goes to the first
+// maximum of each window in row-major order, as the cpu backend does.
+void maxPool(const Conv& c, const float* x, float* y) {
+  pool.parallelFor(c.B * c.OH, [&](long row) {
+    long b = row / c.OH, oy = row % c.OH;
+    for (long ox = 0; ox < c.OW; ox++) {
+      float* out = y + ((b * c.OH + oy) * c.OW + ox) * c.Ci;
+      std::fill(out, out + c.Ci, -std::numeric_limits<float>::infinity());
+      forEachTap(c, b, oy, ox, [&](long in, long) {
+        for (long ch = 0; ch < c.Ci; ch++) out[ch] = std::max(out[ch], x[in + ch]);
+      });
+    }
+  });
+}
+
+void maxPoolGrad(const Conv& c, const float* dy, const float* x, float* dx) {
+  long imageSize = c.H * c.W * c.Ci;
+  pool.parallelFor(c.B, [&](long b) {
+    std::fill(dx + b * imageSize, dx + (b + 1) * imageSize, 0.f);
+    std::vector<float> best(c.Ci);
+    std::vector<long> where(c.Ci);
+    for (long oy = 0; oy < c.OH; oy++)
+      for (long ox = 0; ox < c.OW; ox++) {
+        std::fill(best.begin(), best.end(), -std::numeric_limits<float>::infinity());
+        std::fill(where.begin(), where.end(), -1L);
+        forEachTap(c, b, oy, ox, [&](long in, long) {
+          for (long ch = 0; ch < c.Ci; ch++)
+            if (x[in + ch] > best[ch] || where[ch] < 0) {
+              best[ch] = x[in + ch];
+              where[ch] = in + ch;
+            }
+        });
+        const float* g = dy + ((b * c.OH + oy) * c.OW + ox) * c.Ci;
+        for (long ch = 0; ch < c.Ci; ch++)
+          if (where[ch] >= 0) dx[where[ch]] += g[ch];
+      }
+  });
+}
+
+// out[C] = sum over rows of x[R, C] (a reduction over leading axes, as for bias gradients).
+void sumRows(const float* x, long R, long C, float* out) {
+  long parts = std::min(REDUCE_PARTS, std::max(1L, R / 64)), per = ceilDiv(R, parts);
+  std::vector<std::vector<float>> partial(parts);
+  pool.parallelFor(parts, [&](long part) {
+    partial[part].assign(C, 0.f);
+    float* acc = partial[part].data();
+    for (long r = part * per, e = std::min(R, r + per); r < e; r++)
+      for (long j = 0; j < C; j++) acc[j] += x[r * C + j];
+  });
+  sumPartials(partial, C, out);
+}
+
+// ---------------------------------------------------------------------------------------------
+// N-API glue. Arguments are (Float32Array..., geometry numbers...). Errors become JS exceptions.
+#define CHECK(call)                                                   \
+  do {                                                                \
+    if ((call) != napi_ok) {                                          \
+      napi_throw_error(env, nullptr, "pocketbench kernels: " #call); \
+      return nullptr;                                                 \
+    }                                                                 \
+  } while (0)
+
+struct Args {
+  napi_env env;
+  size_t argc = 24;
+  napi_value argv[24];
+  bool ok = true;
+  Args(napi_env e, napi_callback_info info) : env(e) { ok = napi_get_cb_info(e, info, &argc, argv, nullptr, nullptr) == napi_ok; }
+  // Float32Array (or null → nullptr).
+  float* f32(size_t i, size_t* length = nullptr) {
+    napi_valuetype t;
+    if (i >= argc || napi_typeof(env, argv[i], &t) != napi_ok || t == napi_null || t == napi_undefined) return nullptr;
+    napi_typedarray_type type;
+    size_t len;
+    void* data;
+    napi_value buf;
+    size_t off;
+    if (napi_get_typedarray_info(env, argv[i], &type, &len, &data, &buf, &off) != napi_ok || type != napi_float32_array) {
+      ok = false;
+      return nullptr;
+    }
+    if (length) *length = len;
+    return static_cast<float*>(data);
+  }
+  long num(size_t i) {
+    int64_t v = 0;
+    if (i >= argc || napi_get_value_int64(env, argv[i], &v) != napi_ok) ok = false;
+    return (long)v;
+  }
+};
+
+napi_value fail(napi_env env, const char* what) {
+  napi_throw_type_error(env, nullptr, what);
+  return nullptr;
+}
+
+// Geometry starts at argument `i`: B H W Ci OH OW Co FH FW SH SW DH DW PT PL (15 numbers).
+Conv readConv(Args& a, size_t i) {
+  Conv c;
+  long* f[] = {&c.B, &c.H, &c.W, &c.Ci, &c.OH, &c.OW, &c.Co, &c.FH, &c.FW, &c.SH, &c.SW, &c.DH, &c.DW, &c.PT, &c.PL};
+  for (size_t k = 0; k < 15; k++) *f[k] = a.num(i + k);
+  return c;
+}
+
+// conv2d(x, w, bias|null, y, act, ...geometry)
+napi_value Conv2D(napi_env env, napi_callback_info info) {
+  Args a(env, info);
+  float *x = a.f32(0), *w = a.f32(1), *bias = a.f32(2), *y = a.f32(3);
+  int act = (int)a.num(4);
+  Conv c = readConv(a, 5);
+  if (!a.ok || !x || !w || !y) return fail(env, "conv2d(x, w, bias, y, act, geometry): bad arguments");
+  conv2d(c, x, w, bias, act, y);
+  return nullptr;
+}
+
+// Gradient kernels: (a, b, out, [multiplier,] ...geometry) with out = fn(a, b). Depthwise ones take
+// the channel multiplier before the geometry.
+using GradFn = void (*)(const Conv&, long, const float*, const float*, float*);
+void conv2dBackpropInputM(const Conv& c, long, const float* dy, const float* w, float* dx) { conv2dBackpropInput(c, dy, w, dx); }
+void conv2dBackpropFilterM(const Conv& c, long, const float* x, const float* dy, float* dw) { conv2dBackpropFilter(c, x, dy, dw); }
+void depthwiseBackpropInputM(const Conv& c, long m, const float* dy, const float* w, float* dx) { depthwiseBackpropInput(c, m, dy, w, dx); }
+void depthwiseBackpropFilterM(const Conv& c, long m, const float* x, const float* dy, float* dw) { depthwiseBackpropFilter(c, m, x, dy, dw); }
+
+template <GradFn fn, bool withMultiplier>
+napi_value Grad(napi_env env, napi_callback_info info) {
+  Args a(env, info);
+  float *in0 = a.f32(0), *in1 = a.f32(1), *out = a.f32(2);
+  long m = withMultiplier ? a.num(3) : 1;
+  Conv c = readConv(a, withMultiplier ? 4 : 3);
+  if (!a.ok || !in0 || !in1 || !out || m < 1) return fail(env, "gradient kernel (a, b, out, [multiplier], geometry): bad arguments");
+  fn(c, m, in0, in1, out);
+  return nullptr;
+}
+
+// depthwise(x, w, bias|null, y, act, multiplier, ...geometry)
+napi_value Depthwise(napi_env env, napi_callback_info info) {
+  Args a(env, info);
+  float *x = a.f32(0), *w = a.f32(1), *bias = a.f32(2), *y = a.f32(3);
+  int act = (int)a.num(4);
+  long m = a.num(5);
+  Conv c = readConv(a, 6);
+  if (!a.ok || !x || !w || !y || m < 1) return fail(env, "depthwise(x, w, bias, y, act, multiplier, geometry): bad arguments");
+  depthwise(c, m, x, w, bias, act, y);
+  return nullptr;
+}
+
+// matmul(a, b, bias|null, c, act, batch, M, N, K, transposeA, transposeB, aBatchStride, bBatchStride)
+// c[batch][M,N] = op(a)[M,K] * op(b)[K,N] (+ bias[N], activation). A batch stride of 0 broadcasts.
+napi_value MatMul(napi_env env, napi_callback_info info) {
+  Args a(env, info);
+  float *A = a.f32(0), *B = a.f32(1), *bias = a.f32(2), *C = a.f32(3);
+  int act = (int)a.num(4);
+  long batch = a.num(5), M = a.num(6), N = a.num(7), K = a.num(8);
+  bool ta = a.num(9) != 0, tb = a.num(10) != 0;
+  long sa = a.num(11), sb = a.num(12);
+  if (!a.ok || !A || !B || !C) return fail(env, "matmul(a, b, bias, c, act, batch, M, N, K, ta, tb, sa, sb): bad arguments");
+  for (long i = 0; i < batch; i++) {
+    View Av = ta ? View{A + i * sa, 1, M} : View{A + i * sa, K, 1};
+    View Bv = tb ? View{B + i * sb, 1, K} : View{B + i * sb, N, 1};
+    float* Ci = C + i * M * N;
+    gemmParallel(M, N, K, Av, Bv, Ci, N, false);
+    if (bias || act != LINEAR) epilogue(Ci, M, N, bias, act);
+  }
+  return nullptr;
+}
+
+// maxPool(x, y, ...geometry)
+napi_value MaxPool(napi_env env, napi_callback_info info) {
+  Args a(env, info);
+  float *x = a.f32(0), *y = a.f32(1);
+  Conv c = readConv(a, 2);
+  if (!a.ok || !x || !y) return fail(env, "maxPool(x, y, geometry): bad arguments");
+  maxPool(c, x, y);
+  return nullptr;
+}
+
+void maxPoolGradM(const Conv& c, long, const float* dy, const float* x, float* dx) { maxPoolGrad(c, dy, x, dx); }
+
+// sumRows(x, out, R, C)
+napi_value SumRows(napi_env env, napi_callback_info info) {
+  Args a(env, info);
+  float *x = a.f32(0), *out = a.f32(1);
+  long R = a.num(2), C = a.num(3);
+  if (!a.ok || !x || !out || R < 0 || C < 1) return fail(env, "sumRows(x, out, R, C): bad arguments");
+  sumRows(x, R, C, out);
+  return nullptr;
+}
+
+napi_value SetThreads(napi_env env, napi_callback_info info) {
+  Args a(env, info);
+  long n = a.num(0);
+  if (!a.ok || n < 1 || n > 64) return fail(env, "setThreads(n): n must be an integer from 1 to 64");
+  pool.resize((int)n);
+  napi_value out;
+  CHECK(napi_create_int32(env, pool.size(), &out));
+  return out;
+}
+
+napi_value Init(napi_env env, napi_value exports) {
+  napi_property_descriptor props[] = {
+      {"conv2d", nullptr, Conv2D, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"conv2dBackpropInput", nullptr, Grad<conv2dBackpropInputM, false>, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"conv2dBackpropFilter", nullptr, Grad<conv2dBackpropFilterM, false>, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"depthwise", nullptr, Depthwise, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"depthwiseBackpropInput", nullptr, Grad<depthwiseBackpropInputM, true>, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"depthwiseBackpropFilter", nullptr, Grad<depthwiseBackpropFilterM, true>, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"maxPool", nullptr, MaxPool, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"maxPoolGrad", nullptr, Grad<maxPoolGradM, false>, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"sumRows", nullptr, SumRows, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"matmul", nullptr, MatMul, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"setThreads", nullptr, SetThreads, nullptr, nullptr, nullptr, napi_default, nullptr},
+  };
+  if (napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props) != napi_ok) return nullptr;
+  return exports;
+}
+
+}  // namespace
+
+NAPI_MODULE(NODE_GYP_MODULE_NAME, Init)
