@@ -192,6 +192,22 @@ describe.skipIf(!simAvailable)('device lab with simulated phones', () => {
     await dev.unplug();
   });
 
+  it('no runner for the ABI (x86 emulator) says which file to select; a 32-bit phone uses the armeabi-v7a runner', async () => {
+    const emu = await attach('x86emu');
+    await waitFor(() => lab.live().find((d) => d.key === emu.serial && d.device?.model), 'facts');
+    const [id] = await lab.queue({ modelPath: MODEL, targets: [emu.serial], options: FAST });
+    const b = await lab.wait(id);
+    expect(b.status).toBe('failed');
+    expect(b.error).toMatch(/No benchmark_model for .*x86_64.*Select the file for x86_64 in Devices → Runners/);
+    const old = await attach('armv7');
+    await waitFor(() => lab.live().find((d) => d.key === old.serial && d.device?.model), 'facts');
+    const [id2] = await lab.queue({ modelPath: MODEL, targets: [old.serial], options: FAST });
+    const b2 = await lab.wait(id2);
+    expect(b2.error).toBeNull();
+    expect(b2.runnerSha256).toBe(store.runners.get('armeabi-v7a')!.sha256);
+    for (const d of [emu, old]) await d.unplug();
+  });
+
   it('disk full: the benchmark fails before the push and says to free space', async () => {
     const dev = await attach('pixel', { diskFull: true });
     await waitFor(() => lab.live().find((d) => d.key === dev.serial && d.device?.model), 'facts');
