@@ -27,6 +27,8 @@ beforeAll(async () => {
   if (simAvailable) {
     sim = await startLabSim();
     phone = await sim.device('pixel');
+    // A phone over TCP is listed once it is connected (a USB phone would be listed at once).
+    await sim.adb(['connect', phone.serial]);
     env.ANDROID_ADB_SERVER_PORT = String(sim.adbPort);
   } else {
     console.log(`journey e2e: profiling on "This computer" only, the simulated phone is SKIPPED: ${simUnavailableReason}`);
@@ -92,7 +94,8 @@ describe('the journey of a user who does not code', () => {
     const open = page.locator('[data-testid^="profile-open-"]').first();
     await open.click();
     const form = page.locator('[data-testid^="profile-form-"]').first();
-    const target = sim && phone ? form.locator('label', { hasText: phone.serial }) : form.locator('label', { hasText: 'This computer' });
+    // A phone is labelled by its make and model once its facts are read.
+    const target = sim && phone ? form.locator('label', { hasText: 'Google Pixel 7' }) : form.locator('label', { hasText: 'This computer' });
     await target.locator('input[type=checkbox]').check();
     await form.locator('input[type=number]').nth(2).fill('2'); // trials
     await form.getByRole('button', { name: 'Start' }).click();
