@@ -40,7 +40,7 @@ const OFFLINE_AFTER_MS = 300;
 const RUNNER_SHIM = join(import.meta.dirname, 'runner-shim.mjs');
 
 /** Features we implement (advertising shell_v2 or stat_v2 without them breaks the host). */
-const FEATURES = ['shell_v2', 'cmd'];
+const FEATURES = ['shell_v2'];
 
 export class SimDevice {
   readonly profile: SimProfile;
