@@ -13,6 +13,8 @@ export interface Field {
   min?: number;
   max?: number;
   step?: number;
+  /** A checkbox's state when the recipe leaves the field out (the schema's default). */
+  default?: boolean;
   /** Shown only when this returns true for the stage's current values. */
   when?: (stage: Record<string, unknown>) => boolean;
 }
@@ -57,10 +59,10 @@ export const stageFields: Record<string, Field[]> = {
       max: 1,
       help: 'How much the student listens to the teacher (α) versus the true labels (1 − α). 0.5–0.9 is typical; with few labels, use a high α.',
     },
-    { key: 'control', label: 'Train a control', kind: 'bool', help: 'Also trains the same student from the same start on labels alone, with the same budget, so you see what distillation really gained. If it did not help, the control becomes the result.' },
+    { key: 'control', label: 'Train a control', kind: 'bool', default: true, help: 'Also trains the same student from the same start on labels alone, with the same budget, so you see what distillation really gained. If it did not help, the control becomes the result.' },
     { key: 'labeledCount', label: 'Student labels for only N images', kind: 'int', min: 10, max: 10000000, help: 'The student sees the true label of only this many training images and learns the rest from the teacher’s predictions, while the teacher keeps every label (as when the teacher was trained elsewhere on more data). Leave empty to give the student every label.' },
     { key: 'seeds', label: 'Seeds', kind: 'numbers', min: 0, max: 2147483647, help: 'Train the control and every candidate once per seed (same starting weights for both within a seed). Two or three seeds show how much of the gain is real and how much is chance; empty = the run’s seed only.' },
-    { key: 'cacheTeacher', label: 'Cache the teacher’s outputs', kind: 'bool', help: 'Runs the teacher once over the training images and reuses its predictions every epoch, which makes distillation nearly as fast as plain training. Turn off only if the images change between epochs.' },
+    { key: 'cacheTeacher', label: 'Cache the teacher’s outputs', kind: 'bool', default: true, help: 'Runs the teacher once over the training images and reuses its predictions every epoch, which makes distillation nearly as fast as plain training. Turn off only if the images change between epochs.' },
     ...training,
   ],
   prune: [
@@ -124,9 +126,9 @@ export const stageFields: Record<string, Field[]> = {
       when: (s) => s.mode === 'int8' || s.mode === 'qat' || s.mode === undefined,
     },
     { key: 'percentile', label: 'Percentile', kind: 'number', min: 90, max: 100, step: 0.01, help: 'Values beyond this percentile are clipped (99.99 is typical).', when: (s) => s.observer === 'percentile' },
-    { key: 'perChannelDense', label: 'Per-channel dense layers', kind: 'bool', help: 'One scale per output neuron for dense layers too: a little more accurate, but older runtimes and some delegates reject it.' },
+    { key: 'perChannelDense', label: 'Per-channel dense layers', kind: 'bool', default: false, help: 'One scale per output neuron for dense layers too: a little more accurate, but older runtimes and some delegates reject it.' },
     { key: 'qatEpochs', label: 'QAT epochs', kind: 'int', min: 1, max: 100, help: 'Fine-tuning with simulated INT8 rounding.', when: (s) => s.mode === 'qat' },
-    { key: 'sensitivity', label: 'Per-layer sensitivity', kind: 'bool', help: 'Quantizes one layer at a time and reports each one’s accuracy drop, so you know which layers to keep in float.' },
+    { key: 'sensitivity', label: 'Per-layer sensitivity', kind: 'bool', default: false, help: 'Quantizes one layer at a time and reports each one’s accuracy drop, so you know which layers to keep in float.' },
     { key: 'keepFloat', label: 'Keep in float (layer names)', kind: 'texts', help: 'Layers listed here stay in float32.' },
   ],
   export: [
@@ -153,13 +155,13 @@ export const stageFields: Record<string, Field[]> = {
       ],
       help: 'Float input/output adds tiny quantize/dequantize steps at the edges; int8 I/O needs the app to quantize its input.',
     },
-    { key: 'desktopAccuracy', label: 'Measure the file’s accuracy', kind: 'bool', help: 'Runs the exact .tflite file on the whole test split with the TFLite runtime on this computer.' },
+    { key: 'desktopAccuracy', label: 'Measure the file’s accuracy', kind: 'bool', default: true, help: 'Runs the exact .tflite file on the whole test split with the TFLite runtime on this computer.' },
   ],
   profile: [
     { key: 'targets', label: 'Devices', kind: 'texts', help: '`host` is this computer; add phone serials from the Devices page.' },
     { key: 'threads', label: 'Threads', kind: 'int', min: 1, max: 16, help: 'CPU threads the runtime may use on the phone.' },
     { key: 'runs', label: 'Runs per trial', kind: 'int', min: 1, max: 100000, help: 'Timed inferences per trial.' },
-    { key: 'trials', label: 'Trials', kind: 'int', min: 1, max: 50, help: 'Independent repeats; the median of trial means is reported with a 95 % interval.' },
+    { key: 'trials', label: 'Trials', kind: 'int', min: 1, max: 50, help: 'Independent repeats; the median of trial means is reported with an interval that covers it with 95 % from 6 trials on (fewer trials cover less, and the result says how much).' },
   ],
 };
 
