@@ -42,7 +42,7 @@ const FULL = process.env.BENCH_FULL === '1';
 const CHAIN_ONLY = process.env.BENCH_ONLY === 'chain';
 const TRAIN = FULL ? 60_000 : Number(process.env.BENCH_TRAIN ?? 6000);
 const TEST = FULL ? 10_000 : Number(process.env.BENCH_TEST ?? 2000);
-const E = FULL ? { teacher: 10, qat: 2, prune: 6, structured: 4, student: 15, studentPrune: 6 } : { teacher: 3, qat: 1, prune: 2, structured: 1, student: Number(process.env.BENCH_STUDENT_EPOCHS ?? 8), studentPrune: 2 };
+const E = FULL ? { teacher: 10, qat: 2, prune: 6, structured: 4, student: 15, studentPrune: 6 } : { teacher: 3, qat: 1, prune: 2, structured: 1, student: Number(process.env.BENCH_STUDENT_EPOCHS ?? 8), studentPrune: Number(process.env.BENCH_STUDENT_PRUNE_EPOCHS ?? 4) };
 const optimizer = { name: 'adam' as const, learningRate: 1e-3, momentum: 0.9 };
 const fineOpt = { name: 'adam' as const, learningRate: 5e-4, momentum: 0.9 };
 /** QAT starts from a trained model and only has to absorb rounding: a small step size. */
@@ -127,7 +127,7 @@ const chain = await tfliteAccuracy(studentSparse, 'int8', studentParams);
 const chainSim = await evaluateInt8(studentSparse, studentParams, test);
 log(`chain int8 tflite ${pts(chain.accuracy)} %, ${chain.gzipBytes} B gzip vs teacher ${teacherTflite.gzipBytes} B`);
 
-recordResult('compress', {
+recordResult(CHAIN_ONLY ? 'compress-chain' : 'compress', {
   reduced: !FULL,
   wallTimeS: Math.round((Date.now() - t0) / 1000),
   conditions: { trainingLoop: 'compress/train fit', qatLearningRate: qatOpt.learningRate, fineTuneLearningRate: fineOpt.learningRate, backend: backend.name, threads: backend.threads, trainImages: ds.train.n, valImages: ds.val.n, testImages: test.n, epochs: E, calibrationSamples: cal.n, observer: 'minmax', chainOnly: CHAIN_ONLY, chainStudent: `lenet width ${KD.width} distilled (kdObjective, cached teacher logits, T ${KD.temperature}, alpha ${KD.alpha}) from the teacher`, chainSparsity: KD.sparsity, pruneScope: 'global', pruneSchedule: 'polynomial, power 3, target reached at 2/3 of fine-tuning' },
