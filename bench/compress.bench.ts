@@ -10,7 +10,9 @@
  * REDUCED by default (the build machine is shared): BENCH_TRAIN=6000 training images (10 % of them
  * held out for validation), BENCH_TEST=2000 test images, teacher 3 epochs, fine-tuning 1–2 epochs.
  * BENCH_FULL=1 uses all 60,000 / 10,000 images and longer schedules. The chain's student is distilled
- * from the teacher with the distill stage's own objective (T = 4, α = 0.7).
+ * from the teacher with the distill stage's KD objective (cached teacher logits, T and alpha of the
+ * 'smallest' preset). BENCH_ONLY=chain runs the teacher and the chain only (skips PTQ, QAT, 90 % and
+ * structured pruning of the teacher).
  *
  * Run: npm run bench -- compress
  */
@@ -19,7 +21,6 @@ import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { cachedTeacher, kdObjective } from '../src-main/compress/distill/objectives';
 import { fineTune, stepsPerEpoch } from '../src-main/compress/prune/fine-tune';
-import { fit } from '../src-main/compress/train';
 import { applyMasks, computeMasks, disposeMasks, type Masks, sparsityOf, stripPruning } from '../src-main/compress/prune/magnitude';
 import { polynomialDecay, polynomialSparsity, polynomialUpdatesAt } from '../src-main/compress/prune/schedule';
 import { pruneStructured } from '../src-main/compress/prune/structured';
@@ -32,13 +33,16 @@ import { calibrationSample, loadDataset, trainingView } from '../src-main/data';
 import { buildTflite } from '../src-main/export/exporter';
 import { loadTfliteModel } from '../src-main/export/litert-node';
 import { buildTemplate } from '../src-main/models';
+import { fit } from '../src-main/compress/train';
+import { presetById } from '../src-shared/presets';
 import { initBackend } from '../src-main/tf';
 import { recordResult } from './results';
 
 const FULL = process.env.BENCH_FULL === '1';
+const CHAIN_ONLY = process.env.BENCH_ONLY === 'chain';
 const TRAIN = FULL ? 60_000 : Number(process.env.BENCH_TRAIN ?? 6000);
 const TEST = FULL ? 10_000 : Number(process.env.BENCH_TEST ?? 2000);
-const E = FULL ? { teacher: 10, qat: 2, prune: 6, structured: 4, student: 15, studentPrune: 6 } : { teacher: 3, qat: 1, prune: 2, structured: 1, student: 4, studentPrune: 2 };
+const E = FULL ? { teacher: 10, qat: 2, prune: 6, structured: 4, student: 15, studentPrune: 6 } : { teacher: 3, qat: 1, prune: 2, structured: 1, student: Number(process.env.BENCH_STUDENT_EPOCHS ?? 8), studentPrune: Number(process.env.BENCH_STUDENT_PRUNE_EPOCHS ?? 4) };
 const optimizer = { name: 'adam' as const, learningRate: 1e-3, momentum: 0.9 };
 const fineOpt = { name: 'adam' as const, learningRate: 5e-4, momentum: 0.9 };
 /** QAT starts from a trained model and only has to absorb rounding: a small step size. */
@@ -98,50 +102,35 @@ await train(teacher, E.teacher);
 const fp32 = acc(teacher);
 log(`teacher fp32 accuracy ${pts(fp32)} %`);
 
-// PTQ.
 const cal = calibrationSample(ds.train, 256, 1);
-const { params } = calibrate(teacher, cal, { observer: 'minmax' });
-const ptq = await evaluateInt8(teacher, params, test);
-log(`PTQ int8 ${pts(ptq.accuracy)} %`);
-
-// QAT from the float model.
-const qat = await QatModel.create(teacher, cal);
-await fineTune({ model: qat.model, data, epochs: E.qat, batchSize: 64, optimizer: qatOpt, seed: 2, trainForward: (x) => qat.forward(x, true), evalForward: (x) => qat.forward(x, false) });
-const qatAcc = await evaluateInt8(qat.model, qat.params(), test);
-log(`QAT int8 ${pts(qatAcc.accuracy)} %`);
-
-// Unstructured 90 % (polynomial schedule) on a copy of the teacher.
 const denseGzip = sizesAt(teacher, 'fp32').gzipBytes;
 const teacherTflite = await tfliteAccuracy(teacher, 'fp32');
-const sparse = await prunePoly(await stripPruning(teacher), 0.9, E.prune);
-const sparseAcc = acc(sparse);
-const sparseTflite = await tfliteAccuracy(sparse, 'fp32');
-log(`90 % sparse ${pts(sparseAcc)} %, global sparsity ${sparsityOf(sparse).global.toFixed(3)}`);
+log(`teacher fp32 .tflite accuracy ${pts(teacherTflite.accuracy)} %, ${teacherTflite.gzipBytes} B gzip`);
+const others = CHAIN_ONLY ? null : await teacherCompressions();
 
-// Structured: half the channels of every prunable layer, then fine-tuning.
-const structured = await pruneStructured(teacher, { fraction: 0.5, norm: 'l1' });
-await train(structured.model, E.structured, fineOpt);
-const structuredAcc = acc(structured.model);
-log(`structured half ${pts(structuredAcc)} %, MACs ${structured.report.macsReduction.toFixed(2)}× fewer`);
-
-// Chain: distilled student → 90 % prune → INT8, as .tflite files checked by LiteRT.
-const student = buildTemplate({ template: 'lenet', inputShape: [28, 28, 1], numClasses: 10, width: 0.5, seed: 2 });
-// Distilled from the teacher (T = 4, α = 0.7, teacher logits cached once), as the distill stage does.
-const kd = kdObjective(student, cachedTeacher(teacher, data.train.x, data.train.n, data.train.sampleShape), 4, 0.7);
-await fit({ model: student, data, epochs: E.student, batchSize: 64, optimizer: 'adam', lr: optimizer.learningRate, seed: 1, lossFn: (xs, ys, b) => kd.loss(xs, ys, b) });
+// Chain: student distilled from the teacher (the 'smallest' preset's width, T, alpha) → global
+// magnitude pruning (polynomial) to the preset's sparsity → INT8, as .tflite files checked by LiteRT.
+const smallest = presetById('smallest')!.recipe.stages;
+const distillSpec = smallest.find((st) => st.kind === 'distill') as { student?: { width?: number }; temperatures?: number[]; alphas?: number[] };
+const pruneSpec = smallest.find((st) => st.kind === 'prune') as { targetSparsity?: number };
+const KD = { width: distillSpec.student?.width ?? 0.5, temperature: distillSpec.temperatures?.[0] ?? 4, alpha: distillSpec.alphas?.[0] ?? 0.7, sparsity: pruneSpec.targetSparsity ?? 0.9 };
+const student = buildTemplate({ template: 'lenet', inputShape: [28, 28, 1], numClasses: 10, width: KD.width, seed: 2 });
+const teacherLogits = cachedTeacher(teacher, data.train.x, data.train.n, data.train.sampleShape);
+const kd = kdObjective(student, teacherLogits, KD.temperature, KD.alpha);
+await fit({ model: student, data, epochs: E.student, batchSize: 64, optimizer: optimizer.name, lr: optimizer.learningRate, momentum: optimizer.momentum, seed: 2, lossFn: kd.loss, extraVariables: kd.extraVariables });
 kd.dispose();
 const studentAcc = acc(student);
 log(`student fp32 accuracy ${pts(studentAcc)} %`);
-const studentSparse = await prunePoly(student, 0.9, E.studentPrune);
+const studentSparse = await prunePoly(student, KD.sparsity, E.studentPrune);
 const { params: studentParams } = calibrate(studentSparse, cal, { observer: 'minmax' });
 const chain = await tfliteAccuracy(studentSparse, 'int8', studentParams);
 const chainSim = await evaluateInt8(studentSparse, studentParams, test);
 log(`chain int8 tflite ${pts(chain.accuracy)} %, ${chain.gzipBytes} B gzip vs teacher ${teacherTflite.gzipBytes} B`);
 
-recordResult('compress', {
+recordResult(CHAIN_ONLY ? 'compress-chain' : 'compress', {
   reduced: !FULL,
   wallTimeS: Math.round((Date.now() - t0) / 1000),
-  conditions: { trainingLoop: 'compress/train fit', qatLearningRate: qatOpt.learningRate, fineTuneLearningRate: fineOpt.learningRate, backend: backend.name, threads: backend.threads, trainImages: ds.train.n, valImages: ds.val.n, testImages: test.n, epochs: E, calibrationSamples: cal.n, observer: 'minmax', chainStudent: 'lenet width 0.5 distilled from the teacher (T 4, alpha 0.7, cached teacher logits)', pruneScope: 'global', pruneSchedule: 'polynomial, power 3, target reached at 2/3 of fine-tuning' },
+  conditions: { trainingLoop: 'compress/train fit', qatLearningRate: qatOpt.learningRate, fineTuneLearningRate: fineOpt.learningRate, backend: backend.name, threads: backend.threads, trainImages: ds.train.n, valImages: ds.val.n, testImages: test.n, epochs: E, calibrationSamples: cal.n, observer: 'minmax', chainOnly: CHAIN_ONLY, chainStudent: `lenet width ${KD.width} distilled (kdObjective, cached teacher logits, T ${KD.temperature}, alpha ${KD.alpha}) from the teacher`, chainSparsity: KD.sparsity, pruneScope: 'global', pruneSchedule: 'polynomial, power 3, target reached at 2/3 of fine-tuning' },
   targets: {
     ptqDropPoints: '≤ 0.5',
     qatDropPoints: '≤ 0.2',
@@ -154,6 +143,44 @@ recordResult('compress', {
   },
   figures: {
     fp32AccuracyPct: pts(fp32),
+    ...others,
+    teacherTfliteAccuracyPct: pts(teacherTflite.accuracy),
+    teacherTfliteGzipBytes: teacherTflite.gzipBytes,
+    studentFp32AccuracyPct: pts(studentAcc),
+    chainTfliteAccuracyPct: pts(chain.accuracy),
+    /** The same INT8 model simulated in TF.js (what the app shows before export). */
+    chainSimulatedInt8AccuracyPct: pts(chainSim.accuracy),
+    chainTfliteGzipBytes: chain.gzipBytes,
+    chainGzipReduction: Number((teacherTflite.gzipBytes / chain.gzipBytes).toFixed(2)),
+    chainDropPoints: pts(teacherTflite.accuracy - chain.accuracy),
+  },
+});
+
+/** PTQ, QAT, 90 % unstructured and half-channel structured pruning of the teacher (skipped with BENCH_ONLY=chain). */
+async function teacherCompressions() {
+  // PTQ.
+  const { params } = calibrate(teacher, cal, { observer: 'minmax' });
+  const ptq = await evaluateInt8(teacher, params, test);
+  log(`PTQ int8 ${pts(ptq.accuracy)} %`);
+
+  // QAT from the float model.
+  const qat = await QatModel.create(teacher, cal);
+  await fineTune({ model: qat.model, data, epochs: E.qat, batchSize: 64, optimizer: qatOpt, seed: 2, trainForward: (x) => qat.forward(x, true), evalForward: (x) => qat.forward(x, false) });
+  const qatAcc = await evaluateInt8(qat.model, qat.params(), test);
+  log(`QAT int8 ${pts(qatAcc.accuracy)} %`);
+
+  // Unstructured 90 % (polynomial schedule) on a copy of the teacher.
+  const sparse = await prunePoly(await stripPruning(teacher), 0.9, E.prune);
+  const sparseAcc = acc(sparse);
+  const sparseTflite = await tfliteAccuracy(sparse, 'fp32');
+  log(`90 % sparse ${pts(sparseAcc)} %, global sparsity ${sparsityOf(sparse).global.toFixed(3)}`);
+
+  // Structured: half the channels of every prunable layer, then fine-tuning.
+  const structured = await pruneStructured(teacher, { fraction: 0.5, norm: 'l1' });
+  await train(structured.model, E.structured, fineOpt);
+  const structuredAcc = acc(structured.model);
+  log(`structured half ${pts(structuredAcc)} %, MACs ${structured.report.macsReduction.toFixed(2)}× fewer`);
+  return {
     ptqInt8AccuracyPct: pts(ptq.accuracy),
     ptqDropPoints: pts(fp32 - ptq.accuracy),
     qatInt8AccuracyPct: pts(qatAcc.accuracy),
@@ -166,15 +193,6 @@ recordResult('compress', {
     structuredParamsReduction: Number(structured.report.paramsReduction.toFixed(3)),
     structuredAccuracyPct: pts(structuredAcc),
     structuredDropPoints: pts(fp32 - structuredAcc),
-    teacherTfliteAccuracyPct: pts(teacherTflite.accuracy),
-    teacherTfliteGzipBytes: teacherTflite.gzipBytes,
-    studentFp32AccuracyPct: pts(studentAcc),
-    chainTfliteAccuracyPct: pts(chain.accuracy),
-    /** The same INT8 model simulated in TF.js (what the app shows before export). */
-    chainSimulatedInt8AccuracyPct: pts(chainSim.accuracy),
-    chainTfliteGzipBytes: chain.gzipBytes,
-    chainGzipReduction: Number((teacherTflite.gzipBytes / chain.gzipBytes).toFixed(2)),
-    chainDropPoints: pts(teacherTflite.accuracy - chain.accuracy),
     int8MaxAccumulator: ptq.maxAccumulator,
-  },
-});
+  };
+}

@@ -124,7 +124,7 @@ export const presets: Preset[] = [
       dataset: { kind: 'fashion-mnist' },
       stages: [
         { kind: 'train-teacher', model: { template: 'lenet', width: 1 }, epochs: 15 },
-        { kind: 'distill', student: { width: 0.5 }, temperatures: [4], epochs: 15 },
+        { kind: 'distill', student: { width: 0.5 }, temperatures: [4], alphas: [0.7], epochs: 15 },
         { kind: 'prune', method: 'magnitude', targetSparsity: 0.9, scope: 'global', schedule: { kind: 'iterative', stepFraction: 0.5, epochsPerStep: 2 } },
         { kind: 'quantize', mode: 'int8' },
         { kind: 'export' },
