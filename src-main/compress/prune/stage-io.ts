@@ -5,9 +5,10 @@
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { AppError } from '../../../src-shared/errors';
 import type { Precision } from '../../../src-shared/types';
-import { loadModel, saveModel } from '../../models';
+import { loadModel } from '../../models';
 import type { ModelRef, StageContext } from '../../pipeline/stage';
 import { sizesAt } from '../quantize/precision';
+import { storeModelArtifact } from '../train/artifacts';
 import { accuracyOf } from '../quantize/simulate';
 
 /** The model the previous stage produced. */
@@ -32,25 +33,8 @@ export async function saveArtifact(
   model: tfl.LayersModel,
   opts: { name: string; precision: Precision; parentId?: number; metrics: Record<string, unknown> },
 ): Promise<ModelRef> {
-  const saved = await saveModel(model, ctx.paths.artifactsDir);
   const sizes = sizesAt(model, opts.precision);
   Object.assign(opts.metrics, sizes);
-  const artifactId = ctx.store.artifacts.create({
-    runId: ctx.runId,
-    stageId: ctx.stageId,
-    parentId: opts.parentId,
-    name: opts.name,
-    format: 'tfjs-layers',
-    path: saved.path,
-    contentHash: saved.contentHash,
-    bytes: sizes.bytes,
-    gzipBytes: sizes.gzipBytes,
-    params: sizes.params,
-    nonzeroParams: sizes.nonzeroParams,
-    sparsity: sizes.sparsity,
-    precision: opts.precision,
-    macs: sizes.macs,
-    metrics: { ...opts.metrics, fileBytes: saved.bytes },
-  });
-  return { artifactId, path: saved.path, format: 'tfjs-layers' };
+  const { ref } = await storeModelArtifact(ctx, model, { name: opts.name, parentId: opts.parentId, precision: opts.precision, size: sizes, metrics: opts.metrics });
+  return ref;
 }

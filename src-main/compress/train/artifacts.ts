@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { gzipSync } from 'node:zlib';
 import type * as tfl from '@tensorflow/tfjs-layers';
+import type { Precision } from '../../../src-shared/types';
 import { MODEL_JSON, saveModel, serializeModel, summarizeModel, type ModelSummary, WEIGHTS_FILE } from '../../models';
 import type { ModelRef, StageContext } from '../../pipeline/stage';
 
@@ -26,19 +27,25 @@ export async function modelBytes(model: tfl.LayersModel): Promise<{ bytes: numbe
 export async function storeModelArtifact(
   ctx: Pick<StageContext, 'store' | 'paths' | 'runId' | 'stageId'>,
   model: tfl.LayersModel,
-  opts: { name: string; parentId?: number; metrics?: Record<string, unknown> },
+  opts: {
+    name: string;
+    parentId?: number;
+    metrics?: Record<string, unknown>;
+    /** Default fp32; a stage that changed the weights' precision says which. */
+    precision?: Precision;
+    /** Size figures at that precision, when they are not the saved float files' (quantize, prune). */
+    size?: StoredModel['size'];
+  },
 ): Promise<StoredModel> {
   const saved = await saveModel(model, ctx.paths.artifactsDir);
   const summary = summarizeModel(model);
-  const files = [MODEL_JSON, WEIGHTS_FILE].map((f) => fs.readFileSync(path.join(saved.path, f)));
-  const gzipBytes = gzipSync(Buffer.concat(files), { level: 9 }).length;
-  const size = {
+  const size = opts.size ?? {
     params: summary.totals.params,
     nonzeroParams: summary.totals.nonZeroParams,
     sparsity: summary.totals.sparsity,
     macs: summary.totals.macsDeployed,
     bytes: saved.bytes,
-    gzipBytes,
+    gzipBytes: gzipSync(Buffer.concat([MODEL_JSON, WEIGHTS_FILE].map((f) => fs.readFileSync(path.join(saved.path, f)))), { level: 9 }).length,
   };
   const artifactId = ctx.store.artifacts.create({
     runId: ctx.runId,
@@ -48,14 +55,14 @@ export async function storeModelArtifact(
     format: 'tfjs-layers',
     path: saved.path,
     contentHash: saved.contentHash,
-    bytes: saved.bytes,
-    gzipBytes,
+    bytes: size.bytes,
+    gzipBytes: size.gzipBytes,
     params: size.params,
     nonzeroParams: size.nonzeroParams,
     sparsity: size.sparsity,
-    precision: 'fp32',
+    precision: opts.precision ?? 'fp32',
     macs: size.macs,
-    metrics: opts.metrics,
+    metrics: opts.size ? { ...opts.metrics, fileBytes: saved.bytes } : opts.metrics,
   });
   return { ref: { artifactId, path: saved.path, format: 'tfjs-layers' }, summary, size };
 }
