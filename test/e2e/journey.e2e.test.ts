@@ -131,6 +131,7 @@ describe('the journey of a user who does not code', () => {
       await screenshot(page, `journey-${name}`);
     }
     await go('#/runs');
-    expect(await page.getByText('Quick check').count()).toBeGreaterThan(0);
+    // The list loads after the page shows: wait for the run instead of counting at once.
+    await page.getByText('Quick check').first().waitFor({ timeout: 30_000 });
   });
 });
