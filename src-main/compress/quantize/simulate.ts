@@ -24,7 +24,7 @@ import * as tfl from '@tensorflow/tfjs-layers';
 import { AppError } from '../../../src-shared/errors';
 import { foldBatchNorm, foldableBatchNorms } from './fold';
 import { multiplyByQuantizedMultiplier, type QuantizedMultiplier, quantizeMultiplier, requantize } from './fixed-point';
-import { type ActivationQuant, INT8_MAX, INT8_MIN, type QuantParams, WEIGHT_QMAX, weightScale } from './params';
+import { type ActivationQuant, INT8_MAX, INT8_MIN, type QuantParams, requantizableOutput, WEIGHT_QMAX, weightScale } from './params';
 
 type Layer = tfl.layers.Layer;
 type Act = 'none' | 'relu' | 'relu6';
@@ -308,7 +308,7 @@ export class Int8Simulator {
   private linearInt(op: LinearOp, input: Value, keep: (t: tf.Tensor) => tf.Tensor): Value {
     const w = op.w!;
     const qIn = input.q!;
-    const qOut = this.quant(op.key);
+    const qOut = requantizableOutput(this.quant(op.key), qIn.scale, w.scales);
     const type = op.layer.getClassName();
     const cfg = op.layer.getConfig() as { strides?: number[]; padding?: 'same' | 'valid'; dilationRate?: number[] };
     const sIn = Math.fround(qIn.scale);
