@@ -400,7 +400,7 @@ export function buildTflite(model: tfl.LayersModel, options_: ExportOptions): Bu
   }
   const graph = buildGraph(model);
   const b = new TfliteBuilder();
-  const warnings: string[] = [];
+  const warnings: string[] = [...graph.notes];
   const { input, output } = lower(graph, opts, b, warnings);
   const meta = buildMetadata(opts.metadata ?? {}, { modelName: model.name, precision: opts.precision, outputName: 'output' });
   const metadata: { name: string; buffer: number }[] = [];
