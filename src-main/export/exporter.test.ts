@@ -24,8 +24,7 @@ const apply = (layer: tfl.layers.Layer, x: S | S[]) => layer.apply(x) as S;
 
 /**
  * The same weights on every run: TF.js initializers without a seed draw theirs from Math.random, so
- * it is replaced by a seeded generator while the model is built. (Unseeded, about one draw in a
- * few made the INT8 comparison below fail; that case is being investigated, see the issue notes.)
+ * it is replaced by a seeded generator while the model is built.
  */
 function seeded<T>(seed: number, fn: () => T): T {
   const original = Math.random;
@@ -39,9 +38,17 @@ function seeded<T>(seed: number, fn: () => T): T {
 }
 
 /** Every operator the writer emits, in one small graph, with non-trivial layouts (depth multiplier 2, dilation, odd sizes). */
-function zoo(): tfl.LayersModel {
-  return seeded(20261128, buildZoo);
+function zoo(seed = 20261128): tfl.LayersModel {
+  return seeded(seed, buildZoo);
 }
+
+/**
+ * Zoo draws for the INT8 check. In 269259, 451396, 498910 and 752318 the 'dense' ReLU is 0 on every
+ * calibration sample: its range collapses, and before the exporter widened such an output
+ * (requantizableOutput) FULLY_CONNECTED's requantization scale was about 2000, which XNNPack refuses
+ * (7 of 200 draws failed that way).
+ */
+const INT8_SEEDS = [20261128, 269259, 451396, 498910, 752318];
 
 function buildZoo(): tfl.LayersModel {
   const input = tfl.input({ shape: [9, 7, 3], name: 'input' });
@@ -85,8 +92,9 @@ describe('exporter', () => {
     model.getWeights().forEach((w, k) => expect(Array.from(w.dataSync()), `weight ${k} is the same on every build`).toEqual(Array.from(again.getWeights()[k].dataSync())));
     const built = buildTflite(model, { precision: 'fp32' });
     expect(built.ops.map((o) => o.op)).toEqual(['PAD', 'CONV_2D', 'DEPTHWISE_CONV_2D', 'AVERAGE_POOL_2D', 'MAX_POOL_2D', 'ADD', 'CONCATENATION', 'DEPTHWISE_CONV_2D', 'MEAN', 'FULLY_CONNECTED', 'FULLY_CONNECTED', 'SOFTMAX']);
-    // dilation needs DEPTHWISE_CONV_2D v2; everything else the lowest version.
-    expect(built.ops.find((o) => o.op === 'DEPTHWISE_CONV_2D')!.version).toBe(2);
+    // TF.js runs the dilated DepthwiseConv2D undilated (models/dilation.ts), so the file does too, and says so.
+    expect(built.ops.filter((o) => o.op === 'DEPTHWISE_CONV_2D').map((o) => o.version)).toEqual([1, 1]);
+    expect(built.warnings.join()).toMatch(/"dw" \(DepthwiseConv2D\) is configured with dilation 2×2, which TF.js ignores/);
     const n = 8;
     const x = sample(n, 9 * 7 * 3);
     const expected = tf.tidy(() => (model.predict(tf.tensor(x, [n, 9, 7, 3])) as tf.Tensor).dataSync());
@@ -96,28 +104,50 @@ describe('exporter', () => {
       for (let j = 0; j < 4; j++) expect(Math.abs(y[j] - expected[i * 4 + j])).toBeLessThanOrEqual(1e-4);
     }
     m.close();
+    // The softmax of these small logits is nearly uniform whatever happens before it: compare the
+    // tensor before the global pooling too (every operator but MEAN, FULLY_CONNECTED, SOFTMAX).
+    const body = tfl.model({ inputs: model.inputs, outputs: model.getLayer('bn2').output as tfl.SymbolicTensor });
+    const bodyExpected = tf.tidy(() => (body.predict(tf.tensor(x, [n, 9, 7, 3])) as tf.Tensor).dataSync());
+    const size = bodyExpected.length / n;
+    const tol = 1e-5 * Math.max(...Array.from(bodyExpected, Math.abs));
+    const mb = await loadTfliteModel(buildTflite(body, { precision: 'fp32' }).bytes);
+    for (let i = 0; i < n; i++) {
+      const [y] = await mb.run([x.slice(i * 189, (i + 1) * 189)]);
+      let worst = 0;
+      for (let j = 0; j < size; j++) worst = Math.max(worst, Math.abs(y[j] - bodyExpected[i * size + j]));
+      expect(worst).toBeLessThanOrEqual(tol);
+    }
+    mb.close();
   });
 
-  it('full INT8 of the same graph runs in LiteRT and matches the integer reference', async () => {
-    const model = zoo();
+  it('full INT8 of the same graph runs in LiteRT and matches the integer reference, over several weight draws', async () => {
     const x = sample(32, 189);
-    const { params } = calibrateMinMax(model, { x, n: 32, sampleShape: [9, 7, 3] });
-    expect(params.activations.probs).toMatchObject({ scale: 1 / 256, zeroPoint: -128 });
-    const built = buildTflite(model, { precision: 'int8', quant: params });
-    const ref = new TfliteReference(built.bytes);
-    const m = await loadTfliteModel(built.bytes);
-    let beyond1 = 0;
-    for (let i = 0; i < 32; i++) {
-      const xi = x.slice(i * 189, (i + 1) * 189);
-      const [y] = await m.run([xi]);
-      const r = ref.run(xi);
-      for (let j = 0; j < 4; j++) if (Math.abs(y[j] - r[j]) > 1.001 / 256) beyond1++;
+    let collapsed = 0;
+    for (const seed of INT8_SEEDS) {
+      const model = zoo(seed);
+      const { params } = calibrateMinMax(model, { x, n: 32, sampleShape: [9, 7, 3] });
+      expect(params.activations.probs).toMatchObject({ scale: 1 / 256, zeroPoint: -128 });
+      if (params.activations.dense.max < 1e-6) collapsed++;
+      const built = buildTflite(model, { precision: 'int8', quant: params });
+      const ref = new TfliteReference(built.bytes);
+      const m = await loadTfliteModel(built.bytes);
+      let beyond1 = 0;
+      for (let i = 0; i < 32; i++) {
+        const xi = x.slice(i * 189, (i + 1) * 189);
+        const [y] = await m.run([xi]);
+        const r = ref.run(xi);
+        for (let j = 0; j < 4; j++) if (!(Math.abs(y[j] - r[j]) <= 1.001 / 256)) beyond1++;
+      }
+      m.close();
+      expect(beyond1, `seed ${seed}: outputs beyond one step of the integer reference`).toBe(0);
+      if (seed === INT8_SEEDS[0]) {
+        const info = inspectTfliteBytes(built.bytes);
+        expect(info.precision).toBe('int8');
+        expect(info.inputs[0]).toMatchObject({ dtype: 'float32', shape: [1, 9, 7, 3] });
+      }
     }
-    m.close();
-    expect(beyond1).toBe(0);
-    const info = inspectTfliteBytes(built.bytes);
-    expect(info.precision).toBe('int8');
-    expect(info.inputs[0]).toMatchObject({ dtype: 'float32', shape: [1, 9, 7, 3] });
+    // The draws keep covering the collapsed-range case.
+    expect(collapsed).toBe(4);
   });
 
   it('exports a tabular MLP (rank-2 input) in full INT8 that matches the integer reference', async () => {
@@ -126,6 +156,25 @@ describe('exporter', () => {
     const built = buildTflite(model, { precision: 'int8', quant: calibrateMinMax(model, { x, n: 40, sampleShape: [8] }).params, metadata: { inputKind: 'features' } });
     expect(built.ops.map((o) => o.op)).toEqual(['QUANTIZE', 'FULLY_CONNECTED', 'FULLY_CONNECTED', 'DEQUANTIZE']);
     await expectLiteRtWithinOneStep(built.bytes, x, 8);
+  });
+
+  it('LiteRT reports a file XNNPack refuses (requantization scale ≥ 256) instead of returning stale outputs', async () => {
+    const model = buildTemplate({ template: 'mlp', inputShape: [8], numClasses: 3, hidden: [16], seed: 1 });
+    const x = Float32Array.from({ length: 8 * 8 }, (_, i) => Math.sin(i * 1.37) * 2);
+    const bytes = buildTflite(model, { precision: 'int8', quant: calibrateMinMax(model, { x, n: 8, sampleShape: [8] }).params }).bytes;
+    const ref = new TfliteReference(bytes);
+    const hidden = ref.model.tensors[ref.model.operators[1].outputs[0]].quant!.scale[0];
+    // Shrink the first FULLY_CONNECTED's output scale 10^7 times, as a collapsed range used to.
+    const patched = bytes.slice();
+    const find = new Uint8Array(Float32Array.of(hidden).buffer);
+    const put = new Uint8Array(Float32Array.of(hidden / 1e7).buffer);
+    let at = -1;
+    for (let i = 0; i + 4 <= patched.length && at < 0; i++) if (find.every((b, k) => patched[i + k] === b)) at = i;
+    expect(at).toBeGreaterThan(0);
+    patched.set(put, at);
+    const m = await loadTfliteModel(patched);
+    await expect(m.run([x.slice(0, 8)])).rejects.toThrow(/LiteRT could not run the model: .*Failed to allocate tensors/);
+    m.close();
   });
 
   it('writes a BatchNormalization after an activation as MUL + ADD in float and as FULLY_CONNECTED in INT8', async () => {

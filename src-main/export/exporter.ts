@@ -23,6 +23,7 @@ import {
   WEIGHT_QMAX,
   type ActivationQuant,
   type QuantParams,
+  requantizableOutput,
   validateQuantParams,
   weightScale,
 } from '../compress/quantize/params';
@@ -192,11 +193,13 @@ function lower(g: IrGraph, opts: ExportOptions & { precision: ExportPrecision },
     return p;
   };
 
-  const produce = (value: string, mode: Mode, op?: IrOp): number => {
+  /** `adjust` may change an op's int8 output parameters (see requantizableOutput). */
+  const produce = (value: string, mode: Mode, op?: IrOp, adjust?: (p: ActivationQuant) => ActivationQuant): number => {
     const entry = tensorsOf.get(value) ?? {};
     let t: number;
     if (mode === 'int8') {
-      const p = op ? activationParams(value, op) : paramsOf.get(value)!;
+      const given = op ? activationParams(value, op) : paramsOf.get(value)!;
+      const p = adjust ? adjust(given) : given;
       paramsOf.set(value, p);
       // With float I/O the model's output tensor keeps the plain name; its int8 producer gets a suffix.
       t = b.tensor(value === g.output && io === 'float' ? `${value}:int8` : value, shape(value), TensorType.INT8, undefined, fbq(p));
@@ -243,7 +246,7 @@ function lower(g: IrGraph, opts: ExportOptions & { precision: ExportPrecision },
   const constInt32 = (name: string, values: number[], dims: number[]) => b.tensor(name, dims, TensorType.INT32, bytesOf(Int32Array.from(values)));
 
   /** Weights and bias of a conv / dense op in the precision's form. */
-  const weightTensors = (op: ConvOp | DenseOp, mode: Mode, inputScale: number): { w: number; bias: number; perChannel: boolean } => {
+  const weightTensors = (op: ConvOp | DenseOp, mode: Mode, inputScale: number): { w: number; bias: number; perChannel: boolean; scales?: number[] } => {
     const channels = op.bias.length;
     const depthwise = op.kind === 'depthwise';
     const per = op.weights.length / channels;
@@ -276,7 +279,7 @@ function lower(g: IrGraph, opts: ExportOptions & { precision: ExportPrecision },
       scale: perChannel ? biasScales : [biasScales[0]],
       zeroPoint: (perChannel ? biasScales : [0]).map(() => 0),
     });
-    return { w, bias, perChannel };
+    return { w, bias, perChannel, scales };
   };
 
   for (const original of g.ops) {
@@ -306,8 +309,9 @@ function lower(g: IrGraph, opts: ExportOptions & { precision: ExportPrecision },
       case 'depthwise':
       case 'dense': {
         const inScale = mode === 'int8' ? paramsOf.get(op.inputs[0])!.scale : 1;
-        const { w, bias, perChannel } = weightTensors(op, mode, inScale);
-        const y = produce(op.output, mode, op);
+        const { w, bias, perChannel, scales } = weightTensors(op, mode, inScale);
+        // XNNPack refuses a requantization scale ≥ 256 (a collapsed output range): widen the output's.
+        const y = produce(op.output, mode, op, scales && ((p) => requantizableOutput(p, inScale, scales)));
         if (op.kind === 'dense') b.op('FULLY_CONNECTED', versionOf('FULLY_CONNECTED', vMode, { perChannel }), [x, w, bias], [y], options.fullyConnected({ activation: op.activation }));
         else {
           const common = { padding: op.padding, strideH: op.stride[0], strideW: op.stride[1], dilationH: op.dilation[0], dilationW: op.dilation[1], activation: op.activation };
@@ -396,7 +400,7 @@ export function buildTflite(model: tfl.LayersModel, options_: ExportOptions): Bu
   }
   const graph = buildGraph(model);
   const b = new TfliteBuilder();
-  const warnings: string[] = [];
+  const warnings: string[] = [...graph.notes];
   const { input, output } = lower(graph, opts, b, warnings);
   const meta = buildMetadata(opts.metadata ?? {}, { modelName: model.name, precision: opts.precision, outputName: 'output' });
   const metadata: { name: string; buffer: number }[] = [];

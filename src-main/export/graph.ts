@@ -14,6 +14,7 @@
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { AppError } from '../../src-shared/errors';
 import { inboundLayerNames } from '../compress/quantize/minmax';
+import { layerDilation } from '../models/dilation';
 
 export type FusedActivation = 'NONE' | 'RELU' | 'RELU6';
 export type PaddingMode = 'same' | 'valid';
@@ -85,6 +86,8 @@ export interface IrGraph {
   ops: IrOp[];
   /** Number of operators reading each value (fusion only happens into a single reader). */
   readers: Map<string, number>;
+  /** What the file does differently from the layer configuration, for the export's warnings. */
+  notes: string[];
 }
 
 const ACTIVATIONS: Record<string, FusedActivation | 'softmax'> = { linear: 'NONE', relu: 'RELU', relu6: 'RELU6', softmax: 'softmax' };
@@ -120,6 +123,7 @@ export function buildGraph(model: tfl.LayersModel): IrGraph {
   const resolve = (name: string): string => alias.get(name) ?? name;
   const shapes = new Map<string, number[]>();
   const ops: IrOp[] = [];
+  const notes: string[] = [];
   const producer = new Map<string, IrOp>();
   const readerCount = new Map<string, number>();
   for (const layer of model.layers) for (const from of inbound.get(layer.name) ?? []) readerCount.set(from, (readerCount.get(from) ?? 0) + 1);
@@ -196,7 +200,11 @@ export function buildGraph(model: tfl.LayersModel): IrGraph {
               for (let i = 0; i < cin; i++)
                 for (let o = 0; o < cout; o++) w[((o * kh + y) * kw + x) * cin + i] = kernel[((y * kw + x) * cin + i) * cout + o];
         }
-        const dilation = pair(cfg.dilationRate, 1);
+        // What TF.js computes (a DepthwiseConv2D runs undilated whatever its dilationRate; see models/dilation.ts).
+        const { computed: dilation, configured } = layerDilation(layer);
+        if (configured[0] !== dilation[0] || configured[1] !== dilation[1]) {
+          notes.push(`Layer "${layer.name}" (${cls}) is configured with dilation ${configured.join('×')}, which TF.js ignores; written undilated, as it was trained and evaluated.`);
+        }
         const groups = Number(cfg.groups ?? 1);
         if (groups !== 1) throw unsupported(layer, 'grouped convolutions are not supported');
         withActivation(
@@ -334,5 +342,5 @@ export function buildGraph(model: tfl.LayersModel): IrGraph {
   const output = resolve(model.outputLayers[0].name);
   const readers = new Map<string, number>();
   for (const op of ops) for (const v of op.inputs) readers.set(v, (readers.get(v) ?? 0) + 1);
-  return { name: model.name, input, output, shapes, ops, readers };
+  return { name: model.name, input, output, shapes, ops, readers, notes };
 }

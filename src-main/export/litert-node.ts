@@ -66,10 +66,18 @@ let loading: Promise<{ lib: LiteRtModule; info: LiteRtInfo }> | null = null;
  * `POCKETBENCH_LITERT_LOG=1` also prints them.
  */
 const runtimeLog: string[] = [];
+/** Lines logged since the process started (the buffer keeps only the last 200). */
+let linesLogged = 0;
 function logLine(line: string): void {
+  linesLogged++;
   runtimeLog.push(line);
   if (runtimeLog.length > 200) runtimeLog.shift();
   if (process.env.POCKETBENCH_LITERT_LOG === '1') process.stderr.write(`[litert] ${line}\n`);
+}
+/** The lines logged after `mark` (a `linesLogged` value), as far as the buffer still holds them. */
+function loggedSince(mark: number): string[] {
+  const n = Math.min(linesLogged - mark, runtimeLog.length);
+  return n > 0 ? runtimeLog.slice(runtimeLog.length - n) : [];
 }
 /** Recent runtime log lines (oldest first). */
 export function liteRtLog(): readonly string[] {
@@ -146,11 +154,11 @@ export async function loadTfliteModel(pathOrBytes: string | Uint8Array): Promise
   const what = typeof pathOrBytes === 'string' ? pathOrBytes : 'the model';
   const started = performance.now();
   let compiled: CompiledModel;
-  const logMark = runtimeLog.length;
+  const logMark = linesLogged;
   try {
     compiled = await lib.loadAndCompile(bytes, { accelerator: 'wasm' });
   } catch (err) {
-    const why = runtimeLog.slice(logMark).filter((l) => /^(ERROR|WARNING)/.test(l) && !l.includes('NPU accelerator'));
+    const why = loggedSince(logMark).filter((l) => /^(ERROR|WARNING)/.test(l) && !l.includes('NPU accelerator'));
     throw new Error(`LiteRT could not load ${what}: ${errorText(err)}${why.length ? ` (${why.join('; ')})` : ''}`);
   }
   const initMs = performance.now() - started;
@@ -189,7 +197,12 @@ export async function loadTfliteModel(pathOrBytes: string | Uint8Array): Promise
           // The typings want ArrayBuffer-backed arrays; the runtime copies the values either way.
           made.push(new lib.Tensor(v as Float32Array<ArrayBuffer>, t.shape));
         }
+        const runMark = linesLogged;
         results = await compiled.run(made);
+        // When an operator fails to prepare (XNNPack refusing its parameters), LiteRT.js logs
+        // "Failed to allocate tensors" yet resolves with whatever its output buffers held.
+        const failed = loggedSince(runMark).filter((l) => l.startsWith('ERROR'));
+        if (failed.length) throw new Error(`LiteRT could not run ${what}: ${failed.join('; ')}`);
         return results.map((r) => r.toTypedArray() as LiteRtArray);
       } finally {
         for (const t of made) t.delete();

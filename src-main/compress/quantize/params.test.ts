@@ -2,7 +2,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '../../tf';
 import { buildTemplate } from '../../models';
 import { calibrateMinMax } from './minmax';
-import { activationQuant, dequantizeValue, quantizeValue, SOFTMAX_OUTPUT_QUANT, validateQuantParams, weightScale } from './params';
+import { activationQuant, dequantizeValue, MAX_REQUANT_SCALE, quantizeValue, requantizableOutput, SOFTMAX_OUTPUT_QUANT, validateQuantParams, weightScale } from './params';
 
 beforeAll(async () => {
   await initBackend({ prefer: 'cpu' });
@@ -50,5 +50,19 @@ describe('min-max calibration', () => {
     expect(params.calibration).toEqual({ observer: 'minmax', samples: n });
     expect(warnings[0]).toMatch(/Only 8 calibration samples/);
     expect(validateQuantParams(JSON.parse(JSON.stringify(params)))).toEqual(params);
+  });
+
+  it('widens a collapsed conv/dense output range until the requantization scale is below 256, keeping 0 exact', () => {
+    const dead = activationQuant(0, 0); // a ReLU that was 0 on every calibration sample
+    const inScale = 2e-5;
+    const w = [3e-3, 4e-3];
+    expect((inScale * 4e-3) / dead.scale).toBeGreaterThan(256);
+    const q = requantizableOutput(dead, inScale, w);
+    expect((inScale * 4e-3) / q.scale).toBeCloseTo(MAX_REQUANT_SCALE, 6);
+    expect(q.zeroPoint).toBe(dead.zeroPoint);
+    expect(q.min).toBe(0);
+    expect(q.max).toBeCloseTo(255 * q.scale, 12);
+    const normal = activationQuant(-1, 3);
+    expect(requantizableOutput(normal, 0.01, w)).toBe(normal);
   });
 });

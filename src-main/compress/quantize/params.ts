@@ -99,6 +99,26 @@ export function activationQuant(min: number, max: number): ActivationQuant {
   return { scale, zeroPoint, min: lo, max: hi };
 }
 
+/**
+ * Largest requantization scale s_in·s_w/s_out a CONV_2D / DEPTHWISE_CONV_2D / FULLY_CONNECTED may have.
+ * XNNPack (LiteRT's CPU path on desktops and phones) refuses to create the operator at 256 or more, and
+ * the interpreter then fails to allocate tensors; 255 leaves room for XNNPack's float32 arithmetic.
+ */
+export const MAX_REQUANT_SCALE = 255;
+
+/**
+ * The output parameters of a convolution / dense op, widened when its range is so narrow that
+ * s_in·max(s_w)/s_out ≥ MAX_REQUANT_SCALE. That only happens when the calibration range collapsed (a
+ * ReLU output that was 0 on every sample gets scale 1e-8/255): an output step below 1/255 of the
+ * accumulator's unit resolves nothing, so widening loses no precision. The zero point is kept, so
+ * 0 stays exact and a ReLU range still starts at 0. The exporter and the INT8 simulator both apply it.
+ */
+export function requantizableOutput(out: ActivationQuant, inScale: number, weightScales: readonly number[]): ActivationQuant {
+  const floor = (inScale * Math.max(...weightScales)) / MAX_REQUANT_SCALE;
+  if (out.scale >= floor) return out;
+  return { scale: floor, zeroPoint: out.zeroPoint, min: (INT8_MIN - out.zeroPoint) * floor, max: (INT8_MAX - out.zeroPoint) * floor };
+}
+
 /** Symmetric weight scale for a max-abs value (zero point 0, −127…127). A zero channel gets a tiny positive scale. */
 export function weightScale(maxAbs: number): number {
   return maxAbs > 0 ? maxAbs / WEIGHT_QMAX : 1e-12;

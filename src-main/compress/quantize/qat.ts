@@ -13,6 +13,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import type { Split } from '../../data/types';
 import { fakeQuant, fakeQuantWeights } from './fake-quant';
+import { layerDilation } from '../../models/dilation';
 import { foldBatchNorm } from './fold';
 import { type LayerRange, paramsFromRanges } from './minmax';
 import { type ObserverKind, observeRanges } from './observers';
@@ -82,7 +83,8 @@ export class QatModel {
 
   private linear(layer: Layer, x: tf.Tensor): tf.Tensor {
     const type = layer.getClassName();
-    const cfg = layer.getConfig() as { strides?: [number, number]; padding?: 'same' | 'valid'; dilationRate?: [number, number]; activation?: string };
+    const cfg = layer.getConfig() as { strides?: [number, number]; padding?: 'same' | 'valid'; activation?: string };
+    const dilation = layerDilation(layer).computed;
     const kernel = layer.weights.find((w) => /kernel$/.test(w.originalName))!.read();
     const bias = layer.weights.find((w) => /bias$/.test(w.originalName))?.read();
     const quantW = this.steps.find((s) => s.layer === layer)?.key !== undefined;
@@ -92,10 +94,10 @@ export class QatModel {
       y = tf.matMul(x as tf.Tensor2D, w as tf.Tensor2D);
     } else if (type === 'Conv2D') {
       const w = quantW ? fakeQuantWeights(kernel, true) : kernel;
-      y = tf.conv2d(x as tf.Tensor4D, w as tf.Tensor4D, cfg.strides!, cfg.padding!, 'NHWC', cfg.dilationRate);
+      y = tf.conv2d(x as tf.Tensor4D, w as tf.Tensor4D, cfg.strides!, cfg.padding!, 'NHWC', dilation);
     } else {
       const w = quantW ? fakeQuantWeights(kernel, true, kernel.shape[2]! * kernel.shape[3]!) : kernel;
-      y = tf.depthwiseConv2d(x as tf.Tensor4D, w as tf.Tensor4D, cfg.strides!, cfg.padding!, 'NHWC', cfg.dilationRate);
+      y = tf.depthwiseConv2d(x as tf.Tensor4D, w as tf.Tensor4D, cfg.strides!, cfg.padding!, 'NHWC', dilation);
     }
     if (bias) y = tf.add(y, bias);
     if (cfg.activation === 'relu') y = tf.relu(y);

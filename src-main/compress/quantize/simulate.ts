@@ -22,9 +22,10 @@
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { AppError } from '../../../src-shared/errors';
+import { layerDilation } from '../../models/dilation';
 import { foldBatchNorm, foldableBatchNorms } from './fold';
 import { multiplyByQuantizedMultiplier, type QuantizedMultiplier, quantizeMultiplier, requantize } from './fixed-point';
-import { type ActivationQuant, INT8_MAX, INT8_MIN, type QuantParams, WEIGHT_QMAX, weightScale } from './params';
+import { type ActivationQuant, INT8_MAX, INT8_MIN, type QuantParams, requantizableOutput, WEIGHT_QMAX, weightScale } from './params';
 
 type Layer = tfl.layers.Layer;
 type Act = 'none' | 'relu' | 'relu6';
@@ -308,9 +309,10 @@ export class Int8Simulator {
   private linearInt(op: LinearOp, input: Value, keep: (t: tf.Tensor) => tf.Tensor): Value {
     const w = op.w!;
     const qIn = input.q!;
-    const qOut = this.quant(op.key);
+    const qOut = requantizableOutput(this.quant(op.key), qIn.scale, w.scales);
     const type = op.layer.getClassName();
-    const cfg = op.layer.getConfig() as { strides?: number[]; padding?: 'same' | 'valid'; dilationRate?: number[] };
+    const cfg = op.layer.getConfig() as { strides?: number[]; padding?: 'same' | 'valid' };
+    const dilation = layerDilation(op.layer).computed;
     const sIn = Math.fround(qIn.scale);
     const sOut = Math.fround(qOut.scale);
     const multipliers: QuantizedMultiplier[] = w.scales.map((sw) =>
@@ -328,8 +330,8 @@ export class Int8Simulator {
       const centered = tf.sub(input.t, qIn.zeroPoint);
       let y: tf.Tensor;
       if (type === 'Dense') y = tf.matMul(centered as tf.Tensor2D, w.qW as tf.Tensor2D);
-      else if (type === 'Conv2D') y = tf.conv2d(centered as tf.Tensor4D, w.qW as tf.Tensor4D, cfg.strides as [number, number], cfg.padding!, 'NHWC', cfg.dilationRate as [number, number]);
-      else y = tf.depthwiseConv2d(centered as tf.Tensor4D, w.qW as tf.Tensor4D, cfg.strides as [number, number], cfg.padding!, 'NHWC', cfg.dilationRate as [number, number]);
+      else if (type === 'Conv2D') y = tf.conv2d(centered as tf.Tensor4D, w.qW as tf.Tensor4D, cfg.strides as [number, number], cfg.padding!, 'NHWC', dilation);
+      else y = tf.depthwiseConv2d(centered as tf.Tensor4D, w.qW as tf.Tensor4D, cfg.strides as [number, number], cfg.padding!, 'NHWC', dilation);
       return tf.add(y, tf.tensor1d(bias));
     });
     const data = acc.dataSync() as Float32Array;
