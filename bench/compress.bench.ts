@@ -27,7 +27,10 @@ import { cachedTeacher, kdObjective } from '../src-main/compress/distill/objecti
 import fs from 'node:fs';
 import path from 'node:path';
 import { fineTune, stepsPerEpoch } from '../src-main/compress/prune/fine-tune';
-import { polynomialForEpochs, prunePolynomial, RAMP_SHARE } from '../src-main/compress/prune/gradual';
+import { prunePolynomial, RAMP_SHARE } from '../src-main/compress/prune/gradual';
+import { scheduleOf } from '../src-main/compress/prune/run';
+import { pruneStage } from '../src-shared/recipe';
+import type { z } from 'zod';
 import { DEFAULT_MIN_KEEP, stripPruning } from '../src-main/compress/prune/magnitude';
 import { pruneStructured } from '../src-main/compress/prune/structured';
 import { calibrate } from '../src-main/compress/quantize/observers';
@@ -56,6 +59,7 @@ const optimizer = { name: 'adam' as const, learningRate: 1e-3, momentum: 0.9 };
 const fineOpt = { name: 'adam' as const, learningRate: Number(process.env.BENCH_PRUNE_LR ?? 5e-4), momentum: 0.9 };
 /** Share of the pruning epochs over which the sparsity ramps up (the rest fine-tunes at the target). */
 const RAMP = Number(process.env.BENCH_PRUNE_RAMP ?? RAMP_SHARE);
+type PruneInput = Omit<z.input<typeof pruneStage>, 'kind'>;
 /** QAT starts from a trained model and only has to absorb rounding: a small step size. */
 const qatOpt = { name: 'adam' as const, learningRate: 1e-4, momentum: 0.9 };
 
@@ -73,20 +77,22 @@ async function train(model: tfl.LayersModel, epochs: number, opt = optimizer, af
 const acc = (m: tfl.LayersModel) => accuracyOf((x) => m.predict(x) as tf.Tensor, test);
 
 /**
- * Polynomial magnitude pruning to `target` over `epochs` (target reached at RAMP of the steps, then
- * fine-tuning at the target), one global threshold with the per-layer floor, masks after every
- * step, as the prune stage does it.
+ * Magnitude pruning as the prune stage does it for a polynomial schedule: the recipe's prune spec
+ * (defaults filled by the recipe schema), its schedule from `scheduleOf`, `prunePolynomial` (masks
+ * after every step, fine-tuning at the target after the ramp, selection only at the target).
  */
-async function prunePoly(model: tfl.LayersModel, target: number, epochs: number, name: string) {
-  const schedule = polynomialForEpochs(target, epochs, stepsPerEpoch(data, 64), { rampShare: RAMP });
-  const r = await prunePolynomial({ model, data, schedule, scope: 'global', epochs, batchSize: 64, optimizer: fineOpt, seed: 1 });
+async function prunePoly(model: tfl.LayersModel, input: PruneInput, name: string) {
+  const spec = pruneStage.parse({ kind: 'prune', method: 'magnitude', batchSize: 64, ...input });
+  const schedule = scheduleOf(spec, stepsPerEpoch(data, spec.batchSize));
+  if (schedule.kind !== 'polynomial') throw new Error('the bench measures the polynomial schedule');
+  const r = await prunePolynomial({ model, data, schedule, scope: spec.scope, skipLayers: spec.skipLayers, epochs: spec.fineTuneEpochs, batchSize: spec.batchSize, optimizer: spec.optimizer, seed: 1 });
   const h = r.fit.history.map((e) => `${e.epoch}:${pts(e.valAccuracy ?? NaN)}`).join(' ');
-  log(`${name}: val accuracy by epoch ${h}; restored epoch ${r.fit.bestEpoch}; per-layer sparsity ${r.report.layers.map((l) => `${l.layer} ${(l.sparsity * 100).toFixed(1)} %`).join(', ')}${r.floored.length ? `; floored ${r.floored.join(', ')}` : ''}`);
-  return r;
+  log(`${name}: ${spec.fineTuneEpochs} epochs, lr ${spec.optimizer.learningRate}, target at step ${schedule.endStep} (masks every ${schedule.frequency}); val accuracy by epoch ${h}; restored epoch ${r.fit.bestEpoch}; per-layer sparsity ${r.report.layers.map((l) => `${l.layer} ${(l.sparsity * 100).toFixed(1)} %`).join(', ')}${r.floored.length ? `; floored ${r.floored.join(', ')}` : ''}`);
+  return { ...r, spec, schedule };
 }
 
 /** Per-layer sparsity as flat figures: `${prefix}Sparsity_${layer}`. */
-const layerSparsity = (prefix: string, r: Awaited<ReturnType<typeof prunePoly>>) => Object.fromEntries(r.report.layers.map((l) => [`${prefix}Sparsity_${l.layer}`, Number(l.sparsity.toFixed(4))]));
+const layerSparsity = (prefix: string, r: { report: { layers: { layer: string; sparsity: number }[] } }) => Object.fromEntries(r.report.layers.map((l) => [`${prefix}Sparsity_${l.layer}`, Number(l.sparsity.toFixed(4))]));
 
 /** The teacher, trained here or reused from BENCH_CACHE. */
 async function referenceTeacher(): Promise<tfl.LayersModel> {
@@ -138,8 +144,8 @@ const chainFigures = SPARSE_ONLY ? null : await runChain();
 async function runChain() {
   const smallest = presetById('smallest')!.recipe.stages;
   const distillSpec = smallest.find((st) => st.kind === 'distill') as { student?: { width?: number }; temperatures?: number[]; alphas?: number[] };
-  const pruneSpec = smallest.find((st) => st.kind === 'prune') as { targetSparsity?: number };
-  const KD = { width: distillSpec.student?.width ?? 0.5, temperature: distillSpec.temperatures?.[0] ?? 4, alpha: distillSpec.alphas?.[0] ?? 0.7, sparsity: pruneSpec.targetSparsity ?? 0.9 };
+  const pruneSpec = smallest.find((st) => st.kind === 'prune') as PruneInput;
+  const KD = { width: distillSpec.student?.width ?? 0.5, temperature: distillSpec.temperatures?.[0] ?? 4, alpha: distillSpec.alphas?.[0] ?? 0.7 };
   const student = buildTemplate({ template: 'lenet', inputShape: [28, 28, 1], numClasses: 10, width: KD.width, seed: 2 });
   const teacherLogits = cachedTeacher(teacher, data.train.x, data.train.n, data.train.sampleShape);
   const kd = kdObjective(student, teacherLogits, KD.temperature, KD.alpha);
@@ -147,14 +153,21 @@ async function runChain() {
   kd.dispose();
   const studentAcc = acc(student);
   log(`student fp32 accuracy ${pts(studentAcc)} %`);
-  const pruned = await prunePoly(student, KD.sparsity, E.studentPrune, 'chain prune');
+  // The preset's prune settings; reduced runs shorten its epochs.
+  const pruned = await prunePoly(student, { ...pruneSpec, ...(FULL ? {} : { fineTuneEpochs: E.studentPrune }), ...(process.env.BENCH_PRUNE_LR ? { optimizer: fineOpt } : {}) }, 'chain prune');
   const studentSparse = pruned.model;
   const { params: studentParams } = calibrate(studentSparse, cal, { observer: 'minmax' });
   const chain = await tfliteAccuracy(studentSparse, 'int8', studentParams);
   const chainSim = await evaluateInt8(studentSparse, studentParams, test);
   log(`chain int8 tflite ${pts(chain.accuracy)} %, ${chain.gzipBytes} B gzip vs teacher ${teacherTflite.gzipBytes} B`);
   return {
-    chainConditions: { chainStudent: `lenet width ${KD.width} distilled (kdObjective, cached teacher logits, T ${KD.temperature}, alpha ${KD.alpha}) from the teacher`, chainSparsity: KD.sparsity },
+    chainConditions: {
+      chainStudent: `lenet width ${KD.width} distilled (kdObjective, cached teacher logits, T ${KD.temperature}, alpha ${KD.alpha}) from the teacher`,
+      chainSparsity: pruned.spec.targetSparsity,
+      chainPruneEpochs: pruned.spec.fineTuneEpochs,
+      chainPruneLearningRate: pruned.spec.optimizer.learningRate,
+      chainPruneTargetStep: pruned.schedule.endStep,
+    },
     figures: {
       teacherTfliteAccuracyPct: pts(teacherTflite.accuracy),
       teacherTfliteGzipBytes: teacherTflite.gzipBytes,
@@ -198,7 +211,7 @@ recordResult(ONLY ? `compress-${ONLY}` : 'compress', {
 
 /** 90 % unstructured pruning (polynomial schedule) of a copy of the teacher (skipped with BENCH_ONLY=chain). */
 async function sparse90() {
-  const r = await prunePoly(await stripPruning(teacher), 0.9, E.prune, '90 % sparse');
+  const r = await prunePoly(await stripPruning(teacher), { targetSparsity: 0.9, scope: 'global', schedule: { kind: 'polynomial', rampShare: RAMP }, fineTuneEpochs: E.prune, optimizer: fineOpt }, '90 % sparse');
   const sparse = r.model;
   const sparseAcc = acc(sparse);
   const sparseTflite = await tfliteAccuracy(sparse, 'fp32');

@@ -14,7 +14,7 @@ import type { StageContext, StageResult } from '../../pipeline/stage';
 import { trainingView } from '../../data';
 import { type FitResult, loadRunDataset } from '../train';
 import { fineTune, stepsPerEpoch } from './fine-tune';
-import { prunePolynomial } from './gradual';
+import { MASK_UPDATES, prunePolynomial } from './gradual';
 import { applyMasks, computeMasks, DEFAULT_MIN_KEEP, disposeMasks, flooredLayers, type Masks, sparsityOf, stripPruning } from './magnitude';
 import { iterative, iterativeLevels, largestStep, oneShot, polynomialDecay, type PruningSchedule } from './schedule';
 import { floatAccuracy, loadCurrent, saveArtifact } from './stage-io';
@@ -25,14 +25,18 @@ type PruneSpec = z.infer<typeof pruneStage>;
 /** Above this share of the remaining weights removed in one step, the stage warns. */
 export const LARGE_STEP = 0.5;
 
-export function scheduleOf(s: PruneSpec): PruningSchedule {
+/** The recipe's schedule; a polynomial one without `endStep` ramps over `rampShare` of the `batches` × fine-tuning epochs steps. */
+export function scheduleOf(s: PruneSpec, batches: number): PruningSchedule {
   switch (s.schedule.kind) {
     case 'one-shot':
       return oneShot(s.targetSparsity);
     case 'iterative':
       return iterative(s.targetSparsity, s.schedule.stepFraction, s.schedule.epochsPerStep);
-    case 'polynomial':
-      return polynomialDecay({ initial: s.schedule.initialSparsity, final: s.targetSparsity, beginStep: s.schedule.beginStep, endStep: s.schedule.endStep, power: s.schedule.power, frequency: s.schedule.frequency });
+    case 'polynomial': {
+      const p = s.schedule;
+      const endStep = p.endStep ?? Math.max(p.beginStep + 1, Math.round(s.fineTuneEpochs * batches * p.rampShare));
+      return polynomialDecay({ initial: p.initialSparsity, final: s.targetSparsity, beginStep: p.beginStep, endStep, power: p.power, frequency: p.frequency ?? Math.max(1, Math.round((endStep - p.beginStep) / MASK_UPDATES)) });
+    }
   }
 }
 
@@ -88,7 +92,7 @@ export async function runPrune(ctx: StageContext<PruneSpec>): Promise<StageResul
     await tune(s.fineTuneEpochs, 'fine-tune');
     metrics.structured = result.report;
   } else {
-    const schedule = scheduleOf(s);
+    const schedule = scheduleOf(s, batches);
     const worst = largestStep(schedule);
     if (worst > LARGE_STEP) {
       ctx.log('warn', `This schedule removes ${Math.round(worst * 100)} % of the remaining weights in one step, which usually costs accuracy; prune gradually (iterative or polynomial) and fine-tune in between.`);
