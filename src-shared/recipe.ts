@@ -156,9 +156,13 @@ const pruneSchedule = z
       kind: z.literal('polynomial'),
       initialSparsity: num(0, 0.99).default(0),
       beginStep: int(0, 10_000_000).default(0),
-      endStep: int(1, 10_000_000),
+      /** Optimizer step at which the target is reached; absent: at `rampShare` of the fine-tuning steps. */
+      endStep: int(1, 10_000_000).optional(),
+      /** Without `endStep`: the share of the fine-tuning steps spent ramping up; the rest fine-tunes at the target. */
+      rampShare: num(0.05, 1).default(2 / 3),
       power: num(1, 10).default(3),
-      frequency: int(1, 100_000).default(100),
+      /** Steps between mask updates; absent: about 30 updates along the ramp. */
+      frequency: int(1, 100_000).optional(),
     }),
   ])
   .default({ kind: 'iterative', stepFraction: 0.5, epochsPerStep: 2 });

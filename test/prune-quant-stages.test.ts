@@ -83,6 +83,12 @@ describe('prune stage', () => {
     // 270 training images / 64 = 5 steps per epoch; 2 epochs = 10 steps, schedule ends at step 8.
     const p = await runPrune(ctxFor({ kind: 'prune', targetSparsity: 0.8, schedule: { kind: 'polynomial', endStep: 8, frequency: 2 }, fineTuneEpochs: 2 }) as never);
     expect((p.metrics as { sparsityByLayer: { global: number } }).sparsityByLayer.global).toBeCloseTo(0.8, 3);
+    // Without endStep the target is reached at two thirds of the fine-tuning (step 10 of 15), then fine-tuned.
+    logs.length = 0;
+    const byShare = await runPrune(ctxFor({ kind: 'prune', targetSparsity: 0.8, scope: 'global', schedule: { kind: 'polynomial' }, fineTuneEpochs: 3 }) as never);
+    expect((byShare.metrics as { sparsityByLayer: { global: number } }).sparsityByLayer.global).toBeCloseTo(0.8, 3);
+    expect(byShare.curves!.loss.length).toBe(3);
+    expect(logs.some((l) => /without fine-tuning after it/.test(l))).toBe(false);
     const ctx = ctxFor({ kind: 'prune', targetSparsity: 0.75, schedule: { kind: 'iterative', stepFraction: 0.5, epochsPerStep: 1 }, fineTuneEpochs: 1 });
     const first = await runPrune(ctx as never);
     expect(first.curves!.loss.length).toBe(3);

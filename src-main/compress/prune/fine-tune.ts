@@ -15,6 +15,8 @@ export interface FineTuneOptions {
   batchSize: number;
   optimizer: { name: 'adam' | 'sgd'; learningRate: number; momentum: number };
   seed: number;
+  /** 1-based first epoch that model selection may restore (see `fit`); default 1. */
+  selectFromEpoch?: number;
   /** Logits in training mode; default `model.apply(x, { training: true })`. */
   trainForward?: (x: tf.Tensor) => tf.Tensor;
   /** Logits for validation; default `model.predict`. */
@@ -35,6 +37,7 @@ export async function fineTune(o: FineTuneOptions): Promise<FitResult> {
     lr: o.optimizer.learningRate,
     momentum: o.optimizer.momentum,
     seed: o.seed,
+    selectFromEpoch: o.selectFromEpoch,
     throwIfCancelled: o.throwIfCancelled,
     ...(o.trainForward ? { lossFn: (xs: tf.Tensor, ys: tf.Tensor1D) => labelLoss(o.trainForward!(xs), ys) } : {}),
     ...(o.evalForward ? { forward: o.evalForward } : {}),

@@ -3,7 +3,7 @@ import * as tfl from '@tensorflow/tfjs-layers';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { buildTemplate } from '../../models';
 import { initBackend } from '../../tf';
-import { applyMasks, computeMasks, disposeMasks, sparsityOf, stripPruning } from './magnitude';
+import { applyMasks, computeMasks, disposeMasks, flooredLayers, sparsityOf, stripPruning } from './magnitude';
 
 beforeAll(async () => {
   await initBackend({ prefer: 'cpu' });
@@ -87,9 +87,28 @@ describe('magnitude pruning', () => {
     // dense1 has 8 weights, logits 4: 0.9 of 4 rounds to 4.
     expect(() => computeMasks(tiny, { sparsity: 0.9, scope: 'layer' })).toThrow(/layer "logits" .*no weight at all.*skip/);
     expect(() => computeMasks(tiny, { sparsity: 0.9, scope: 'layer', skipLayers: ['nope'] })).toThrow(/not found.*nope/);
-    // Global scope: zero out one layer's weights, so it is entirely below the threshold.
+    // Global scope: a target that cannot keep the floor of every layer is refused.
+    expect(() => computeMasks(mlp(), { sparsity: 0.9, scope: 'global', minKeep: 0.5 })).toThrow(/cannot keep 50 % of every layer/);
+  });
+
+  it('global floor: a layer the threshold would empty keeps its largest weights up to the floor, the others give up the difference', () => {
+    // Shrink the logits' weights so one threshold would remove every one of them.
     const m = mlp();
-    m.getLayer('logits').setWeights([tf.mul(m.getLayer('logits').getWeights()[0], 1e-6), m.getLayer('logits').getWeights()[1]]);
-    expect(() => computeMasks(m, { sparsity: 0.5, scope: 'global' })).toThrow(/every weight of layer "logits"/);
+    const logits = m.getLayer('logits').getWeights();
+    m.getLayer('logits').setWeights([tf.mul(logits[0], 1e-6), logits[1]]);
+    const before = m.getLayer('logits').getWeights()[0].dataSync().slice();
+    const masks = computeMasks(m, { sparsity: 0.5, scope: 'global', minKeep: 0.25 });
+    applyMasks(m, masks);
+    const r = sparsityOf(m);
+    expect(r.zeros).toBe(Math.round(0.5 * r.params)); // the global total is still exact
+    const l = r.layers.find((x) => x.layer === 'logits')!;
+    expect(l.params - l.zeros).toBe(Math.ceil(0.25 * l.params));
+    expect(flooredLayers(r, 0.25)).toEqual(['logits']);
+    // The kept ones are its largest.
+    const after = m.getLayer('logits').getWeights()[0].dataSync();
+    const kept = [...before].filter((_, i) => after[i] !== 0).map(Math.abs);
+    const dropped = [...before].filter((_, i) => after[i] === 0).map(Math.abs);
+    expect(Math.min(...kept)).toBeGreaterThanOrEqual(Math.max(...dropped));
+    disposeMasks(masks);
   });
 });

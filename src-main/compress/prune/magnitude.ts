@@ -84,18 +84,27 @@ function absOf(v: LayerVariable): Float32Array {
   return a;
 }
 
+/** Share of each layer's kernel that a global threshold always keeps (the floor), by default. */
+export const DEFAULT_MIN_KEEP = 0.02;
+
 /**
  * Masks for `sparsity` (share of weights removed), per layer (every kernel at that sparsity) or
- * global (one threshold across all kernels: layers with many small weights lose more). Refuses a
- * target that would leave a layer with no weight at all.
+ * global (one threshold across all kernels: layers with many small weights lose more). With a
+ * global threshold every layer keeps at least `minKeep` of its weights (at least one): a layer the
+ * threshold would cut below that floor keeps its largest weights up to it, and the other layers
+ * give up the difference (`flooredLayers` names the layers held at their floor). Refuses a target
+ * that cannot be met without emptying a layer.
  */
-export function computeMasks(model: tfl.LayersModel, opts: { sparsity: number; scope: 'layer' | 'global'; skipLayers?: readonly string[] }): Masks {
+export function computeMasks(model: tfl.LayersModel, opts: { sparsity: number; scope: 'layer' | 'global'; skipLayers?: readonly string[]; minKeep?: number }): Masks {
   const { sparsity, scope } = opts;
   if (!(sparsity >= 0 && sparsity < 1)) throw new AppError('INVALID_ARGS', `The sparsity must be at least 0 and below 1 (got ${sparsity}).`);
+  const minKeep = opts.minKeep ?? DEFAULT_MIN_KEEP;
+  if (!(minKeep >= 0 && minKeep < 1)) throw new AppError('INVALID_ARGS', `The per-layer floor must be at least 0 and below 1 (got ${minKeep}).`);
   const weights = prunableWeights(model, opts.skipLayers);
   const abs = weights.map((w) => absOf(w.variable));
   const masks: Masks = new Map();
   const pct = `${+(sparsity * 100).toFixed(2)} %`;
+  const layerMask = (i: number, k: number) => maskSmallest(abs[i], k, k ? kthSmallest(abs[i], k) : -1);
   if (scope === 'layer') {
     weights.forEach((w, i) => {
       const k = Math.round(sparsity * w.size);
@@ -106,35 +115,60 @@ export function computeMasks(model: tfl.LayersModel, opts: { sparsity: number; s
           { layer: w.layer },
         );
       }
-      masks.set(w.layer, tf.tensor(maskSmallest(abs[i], k, k ? kthSmallest(abs[i], k) : -1), w.variable.shape as number[]));
+      masks.set(w.layer, tf.tensor(layerMask(i, k), w.variable.shape as number[]));
     });
     return masks;
   }
   const total = abs.reduce((s, a) => s + a.length, 0);
-  const all = new Float32Array(total);
-  let off = 0;
-  for (const a of abs) {
-    all.set(a, off);
-    off += a.length;
-  }
-  const k = Math.round(sparsity * total);
-  const threshold = k ? kthSmallest(all, k) : -1;
-  // Exact count with ties: a global pass, then split back per layer.
-  const flat = maskSmallest(all, k, threshold);
-  off = 0;
-  weights.forEach((w, i) => {
-    const m = flat.subarray(off, off + abs[i].length);
-    off += abs[i].length;
-    if (!m.some((x) => x === 1)) {
+  const floor = weights.map((w) => Math.min(w.size, Math.max(1, Math.ceil(minKeep * w.size))));
+  let k = Math.round(sparsity * total);
+  // Water-filling: one threshold over the layers not yet at their floor; a layer it would cut below
+  // its floor is pinned there and leaves the pool with its share of the removals.
+  const out: (Float32Array | undefined)[] = weights.map(() => undefined);
+  for (;;) {
+    const free = weights.map((_, i) => i).filter((i) => !out[i]);
+    const capacity = free.reduce((s, i) => s + abs[i].length - floor[i], 0);
+    if (k > capacity) {
       throw new AppError(
         'INVALID_ARGS',
-        `A global threshold for ${pct} sparsity would remove every weight of layer "${w.layer}". Use per-layer scope, lower the target, or add "${w.layer}" to the layers to skip.`,
-        { layer: w.layer },
+        `A global threshold for ${pct} sparsity cannot keep ${+(minKeep * 100).toFixed(2)} % of every layer (at least one weight each). Lower the target, the per-layer floor, or skip fewer layers.`,
+        { sparsity, minKeep },
       );
     }
-    masks.set(w.layer, tf.tensor(Float32Array.from(m), w.variable.shape as number[]));
-  });
+    const all = new Float32Array(free.reduce((s, i) => s + abs[i].length, 0));
+    let off = 0;
+    for (const i of free) {
+      all.set(abs[i], off);
+      off += abs[i].length;
+    }
+    // Exact count with ties: a global pass, then split back per layer.
+    const flat = maskSmallest(all, k, k ? kthSmallest(all, k) : -1);
+    const below: number[] = [];
+    off = 0;
+    const split = free.map((i) => {
+      const m = flat.subarray(off, off + abs[i].length);
+      off += abs[i].length;
+      let kept = 0;
+      for (let j = 0; j < m.length; j++) kept += m[j];
+      if (kept < floor[i]) below.push(i);
+      return [i, m] as const;
+    });
+    if (!below.length) {
+      for (const [i, m] of split) out[i] = Float32Array.from(m);
+      break;
+    }
+    for (const i of below) {
+      out[i] = layerMask(i, abs[i].length - floor[i]);
+      k -= abs[i].length - floor[i];
+    }
+  }
+  weights.forEach((w, i) => masks.set(w.layer, tf.tensor(out[i]!, w.variable.shape as number[])));
   return masks;
+}
+
+/** Layers whose share of kept weights is at (or below) the floor `minKeep` of `computeMasks`. */
+export function flooredLayers(report: SparsityReport, minKeep = DEFAULT_MIN_KEEP): string[] {
+  return report.layers.filter((l) => l.params - l.zeros <= Math.max(1, Math.ceil(minKeep * l.params))).map((l) => l.layer);
 }
 
 /** Multiply each masked kernel by its mask (call after every optimizer step while fine-tuning). */

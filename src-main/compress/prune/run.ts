@@ -12,10 +12,11 @@ import type { z } from 'zod';
 import { loadModel, saveModel } from '../../models';
 import type { StageContext, StageResult } from '../../pipeline/stage';
 import { trainingView } from '../../data';
-import { loadRunDataset } from '../train';
+import { type FitResult, loadRunDataset } from '../train';
 import { fineTune, stepsPerEpoch } from './fine-tune';
-import { applyMasks, computeMasks, disposeMasks, type Masks, sparsityOf, stripPruning } from './magnitude';
-import { iterative, iterativeLevels, largestStep, oneShot, polynomialDecay, polynomialSparsity, polynomialUpdatesAt, type PruningSchedule } from './schedule';
+import { MASK_UPDATES, prunePolynomial } from './gradual';
+import { applyMasks, computeMasks, DEFAULT_MIN_KEEP, disposeMasks, flooredLayers, type Masks, sparsityOf, stripPruning } from './magnitude';
+import { iterative, iterativeLevels, largestStep, oneShot, polynomialDecay, type PruningSchedule } from './schedule';
 import { floatAccuracy, loadCurrent, saveArtifact } from './stage-io';
 import { pruneStructured } from './structured';
 
@@ -24,14 +25,18 @@ type PruneSpec = z.infer<typeof pruneStage>;
 /** Above this share of the remaining weights removed in one step, the stage warns. */
 export const LARGE_STEP = 0.5;
 
-export function scheduleOf(s: PruneSpec): PruningSchedule {
+/** The recipe's schedule; a polynomial one without `endStep` ramps over `rampShare` of the `batches` × fine-tuning epochs steps. */
+export function scheduleOf(s: PruneSpec, batches: number): PruningSchedule {
   switch (s.schedule.kind) {
     case 'one-shot':
       return oneShot(s.targetSparsity);
     case 'iterative':
       return iterative(s.targetSparsity, s.schedule.stepFraction, s.schedule.epochsPerStep);
-    case 'polynomial':
-      return polynomialDecay({ initial: s.schedule.initialSparsity, final: s.targetSparsity, beginStep: s.schedule.beginStep, endStep: s.schedule.endStep, power: s.schedule.power, frequency: s.schedule.frequency });
+    case 'polynomial': {
+      const p = s.schedule;
+      const endStep = p.endStep ?? Math.max(p.beginStep + 1, Math.round(s.fineTuneEpochs * batches * p.rampShare));
+      return polynomialDecay({ initial: p.initialSparsity, final: s.targetSparsity, beginStep: p.beginStep, endStep, power: p.power, frequency: p.frequency ?? Math.max(1, Math.round((endStep - p.beginStep) / MASK_UPDATES)) });
+    }
   }
 }
 
@@ -64,23 +69,17 @@ export async function runPrune(ctx: StageContext<PruneSpec>): Promise<StageResul
   const batches = stepsPerEpoch(data, s.batchSize);
   let totalEpochs = s.fineTuneEpochs;
   let epochsDone = 0;
-  const tune = async (epochs: number, phase: string, afterStep?: (step: number) => void) => {
-    if (!epochs) return;
-    const r = await fineTune({
-      model,
-      data,
-      epochs,
-      batchSize: s.batchSize,
-      optimizer: s.optimizer,
-      seed: ctx.seed + epochsDone,
-      afterStep,
-      throwIfCancelled: ctx.throwIfCancelled,
-      onBatch: (p) =>
-        ctx.progress({ phase, epoch: epochsDone + p.epoch + 1, epochs: totalEpochs, batch: p.batch, batches: p.batches, fraction: (epochsDone + p.epoch + p.batch / p.batches) / Math.max(1, totalEpochs), metrics: { loss: p.loss } }),
-    });
+  const onBatch = (phase: string) => (p: { epoch: number; batch: number; batches: number; loss: number }) =>
+    ctx.progress({ phase, epoch: epochsDone + p.epoch + 1, epochs: totalEpochs, batch: p.batch, batches: p.batches, fraction: (epochsDone + p.epoch + p.batch / p.batches) / Math.max(1, totalEpochs), metrics: { loss: p.loss } });
+  const record = (r: FitResult, epochs: number) => {
     curves.loss.push(...(r.curves.loss ?? []));
     curves.val_accuracy.push(...(r.curves.val_accuracy ?? []));
     epochsDone += epochs;
+  };
+  const tune = async (epochs: number, phase: string, afterStep?: (step: number) => void) => {
+    if (!epochs) return;
+    const r = await fineTune({ model, data, epochs, batchSize: s.batchSize, optimizer: s.optimizer, seed: ctx.seed + epochsDone, afterStep, throwIfCancelled: ctx.throwIfCancelled, onBatch: onBatch(phase) });
+    record(r, epochs);
   };
 
   const metrics: Record<string, unknown> = { method: s.method, accuracyBefore };
@@ -93,7 +92,7 @@ export async function runPrune(ctx: StageContext<PruneSpec>): Promise<StageResul
     await tune(s.fineTuneEpochs, 'fine-tune');
     metrics.structured = result.report;
   } else {
-    const schedule = scheduleOf(s);
+    const schedule = scheduleOf(s, batches);
     const worst = largestStep(schedule);
     if (worst > LARGE_STEP) {
       ctx.log('warn', `This schedule removes ${Math.round(worst * 100)} % of the remaining weights in one step, which usually costs accuracy; prune gradually (iterative or polynomial) and fine-tune in between.`);
@@ -129,15 +128,17 @@ export async function runPrune(ctx: StageContext<PruneSpec>): Promise<StageResul
         await tune(s.fineTuneEpochs, 'fine-tune at target', () => applyMasks(model, masks!));
       } else {
         const total = s.fineTuneEpochs * batches;
-        if (schedule.endStep > total) {
-          ctx.log('warn', `The polynomial schedule ends at step ${schedule.endStep} but fine-tuning has only ${total} steps (${s.fineTuneEpochs} epochs × ${batches}); the final sparsity is applied at the end, without fine-tuning after it. Lower endStep or add epochs.`);
+        if (schedule.endStep >= total) {
+          ctx.log('warn', `The polynomial schedule ends at step ${schedule.endStep} but fine-tuning has only ${total} steps (${s.fineTuneEpochs} epochs × ${batches}); the final sparsity is applied at the end, without fine-tuning after it. Lower endStep (about two thirds of ${total}) or add epochs.`);
         }
-        reMask(polynomialSparsity(schedule, 0));
-        await tune(s.fineTuneEpochs, 'prune + fine-tune', (step) => {
-          if (polynomialUpdatesAt(schedule, step)) reMask(polynomialSparsity(schedule, step));
-          else applyMasks(model, masks!);
-        });
-        if (schedule.endStep > total || !s.fineTuneEpochs) reMask(schedule.final);
+        if (!s.fineTuneEpochs) {
+          reMask(schedule.final);
+        } else {
+          const r = await prunePolynomial({ model, data, schedule, scope: s.scope, skipLayers: s.skipLayers, epochs: s.fineTuneEpochs, batchSize: s.batchSize, optimizer: s.optimizer, seed: ctx.seed, throwIfCancelled: ctx.throwIfCancelled, onBatch: onBatch('prune + fine-tune') });
+          record(r.fit, s.fineTuneEpochs);
+          model.dispose();
+          model = r.model;
+        }
       }
       const plain = await stripPruning(model, masks);
       model.dispose();
@@ -147,6 +148,11 @@ export async function runPrune(ctx: StageContext<PruneSpec>): Promise<StageResul
     }
     const report = sparsityOf(model, s.skipLayers);
     metrics.sparsityByLayer = { global: report.global, layers: report.layers };
+    const floored = s.scope === 'global' ? flooredLayers(report) : [];
+    if (floored.length) {
+      metrics.flooredLayers = floored;
+      ctx.log('warn', `The global threshold would have emptied ${floored.join(', ')}: held at the floor of ${DEFAULT_MIN_KEEP * 100} % of their weights (the other layers gave up the difference). Skip these layers or use per-layer scope if they matter.`);
+    }
   }
   const accuracy = floatAccuracy(model, ds.test);
   Object.assign(metrics, { accuracy, accuracyDrop: accuracyBefore - accuracy });

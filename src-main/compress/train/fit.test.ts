@@ -124,6 +124,28 @@ describe('fit', () => {
     model.dispose();
   });
 
+  it('selects the best epoch only from selectFromEpoch on (earlier epochs are never restored)', async () => {
+    // The same falling-accuracy setup: the best epoch overall is an early one.
+    const run = async (selectFromEpoch?: number) => {
+      const model = mlp();
+      const byEpoch: number[][][] = [];
+      const res = await fit({ model, data, epochs: 6, batchSize: 8, optimizer: 'sgd', lr: 0.5, seed: 1, selectFromEpoch, onEpoch: () => void byEpoch.push(weightsOf(model)) });
+      return { model, res, byEpoch };
+    };
+    const free = await run();
+    expect(free.res.bestEpoch).toBeLessThan(4); // the setup has its best epoch early
+    const late = await run(4);
+    const eligible = late.res.history.slice(3).map((h) => h.valAccuracy!);
+    expect(late.res.bestEpoch).toBeGreaterThanOrEqual(4);
+    expect(late.res.val!.accuracy).toBe(Math.max(...eligible));
+    expect(weightsOf(late.model)).toEqual(late.byEpoch[late.res.bestEpoch - 1]);
+    // None eligible: the last epoch's weights are kept.
+    const none = await run(7);
+    expect(none.res.bestEpoch).toBe(6);
+    expect(weightsOf(none.model)).toEqual(none.byEpoch[5]);
+    for (const r of [free, late, none]) r.model.dispose();
+  });
+
   it('calls the per-step hook after every optimizer step and honours a loss override', async () => {
     const model = mlp();
     const w0 = model.trainableWeights[0].read();

@@ -84,6 +84,13 @@ export interface FitOptions {
   momentum?: number;
   schedule?: LrSchedule;
   earlyStopping?: { patience: number; minDelta?: number };
+  /**
+   * 1-based first epoch that model selection (and early stopping) may pick. Earlier epochs are
+   * trained and validated but never restored: gradual pruning raises the sparsity during its first
+   * epochs, and restoring one of them would return weights trained under an earlier, less sparse mask.
+   * Default 1. Above `epochs`: no selection, the last epoch's weights are kept.
+   */
+  selectFromEpoch?: number;
   /** Default 0. */
   seed?: number;
   signal?: AbortSignal;
@@ -234,7 +241,9 @@ export async function fit(opts: FitOptions): Promise<FitResult> {
         evalMs = Date.now() - t0;
         Object.assign(record, { valAccuracy: val.accuracy, valLoss: val.loss, valTopK: val.topK, valEce: val.ece });
         const minDelta = opts.earlyStopping?.minDelta ?? 0;
-        if (val.accuracy > state.bestMetric + minDelta || state.bestEpoch === 0) {
+        if (e + 1 < (opts.selectFromEpoch ?? 1)) {
+          // Not eligible for model selection (see selectFromEpoch).
+        } else if (val.accuracy > state.bestMetric + minDelta || state.bestEpoch === 0) {
           state.bestMetric = val.accuracy;
           state.bestEpoch = e + 1;
           state.sinceBest = 0;
@@ -257,6 +266,7 @@ export async function fit(opts: FitOptions): Promise<FitResult> {
     }
 
     let finalVal: ClassificationMetrics | undefined;
+    if (state.bestEpoch === 0) state.bestEpoch = state.epochsDone;
     if (validate && best && state.bestEpoch !== state.epochsDone) {
       setWeightsFrom(model, best);
       finalVal = evaluate(model, data.val, { forward: opts.forward, k: opts.topK, numClasses });
