@@ -140,6 +140,9 @@ describe('exporter', () => {
       }
       m.close();
       expect(beyond1, `seed ${seed}: outputs beyond one step of the integer reference`).toBe(0);
+      // The near-uniform softmax hides the body: check every operator before the pooling too.
+      const body = tfl.model({ inputs: model.inputs, outputs: model.getLayer('bn2').output as tfl.SymbolicTensor });
+      await expectLiteRtWithinOneStep(buildTflite(body, { precision: 'int8', quant: params }).bytes, x, 189);
       if (seed === INT8_SEEDS[0]) {
         const info = inspectTfliteBytes(built.bytes);
         expect(info.precision).toBe('int8');
@@ -178,10 +181,16 @@ describe('exporter', () => {
   });
 
   it('writes a BatchNormalization after an activation as MUL + ADD in float and as FULLY_CONNECTED in INT8', async () => {
-    const input = tfl.input({ shape: [6], name: 'input' });
-    const hidden = apply(tfl.layers.dense({ units: 8, activation: 'relu', name: 'hidden' }), input);
-    const bn = apply(tfl.layers.batchNormalization({ name: 'norm', movingMeanInitializer: 'randomNormal', gammaInitializer: 'randomUniform', betaInitializer: 'randomNormal' }), hidden);
-    const model = tfl.model({ inputs: input, outputs: apply(tfl.layers.dense({ units: 3, name: 'out' }), bn) });
+    // Seeded: on about 5 % of unseeded draws (11 of 150, then 4 of 100) one 'norm' value sits on a rounding
+    // tie where XNNPack (float, half to even) and the reference (Q31, half away) differ by the allowed
+    // step, and the last FULLY_CONNECTED multiplies that step into 2-4 output steps. The body is checked
+    // to one step below, so such drift stays distinguishable from a wrong parameter.
+    const model = seeded(20261203, () => {
+      const input = tfl.input({ shape: [6], name: 'input' });
+      const hidden = apply(tfl.layers.dense({ units: 8, activation: 'relu', name: 'hidden' }), input);
+      const bn = apply(tfl.layers.batchNormalization({ name: 'norm', movingMeanInitializer: 'randomNormal', gammaInitializer: 'randomUniform', betaInitializer: 'randomNormal' }), hidden);
+      return tfl.model({ inputs: input, outputs: apply(tfl.layers.dense({ units: 3, name: 'out' }), bn) });
+    });
     const x = Float32Array.from({ length: 30 * 6 }, (_, i) => Math.cos(i * 0.91) * 3);
     const fp32 = buildTflite(model, { precision: 'fp32' });
     expect(fp32.ops.map((o) => o.op)).toEqual(['FULLY_CONNECTED', 'MUL', 'ADD', 'FULLY_CONNECTED']);
@@ -197,6 +206,8 @@ describe('exporter', () => {
     const int8 = buildTflite(model, { precision: 'int8', quant: calibrateMinMax(model, { x, n: 30, sampleShape: [6] }).params });
     expect(int8.ops.map((o) => o.op)).toEqual(['QUANTIZE', 'FULLY_CONNECTED', 'FULLY_CONNECTED', 'FULLY_CONNECTED', 'DEQUANTIZE']);
     await expectLiteRtWithinOneStep(int8.bytes, x, 6);
+    const body = tfl.model({ inputs: model.inputs, outputs: model.getLayer('norm').output as tfl.SymbolicTensor });
+    await expectLiteRtWithinOneStep(buildTflite(body, { precision: 'int8', quant: calibrateMinMax(model, { x, n: 30, sampleShape: [6] }).params }).bytes, x, 6);
   });
 
   it('keeps named layers in float inside a full-INT8 model', async () => {
