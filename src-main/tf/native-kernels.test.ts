@@ -4,24 +4,15 @@ import '@tensorflow/tfjs-backend-wasm';
 import '@tensorflow/tfjs-core/dist/register_all_gradients';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { loadNativeKernels } from './native';
-import { registerNativeKernels } from './native-kernels';
-import { type KernelInputs, maxRelError, onBackend, randomArray, runKernel } from './test-helpers';
-import { depthwiseConv2dNativeBackpropFilter, depthwiseConv2dNativeBackpropInput, registerWasmGradKernels } from './wasm-grad-kernels';
+import { initTestBackends, type KernelInputs, maxRelError, onBackend, randomArray, runKernel } from './test-helpers';
+import { depthwiseConv2dNativeBackpropFilter, depthwiseConv2dNativeBackpropInput } from './wasm-grad-kernels';
 
 // `npm run test:unit` builds the add-on first (build:native); without a C++ compiler there is
 // nothing to test here, and the fallback is covered by native.test.ts.
 const native = loadNativeKernels(process.env);
 if (!native.kernels) console.warn(`native kernel tests skipped: ${native.reason}`);
 
-beforeAll(async () => {
-  await tf.setBackend('cpu');
-  await tf.setBackend('wasm');
-  registerWasmGradKernels();
-  if (native.kernels) {
-    native.kernels.setThreads(2);
-    registerNativeKernels(native.kernels);
-  }
-});
+beforeAll(() => initTestBackends(native.kernels));
 
 type Shape4 = [number, number, number, number];
 type Pad = 'same' | 'valid' | [[number, number], [number, number], [number, number], [number, number]];
