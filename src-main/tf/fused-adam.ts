@@ -4,17 +4,20 @@
  * a small model that per-kernel overhead costs more than the update itself. `FusedAdamOptimizer` is
  * that optimizer (same class name, config, slot variables and getWeights/setWeights layout, so
  * checkpoints written by either load in the other) whose update on wasm is one registered kernel,
- * `PocketBenchAdam`, that rewrites w, m and v of every variable in place on the wasm heap, with
- * exactly tfjs' float32 arithmetic in its order (epsilon added after the square root of the
+ * `PocketBenchAdam`: it updates the moments m, v of every variable in place on the wasm heap and
+ * writes the new weights to fresh buffers that the variables are then assigned, with exactly tfjs'
+ * float32 arithmetic in its order (epsilon added after the square root of the
  * bias-corrected second moment, bias correction from the float32 accumulators β1^t, β2^t that it
  * updates as tfjs does), so the weights match the stock optimizer bit for bit. The arithmetic runs in
  * the native add-on when it is loaded (vectorised, multithreaded for large tensors), else in
  * JavaScript over the heap. On any other backend (cpu, tensorflow), or for tensors that are not
  * float32, the stock update runs.
  *
- * In place is safe because the optimizer first gives every buffer it writes an owner of its own: a
- * variable whose data is shared with another tensor (wasm reference count above one, e.g. after
- * `assign(t)` while `t` is still alive) gets a private copy before the kernel runs.
+ * Weights get new buffers, as with the stock optimizer, because the wasm backend caches XNNPACK
+ * operators (Conv2D, MatMul...) by the data id of their filter, with the filter packed inside: a
+ * filter changed in place would be served stale. Moments and accumulators are only ever read by the
+ * optimizer, so they are written in place, after the optimizer has made sure each is the sole holder
+ * of its buffer (one loaded by setWeights may still share it with the caller's tensor).
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
@@ -44,7 +47,7 @@ function constants(a: AdamAttrs, acc1: number, acc2: number): Float32Array {
 }
 
 /** The native kernel's arithmetic in JavaScript: every operation rounded to float32 (Math.fround). */
-export function adamJs(w: Float32Array, g: Float32Array, m: Float32Array, v: Float32Array, c: Float32Array): void {
+export function adamJs(w: Float32Array, g: Float32Array, m: Float32Array, v: Float32Array, c: Float32Array, wOut: Float32Array): void {
   const f = Math.fround;
   const [b1, omb1, b2, omb2, omab1, omab2, eps, nlr] = c;
   for (let i = 0; i < w.length; i++) {
@@ -53,7 +56,7 @@ export function adamJs(w: Float32Array, g: Float32Array, m: Float32Array, v: Flo
     const v1 = f(f(v[i] * b2) + f(f(gi * gi) * omb2));
     const mh = f(m1 / omab1);
     const vh = f(v1 / omab2);
-    w[i] = f(f(mh / f(f(Math.sqrt(vh)) + eps)) * nlr) + w[i];
+    wOut[i] = f(f(mh / f(f(Math.sqrt(vh)) + eps)) * nlr) + w[i];
     m[i] = m1;
     v[i] = v1;
   }
@@ -61,21 +64,28 @@ export function adamJs(w: Float32Array, g: Float32Array, m: Float32Array, v: Flo
 
 /**
  * Inputs w0 g0 m0 v0 … w{n−1} … v{n−1}, accBeta1, accBeta2; every one float32, each quadruple of one
- * size, and w, m, v, acc* exclusively owned (the optimizer sees to both). Writes them in place and
- * returns no tensor.
+ * size, and m, v, acc* exclusively owned (the optimizer sees to both). Updates m, v, acc* in place
+ * and returns the n new weight tensors.
  */
 function kernel(native: NativeKernels | null): KernelFunc {
   return (({ inputs, backend, attrs }: { inputs: NamedTensorMap; backend: BackendWasm; attrs: NamedAttrMap }) => {
     const a = attrs as unknown as AdamAttrs;
     const heap = (t: TensorInfo) => backend.typedArrayFromHeap(t) as Float32Array;
+    const c = constants(a, heap(inputs.accBeta1)[0], heap(inputs.accBeta2)[0]);
+    const update = native ? native.adam.bind(native) : adamJs;
+    const outs: TensorInfo[] = [];
+    for (let k = 0; k < a.count; k++) {
+      const w = inputs[`w${k}`];
+      const out = backend.makeOutput(w.shape, 'float32');
+      // Views after makeOutput: an allocation may grow the heap and detach older views.
+      update(heap(w), heap(inputs[`g${k}`]), heap(inputs[`m${k}`]), heap(inputs[`v${k}`]), c, heap(out));
+      outs.push(out);
+    }
     const acc1 = heap(inputs.accBeta1);
     const acc2 = heap(inputs.accBeta2);
-    const c = constants(a, acc1[0], acc2[0]);
-    const update = native ? native.adam.bind(native) : adamJs;
-    for (let k = 0; k < a.count; k++) update(heap(inputs[`w${k}`]), heap(inputs[`g${k}`]), heap(inputs[`m${k}`]), heap(inputs[`v${k}`]), c);
     acc1[0] = Math.fround(acc1[0] * Math.fround(a.beta1));
     acc2[0] = Math.fround(acc2[0] * Math.fround(a.beta2));
-    return [];
+    return outs;
   }) as unknown as KernelFunc;
 }
 
@@ -127,7 +137,7 @@ export class FusedAdamOptimizer extends tf.AdamOptimizer {
     const backend = tf.backend() as BackendWasm;
     const inputs: NamedTensorMap = {};
     quads.forEach(({ w, g, m, v }, k) => {
-      inputs[`w${k}`] = ownBuffer(backend, w);
+      inputs[`w${k}`] = w;
       inputs[`g${k}`] = g;
       inputs[`m${k}`] = ownBuffer(backend, m);
       inputs[`v${k}`] = ownBuffer(backend, v);
@@ -135,7 +145,9 @@ export class FusedAdamOptimizer extends tf.AdamOptimizer {
     inputs.accBeta1 = ownBuffer(backend, state.accBeta1);
     inputs.accBeta2 = ownBuffer(backend, state.accBeta2);
     const attrs: AdamAttrs = { count: quads.length, learningRate: this.learningRate, beta1: this.beta1, beta2: this.beta2, epsilon: this.epsilon };
-    tf.engine().runKernel(FUSED_ADAM, inputs, attrs as unknown as NamedAttrMap);
+    const weights = tf.engine().runKernel(FUSED_ADAM, inputs, attrs as unknown as NamedAttrMap) as tf.Tensor[];
+    quads.forEach(({ w }, k) => w.assign(weights[k]));
+    tf.dispose(weights);
     this.incrementIterations();
   }
 }

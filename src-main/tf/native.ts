@@ -26,8 +26,8 @@ export interface NativeKernels {
   maxPool(x: Float32Array, y: Float32Array, ...geometry: number[]): void;
   maxPoolGrad(dy: Float32Array, x: Float32Array, dx: Float32Array, ...geometry: number[]): void;
   sumRows(x: Float32Array, out: Float32Array, rows: number, cols: number): void;
-  /** Adam in place on one variable; `constants` = β1, 1−β1, β2, 1−β2, 1−β1^t, 1−β2^t, ε, −lr (see fused-adam.ts). */
-  adam(w: Float32Array, g: Float32Array, m: Float32Array, v: Float32Array, constants: Float32Array): void;
+  /** Adam on one variable: m, v in place, new weights into wOut; `constants` = β1, 1−β1, β2, 1−β2, 1−β1^t, 1−β2^t, ε, −lr (fused-adam.ts). */
+  adam(w: Float32Array, g: Float32Array, m: Float32Array, v: Float32Array, constants: Float32Array, wOut: Float32Array): void;
   setThreads(n: number): number;
 }
 

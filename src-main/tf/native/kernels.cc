@@ -509,15 +509,17 @@ void sumRows(const float* x, long R, long C, float* out) {
   sumPartials(partial, C, out);
 }
 
-// Adam update in place: m, v and w of one variable from its gradient g, with exactly the float32
-// operations of tfjs' AdamOptimizer, in its order (one rounding per op, no fused multiply-add, which
-// is why contraction is off here), so the result is bit for bit what its chain of ~14 kernels gives:
+// Adam update of one variable from its gradient g: m and v in place, the new weights into wOut, with
+// exactly the float32 operations of tfjs' AdamOptimizer in its order (one rounding per op, no fused
+// multiply-add, which is why contraction is off here), so the result is bit for bit what its chain
+// of ~14 kernels gives:
 //   m' = m*b1 + g*(1-b1)            v' = v*b2 + (g*g)*(1-b2)
 //   w' = ((m'/(1-b1^t)) / (sqrt(v'/(1-b2^t)) + eps)) * (-lr) + w
 // c = [b1, 1-b1, b2, 1-b2, 1-b1^t, 1-b2^t, eps, -lr], each already rounded to float32.
 #pragma GCC push_options
 #pragma GCC optimize("fp-contract=off")
-PB_CLONES void adamRange(float* __restrict w, const float* __restrict g, float* __restrict m, float* __restrict v, const float* c, long from, long to) {
+PB_CLONES void adamRange(const float* __restrict w, const float* __restrict g, float* __restrict m, float* __restrict v, const float* c,
+                         float* __restrict wOut, long from, long to) {
   const float b1 = c[0], omb1 = c[1], b2 = c[2], omb2 = c[3], omab1 = c[4], omab2 = c[5], eps = c[6], nlr = c[7];
   for (long i = from; i < to; i++) {
     const float gi = g[i];
@@ -525,7 +527,7 @@ PB_CLONES void adamRange(float* __restrict w, const float* __restrict g, float* 
     const float v1 = v[i] * b2 + (gi * gi) * omb2;
     const float mh = m1 / omab1;
     const float vh = v1 / omab2;
-    w[i] = (mh / (std::sqrt(vh) + eps)) * nlr + w[i];
+    wOut[i] = (mh / (std::sqrt(vh) + eps)) * nlr + w[i];
     m[i] = m1;
     v[i] = v1;
   }
@@ -533,10 +535,10 @@ PB_CLONES void adamRange(float* __restrict w, const float* __restrict g, float* 
 #pragma GCC pop_options
 
 // Element-wise, so chunks are independent; small tensors stay on the calling thread.
-void adam(float* w, const float* g, float* m, float* v, const float* c, long n) {
+void adam(const float* w, const float* g, float* m, float* v, const float* c, float* wOut, long n) {
   const long CHUNK = 16384;
-  if (n <= 2 * CHUNK) return adamRange(w, g, m, v, c, 0, n);
-  pool.parallelFor(ceilDiv(n, CHUNK), [&](long part) { adamRange(w, g, m, v, c, part * CHUNK, std::min(n, (part + 1) * CHUNK)); });
+  if (n <= 2 * CHUNK) return adamRange(w, g, m, v, c, wOut, 0, n);
+  pool.parallelFor(ceilDiv(n, CHUNK), [&](long part) { adamRange(w, g, m, v, c, wOut, part * CHUNK, std::min(n, (part + 1) * CHUNK)); });
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -675,15 +677,16 @@ napi_value SumRows(napi_env env, napi_callback_info info) {
   return nullptr;
 }
 
-// adam(w, g, m, v, constants[8]): all four of one length; w, m and v are updated in place.
+// adam(w, g, m, v, constants[8], wOut): w, g, m, v, wOut of one length (wOut apart from the others);
+// m and v are updated in place.
 napi_value Adam(napi_env env, napi_callback_info info) {
   Args a(env, info);
-  size_t nw = 0, ng = 0, nm = 0, nv = 0, nc = 0;
-  float *w = a.f32(0, &nw), *g = a.f32(1, &ng), *m = a.f32(2, &nm), *v = a.f32(3, &nv), *c = a.f32(4, &nc);
-  if (!a.ok || !w || !g || !m || !v || !c || nc != 8 || ng != nw || nm != nw || nv != nw) {
-    return fail(env, "adam(w, g, m, v, constants): four Float32Arrays of one length and 8 constants");
+  size_t nw = 0, ng = 0, nm = 0, nv = 0, nc = 0, no = 0;
+  float *w = a.f32(0, &nw), *g = a.f32(1, &ng), *m = a.f32(2, &nm), *v = a.f32(3, &nv), *c = a.f32(4, &nc), *wOut = a.f32(5, &no);
+  if (!a.ok || !w || !g || !m || !v || !c || !wOut || nc != 8 || ng != nw || nm != nw || nv != nw || no != nw) {
+    return fail(env, "adam(w, g, m, v, constants, wOut): five Float32Arrays of one length and 8 constants");
   }
-  adam(w, g, m, v, c, (long)nw);
+  adam(w, g, m, v, c, wOut, (long)nw);
   return nullptr;
 }
 
