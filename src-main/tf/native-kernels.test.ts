@@ -33,6 +33,8 @@ const convCases: ConvCase[] = [
   { name: 'VALID stride 2, leftover rows', x: [3, 10, 9, 2], filter: [3, 3, 2, 8], strides: 2, pad: 'valid' },
   { name: 'explicit padding', x: [1, 8, 8, 3], filter: [5, 5, 3, 4], strides: 2, pad: explicit },
   { name: '1x1', x: [2, 5, 5, 16], filter: [1, 1, 16, 8], strides: 1, pad: 'valid' },
+  { name: 'first layer, one channel (Ci 1 → Co 8: 8 x 8 blocks)', x: [3, 10, 10, 1], filter: [3, 3, 1, 8], strides: 1, pad: 'same' },
+  { name: 'Co 12 (6 x 16 blocks, partial columns)', x: [2, 9, 9, 8], filter: [3, 3, 8, 12], strides: 1, pad: 'valid' },
   { name: 'teacher conv2 (K = 288, spans GEMM blocks)', x: [2, 8, 8, 32], filter: [3, 3, 32, 64], strides: 1, pad: 'same' },
 ];
 const dilatedConv: ConvCase = { name: 'SAME dilation 2', x: [2, 9, 9, 3], filter: [3, 3, 3, 4], strides: 1, pad: 'same', dilations: 2 };

@@ -186,13 +186,57 @@ inline __attribute__((always_inline)) void microBody(int kc, const float* __rest
   }
 }
 
-// Wide outputs use 4 x 32 blocks; narrow ones (8 or 16 channels, small students) 8 x 16, so
-// less of each vector is padding.
+// Narrow outputs (8 or 16 channels, small students) use explicit 8-float vectors (GCC/Clang vector
+// extensions): left to auto-vectorisation, the 8 x 16 block above came out as shuffles and spills.
+// MR_ x NV vectors of accumulators stay in registers (at most 12 of the 16 AVX2 ones); each k step
+// loads NV vectors of B and broadcasts MR_ values of A. Same per-element summation order as microBody.
+typedef float v8f __attribute__((vector_size(32)));
+
+template <int MR_, int NV>
+inline __attribute__((always_inline)) void microVec(int kc, const float* __restrict a, const float* __restrict b, float* __restrict c,
+                                                    long ldc, int rows, int cols, bool load) {
+  constexpr int NR_ = 8 * NV;
+  v8f acc[MR_][NV];
+  for (int r = 0; r < MR_; r++)
+    for (int q = 0; q < NV; q++) acc[r][q] = v8f{};
+  for (int k = 0; k < kc; k++) {
+    v8f bv[NV];
+    for (int q = 0; q < NV; q++) std::memcpy(&bv[q], b + k * NR_ + q * 8, sizeof(v8f));
+    for (int r = 0; r < MR_; r++) {
+      const float ar = a[k * MR_ + r];
+      for (int q = 0; q < NV; q++) acc[r][q] += ar * bv[q];
+    }
+  }
+  for (int r = 0; r < rows; r++) {
+    float* cr = c + r * ldc;
+    if (cols == NR_) {
+      for (int q = 0; q < NV; q++) {
+        v8f out = acc[r][q];
+        if (load) {
+          v8f prev;
+          std::memcpy(&prev, cr + q * 8, sizeof(v8f));
+          out += prev;
+        }
+        std::memcpy(cr + q * 8, &out, sizeof(v8f));
+      }
+    } else {
+      float tmp[NR_];
+      std::memcpy(tmp, acc[r], sizeof(tmp));
+      for (int j = 0; j < cols; j++) cr[j] = load ? cr[j] + tmp[j] : tmp[j];
+    }
+  }
+}
+
+// Wide outputs use 4 x 32 blocks; narrow ones 6 x 16 (up to 16 channels) or 8 x 8 (up to 8), so
+// little of each vector is padding.
 PB_CLONES void microWide(int kc, const float* a, const float* b, float* c, long ldc, int rows, int cols, bool load) {
   microBody<4, 32>(kc, a, b, c, ldc, rows, cols, load);
 }
 PB_CLONES void microNarrow(int kc, const float* a, const float* b, float* c, long ldc, int rows, int cols, bool load) {
-  microBody<8, 16>(kc, a, b, c, ldc, rows, cols, load);
+  microVec<6, 2>(kc, a, b, c, ldc, rows, cols, load);
+}
+PB_CLONES void microEight(int kc, const float* a, const float* b, float* c, long ldc, int rows, int cols, bool load) {
+  microVec<8, 1>(kc, a, b, c, ldc, rows, cols, load);
 }
 
 template <int MR_, int NR_>
@@ -211,7 +255,7 @@ void gemmBlocked(long M, long N, long K, const View& A, const View& B, float* C,
       int rows = (int)std::min<long>(MR_, M - i0);
       for (long p = 0; p < panels; p++) {
         int cols = (int)std::min<long>(NR_, N - p * NR_);
-        (NR_ == 32 ? microWide : microNarrow)(kc, ap, bp + p * kc * NR_, C + i0 * ldc + p * NR_, ldc, rows, cols, load);
+        (NR_ == 32 ? microWide : NR_ == 16 ? microNarrow : microEight)(kc, ap, bp + p * kc * NR_, C + i0 * ldc + p * NR_, ldc, rows, cols, load);
       }
     }
   }
@@ -225,8 +269,10 @@ void gemm(long M, long N, long K, const View& A, const View& B, float* C, long l
       for (long i = 0; i < M; i++) std::fill(C + i * ldc, C + i * ldc + N, 0.f);
     return;
   }
-  if (N <= 16)
-    gemmBlocked<8, 16>(M, N, K, A, B, C, ldc, accumulate, scratch);
+  if (N <= 8)
+    gemmBlocked<8, 8>(M, N, K, A, B, C, ldc, accumulate, scratch);
+  else if (N <= 16)
+    gemmBlocked<6, 16>(M, N, K, A, B, C, ldc, accumulate, scratch);
   else
     gemmBlocked<4, 32>(M, N, K, A, B, C, ldc, accumulate, scratch);
 }
@@ -260,22 +306,39 @@ struct Conv {
   long pixels() const { return B * OH * OW; }
 };
 
-// Rows [p0, p0+rows) of the im2col matrix (one row per output pixel, K = FH*FW*Ci columns).
+// Copies n floats; short runs (the few channels of a first layer) inline rather than via memcpy.
+inline void copyFloats(float* d, const float* s, long n) {
+  if (n >= 16)
+    std::memcpy(d, s, n * sizeof(float));
+  else
+    for (long i = 0; i < n; i++) d[i] = s[i];
+}
+
+// Rows [p0, p0+rows) of the im2col matrix (one row per output pixel, K = FH*FW*Ci columns). With
+// no dilation, the FW taps of a filter row that lie inside the image are one contiguous run.
 void im2col(const Conv& c, const float* x, long p0, long rows, float* out) {
   long K = c.K();
   for (long r = 0; r < rows; r++) {
     long p = p0 + r;
     long b = p / (c.OH * c.OW), rem = p % (c.OH * c.OW), oy = rem / c.OW, ox = rem % c.OW;
     float* dst = out + r * K;
+    long x0 = ox * c.SW - c.PL;
+    bool rowInside = c.DW == 1 && x0 >= 0 && x0 + c.FW <= c.W;
     for (long i = 0; i < c.FH; i++) {
       long y = oy * c.SH + i * c.DH - c.PT;
-      for (long j = 0; j < c.FW; j++) {
-        long xx = ox * c.SW + j * c.DW - c.PL;
-        float* d = dst + (i * c.FW + j) * c.Ci;
-        if (y < 0 || y >= c.H || xx < 0 || xx >= c.W)
-          std::fill(d, d + c.Ci, 0.f);
-        else
-          std::memcpy(d, x + ((b * c.H + y) * c.W + xx) * c.Ci, c.Ci * sizeof(float));
+      float* d = dst + i * c.FW * c.Ci;
+      if (y < 0 || y >= c.H) {
+        std::fill(d, d + c.FW * c.Ci, 0.f);
+      } else if (rowInside) {
+        copyFloats(d, x + ((b * c.H + y) * c.W + x0) * c.Ci, c.FW * c.Ci);
+      } else {
+        for (long j = 0; j < c.FW; j++) {
+          long xx = x0 + j * c.DW;
+          if (xx < 0 || xx >= c.W)
+            std::fill(d + j * c.Ci, d + (j + 1) * c.Ci, 0.f);
+          else
+            copyFloats(d + j * c.Ci, x + ((b * c.H + y) * c.W + xx) * c.Ci, c.Ci);
+        }
       }
     }
   }
