@@ -3,9 +3,9 @@
 // a Float32Array view of the wasm heap, and every call is synchronous (the JS thread waits while the
 // worker threads run), so no memory moves under us.
 //
-// Speed comes from three things: a packed, register-blocked GEMM (4x32 or 8x16 micro-kernel written as
-// fixed-size loops that the compiler vectorises; x86-64 builds carry AVX-512, AVX2+FMA and baseline
-// clones chosen at load time, so one binary runs on any x86-64 CPU); convolutions done as im2col in
+// Speed comes from three things: a packed, register-blocked GEMM (6x16 or 8x8 micro-kernel written with
+// 8-float vector types; x86-64 builds carry x86-64-v4, AVX2+FMA and baseline clones chosen at load
+// time, so one binary runs on any x86-64 CPU); convolutions done as im2col in
 // cache-sized chunks feeding that GEMM; and a small persistent thread pool that splits each kernel
 // over independent rows, images or partial sums (no two threads ever write the same float).
 #include <node_api.h>
@@ -136,7 +136,7 @@ struct View {
   float at(long i, long j) const { return p[i * rs + j * cs]; }
 };
 
-// Row and column alignment for splitting work (multiples of both micro-kernel shapes).
+// Row and column granularity for splitting work between threads and conv chunks.
 constexpr int MR = 8;
 constexpr int NR = 32;
 constexpr int KC = 256;
@@ -163,33 +163,10 @@ inline void packB(const View& B, long N, long k0, int kc, float* out) {
   }
 }
 
-// The MR_ x NR_ register block: fixed-size loops the compiler turns into SIMD FMAs.
-template <int MR_, int NR_>
-inline __attribute__((always_inline)) void microBody(int kc, const float* __restrict a, const float* __restrict b, float* __restrict c,
-                                                     long ldc, int rows, int cols, bool load) {
-  float acc[MR_][NR_];
-  for (int r = 0; r < MR_; r++)
-    for (int j = 0; j < NR_; j++) acc[r][j] = 0.f;
-  for (int k = 0; k < kc; k++) {
-    const float* bk = b + k * NR_;
-    for (int r = 0; r < MR_; r++) {
-      const float ar = a[k * MR_ + r];
-      for (int j = 0; j < NR_; j++) acc[r][j] += ar * bk[j];
-    }
-  }
-  for (int r = 0; r < rows; r++) {
-    float* cr = c + r * ldc;
-    if (load)
-      for (int j = 0; j < cols; j++) cr[j] += acc[r][j];
-    else
-      for (int j = 0; j < cols; j++) cr[j] = acc[r][j];
-  }
-}
-
-// Narrow outputs (8 or 16 channels, small students) use explicit 8-float vectors (GCC/Clang vector
-// extensions): left to auto-vectorisation, the 8 x 16 block above came out as shuffles and spills.
-// MR_ x NV vectors of accumulators stay in registers (at most 12 of the 16 AVX2 ones); each k step
-// loads NV vectors of B and broadcasts MR_ values of A. Same per-element summation order as microBody.
+// The register block, written with explicit 8-float vectors (GCC/Clang vector extensions): left to
+// auto-vectorisation, plain fixed-size loops compiled to shuffles and spills. MR_ x NV vectors of
+// accumulators stay in registers (at most 12 of the 16 AVX2 ones); each k step loads NV vectors of B
+// and broadcasts MR_ values of A; each output element sums over k in order.
 typedef float v8f __attribute__((vector_size(32)));
 
 template <int MR_, int NV>
@@ -227,11 +204,8 @@ inline __attribute__((always_inline)) void microVec(int kc, const float* __restr
   }
 }
 
-// Wide outputs use 4 x 32 blocks; narrow ones 6 x 16 (up to 16 channels) or 8 x 8 (up to 8), so
-// little of each vector is padding.
-PB_CLONES void microWide(int kc, const float* a, const float* b, float* c, long ldc, int rows, int cols, bool load) {
-  microBody<4, 32>(kc, a, b, c, ldc, rows, cols, load);
-}
+// 6 x 16 blocks, or 8 x 8 for outputs of up to 8 channels (small students), so little of each
+// vector is padding.
 PB_CLONES void microNarrow(int kc, const float* a, const float* b, float* c, long ldc, int rows, int cols, bool load) {
   microVec<6, 2>(kc, a, b, c, ldc, rows, cols, load);
 }
@@ -255,7 +229,7 @@ void gemmBlocked(long M, long N, long K, const View& A, const View& B, float* C,
       int rows = (int)std::min<long>(MR_, M - i0);
       for (long p = 0; p < panels; p++) {
         int cols = (int)std::min<long>(NR_, N - p * NR_);
-        (NR_ == 32 ? microWide : NR_ == 16 ? microNarrow : microEight)(kc, ap, bp + p * kc * NR_, C + i0 * ldc + p * NR_, ldc, rows, cols, load);
+        (NR_ == 16 ? microNarrow : microEight)(kc, ap, bp + p * kc * NR_, C + i0 * ldc + p * NR_, ldc, rows, cols, load);
       }
     }
   }
@@ -271,10 +245,8 @@ void gemm(long M, long N, long K, const View& A, const View& B, float* C, long l
   }
   if (N <= 8)
     gemmBlocked<8, 8>(M, N, K, A, B, C, ldc, accumulate, scratch);
-  else if (N <= 16)
-    gemmBlocked<6, 16>(M, N, K, A, B, C, ldc, accumulate, scratch);
   else
-    gemmBlocked<4, 32>(M, N, K, A, B, C, ldc, accumulate, scratch);
+    gemmBlocked<6, 16>(M, N, K, A, B, C, ldc, accumulate, scratch);
 }
 
 thread_local std::vector<float> tlsGemm;
