@@ -176,6 +176,25 @@ describe.skipIf(!native.kernels)('native kernels over wasm match the cpu backend
     expect(compare('Sum', { x: { shape: c.shape, data: randomArray(c.shape, 38) } }, { axis: c.axis, keepDims: c.keepDims })).toBeLessThanOrEqual(1e-5);
   });
 
+  it.each([
+    { name: 'bias over channels', a: [4, 5, 6, 7], b: [7] },
+    { name: 'bias first', a: [7], b: [4, 5, 6, 7] },
+    { name: 'scalar', a: [30, 4], b: [] },
+    { name: 'same shapes', a: [3, 70_000], b: [3, 70_000] },
+    { name: 'trailing block with leading ones', a: [1, 1, 3, 7], b: [5, 3, 7] },
+    { name: 'inner broadcast (falls back)', a: [4, 3], b: [4, 1] },
+  ])('Add: $name gives cpu’s values and shape exactly', (c) => {
+    const add = (backend: string) =>
+      onBackend(backend, () => {
+        const [a, b] = [tf.tensor(randomArray(c.a, 41), c.a), tf.tensor(randomArray(c.b, 42), c.b)];
+        const out = tf.add(a, b);
+        const got = { shape: out.shape, data: Array.from(out.dataSync()) };
+        tf.dispose([a, b, out]);
+        return got;
+      });
+    expect(add('wasm')).toEqual(add('cpu'));
+  });
+
   const matCases: { name: string; a: number[]; b: number[]; ta: boolean; tb: boolean }[] = [
     { name: 'plain', a: [1, 5, 7], b: [1, 7, 33], ta: false, tb: false },
     { name: 'transposeA', a: [1, 300, 70], b: [1, 300, 40], ta: true, tb: false },

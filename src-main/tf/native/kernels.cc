@@ -510,26 +510,40 @@ void maxPool(const Conv& c, const float* x, float* y) {
 void maxPoolGrad(const Conv& c, const float* dy, const float* x, float* dx) {
   long imageSize = c.H * c.W * c.Ci;
   pool.parallelFor(c.B, [&](long b) {
-    std::fill(dx + b * imageSize, dx + (b + 1) * imageSize, 0.f);
+    float* dxb = dx + b * imageSize;
+    const float* xb = x + b * imageSize;
+    std::fill(dxb, dxb + imageSize, 0.f);
+    // Offsets within the image as int32, beside float maxima: the selects below vectorise
+    // (random data would mispredict a branch half the time).
     std::vector<float> best(c.Ci);
-    std::vector<long> where(c.Ci);
+    std::vector<int32_t> where(c.Ci);
     for (long oy = 0; oy < c.OH; oy++)
       for (long ox = 0; ox < c.OW; ox++) {
-        std::fill(best.begin(), best.end(), -std::numeric_limits<float>::infinity());
-        std::fill(where.begin(), where.end(), -1L);
+        bool first = true;
         forEachTap(c, b, oy, ox, [&](long in, long) {
-          for (long ch = 0; ch < c.Ci; ch++)
-            if (x[in + ch] > best[ch] || where[ch] < 0) {
-              best[ch] = x[in + ch];
-              where[ch] = in + ch;
+          const int32_t base = (int32_t)(in - b * imageSize);
+          const float* xi = xb + base;
+          if (first) {
+            for (long ch = 0; ch < c.Ci; ch++) {
+              best[ch] = xi[ch];
+              where[ch] = base + (int32_t)ch;
             }
+            first = false;
+            return;
+          }
+          for (long ch = 0; ch < c.Ci; ch++) {
+            const bool gt = xi[ch] > best[ch];
+            best[ch] = gt ? xi[ch] : best[ch];
+            where[ch] = gt ? base + (int32_t)ch : where[ch];
+          }
         });
+        if (first) continue;  // a window wholly in the padding
         const float* g = dy + ((b * c.OH + oy) * c.OW + ox) * c.Ci;
-        for (long ch = 0; ch < c.Ci; ch++)
-          if (where[ch] >= 0) dx[where[ch]] += g[ch];
+        for (long ch = 0; ch < c.Ci; ch++) dxb[where[ch]] += g[ch];
       }
   });
 }
+
 
 // out[C] = sum over rows of x[R, C] (a reduction over leading axes, as for bias gradients).
 void sumRows(const float* x, long R, long C, float* out) {
@@ -542,6 +556,26 @@ void sumRows(const float* x, long R, long C, float* out) {
       for (long j = 0; j < C; j++) acc[j] += x[r * C + j];
   });
   sumPartials(partial, C, out);
+}
+
+// out[R, C] = x[R, C] + bias[C] (Add with its smaller side broadcast over leading axes; C = 1 is a
+// scalar, R = 1 same shapes). Float addition commutes, so which side was `a` does not matter.
+void addBias(const float* x, const float* bias, float* out, long R, long C) {
+  auto rowsOf = [&](long r0, long r1) {
+    if (C == 1) {
+      const float s = bias[0];
+      for (long i = r0; i < r1; i++) out[i] = x[i] + s;
+      return;
+    }
+    for (long r = r0; r < r1; r++) {
+      const float* xr = x + r * C;
+      float* o = out + r * C;
+      for (long j = 0; j < C; j++) o[j] = xr[j] + bias[j];
+    }
+  };
+  const long per = std::max(1L, 65536 / C);
+  if (R <= per) return rowsOf(0, R);
+  pool.parallelFor(ceilDiv(R, per), [&](long i) { rowsOf(i * per, std::min(R, (i + 1) * per)); });
 }
 
 // Adam update of one variable from its gradient g: m and v in place, the new weights into wOut, with
@@ -712,6 +746,19 @@ napi_value SumRows(napi_env env, napi_callback_info info) {
   return nullptr;
 }
 
+// addBias(x, bias, out, R, C)
+napi_value AddBias(napi_env env, napi_callback_info info) {
+  Args a(env, info);
+  size_t nx = 0, nb = 0, no = 0;
+  float *x = a.f32(0, &nx), *bias = a.f32(1, &nb), *out = a.f32(2, &no);
+  long R = a.num(3), C = a.num(4);
+  if (!a.ok || !x || !bias || !out || R < 0 || C < 1 || nx != (size_t)(R * C) || no != nx || nb != (size_t)C) {
+    return fail(env, "addBias(x, bias, out, R, C): x and out of R*C floats, bias of C");
+  }
+  addBias(x, bias, out, R, C);
+  return nullptr;
+}
+
 // adam(w, g, m, v, constants[8], wOut): w, g, m, v, wOut of one length (wOut apart from the others);
 // m and v are updated in place.
 napi_value Adam(napi_env env, napi_callback_info info) {
@@ -747,6 +794,7 @@ napi_value Init(napi_env env, napi_value exports) {
       {"maxPoolGrad", nullptr, Grad<maxPoolGradM, false>, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"sumRows", nullptr, SumRows, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"matmul", nullptr, MatMul, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"addBias", nullptr, AddBias, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"adam", nullptr, Adam, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"setThreads", nullptr, SetThreads, nullptr, nullptr, nullptr, napi_default, nullptr},
   };
