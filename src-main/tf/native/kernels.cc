@@ -141,13 +141,6 @@ constexpr int MR = 8;
 constexpr int NR = 32;
 constexpr int KC = 256;
 
-// Packs rows [i0, i0+MR) x cols [k0, k0+kc) of A as kc groups of MR (zero rows past M).
-template <int MR_>
-inline void packA(const View& A, long M, long i0, long k0, int kc, float* out) {
-  for (int k = 0; k < kc; k++)
-    for (int r = 0; r < MR_; r++) out[k * MR_ + r] = (i0 + r < M) ? A.at(i0 + r, k0 + k) : 0.f;
-}
-
 // Packs rows [k0, k0+kc) of B as panels of NR columns, each kc x NR (zero columns past N).
 template <int NR_>
 inline void packB(const View& B, long N, long k0, int kc, float* out) {
@@ -170,9 +163,12 @@ inline void packB(const View& B, long N, long k0, int kc, float* out) {
 typedef float v8f __attribute__((vector_size(32)));
 
 template <int MR_, int NV>
-inline __attribute__((always_inline)) void microVec(int kc, const float* __restrict a, const float* __restrict b, float* __restrict c,
-                                                    long ldc, int rows, int cols, bool load) {
+inline __attribute__((always_inline)) void microVec(int kc, const float* __restrict a, long ars, long acs, const float* __restrict b,
+                                                    float* __restrict c, long ldc, int rows, int cols, bool load) {
   constexpr int NR_ = 8 * NV;
+  // A is read in place (a broadcast needs no packing); rows past the edge re-read row 0, unstored.
+  const float* arow[MR_];
+  for (int r = 0; r < MR_; r++) arow[r] = a + (r < rows ? r : 0) * ars;
   v8f acc[MR_][NV];
   for (int r = 0; r < MR_; r++)
     for (int q = 0; q < NV; q++) acc[r][q] = v8f{};
@@ -180,7 +176,7 @@ inline __attribute__((always_inline)) void microVec(int kc, const float* __restr
     v8f bv[NV];
     for (int q = 0; q < NV; q++) std::memcpy(&bv[q], b + k * NR_ + q * 8, sizeof(v8f));
     for (int r = 0; r < MR_; r++) {
-      const float ar = a[k * MR_ + r];
+      const float ar = arow[r][k * acs];
       for (int q = 0; q < NV; q++) acc[r][q] += ar * bv[q];
     }
   }
@@ -206,30 +202,29 @@ inline __attribute__((always_inline)) void microVec(int kc, const float* __restr
 
 // 6 x 16 blocks, or 8 x 8 for outputs of up to 8 channels (small students), so little of each
 // vector is padding.
-PB_CLONES void microNarrow(int kc, const float* a, const float* b, float* c, long ldc, int rows, int cols, bool load) {
-  microVec<6, 2>(kc, a, b, c, ldc, rows, cols, load);
+PB_CLONES void microNarrow(int kc, const float* a, long ars, long acs, const float* b, float* c, long ldc, int rows, int cols, bool load) {
+  microVec<6, 2>(kc, a, ars, acs, b, c, ldc, rows, cols, load);
 }
-PB_CLONES void microEight(int kc, const float* a, const float* b, float* c, long ldc, int rows, int cols, bool load) {
-  microVec<8, 1>(kc, a, b, c, ldc, rows, cols, load);
+PB_CLONES void microEight(int kc, const float* a, long ars, long acs, const float* b, float* c, long ldc, int rows, int cols, bool load) {
+  microVec<8, 1>(kc, a, ars, acs, b, c, ldc, rows, cols, load);
 }
 
 template <int MR_, int NR_>
 void gemmBlocked(long M, long N, long K, const View& A, const View& B, float* C, long ldc, bool accumulate, std::vector<float>& scratch) {
   long panels = (N + NR_ - 1) / NR_;
-  size_t need = (size_t)KC * NR_ * panels + (size_t)KC * MR_;
+  size_t need = (size_t)KC * NR_ * panels;
   if (scratch.size() < need) scratch.resize(need);
   float* bp = scratch.data();
-  float* ap = bp + (size_t)KC * NR_ * panels;
   for (long k0 = 0; k0 < K; k0 += KC) {
     int kc = (int)std::min<long>(KC, K - k0);
     packB<NR_>(B, N, k0, kc, bp);
     bool load = accumulate || k0 > 0;
     for (long i0 = 0; i0 < M; i0 += MR_) {
-      packA<MR_>(A, M, i0, k0, kc, ap);
+      const float* ap = A.p + i0 * A.rs + k0 * A.cs;
       int rows = (int)std::min<long>(MR_, M - i0);
       for (long p = 0; p < panels; p++) {
         int cols = (int)std::min<long>(NR_, N - p * NR_);
-        (NR_ == 16 ? microNarrow : microEight)(kc, ap, bp + p * kc * NR_, C + i0 * ldc + p * NR_, ldc, rows, cols, load);
+        (NR_ == 16 ? microNarrow : microEight)(kc, ap, A.rs, A.cs, bp + p * kc * NR_, C + i0 * ldc + p * NR_, ldc, rows, cols, load);
       }
     }
   }
