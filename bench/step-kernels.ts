@@ -1,24 +1,65 @@
 /**
- * `npx tsx bench/step-kernels.ts`: which kernels one student training step (issue 3 student,
- * batch 64, Adam 1e-3, the pipeline's createTrainStep) runs on the active backend, with counts and
- * tf.profile kernel times (profiling reads each kernel back, so times are inflated; use counts to
- * find per-op overhead, bench:quick for throughput). Diagnostic only: records nothing.
+ * `npx tsx bench/step-kernels.ts`: which kernels one training step (issue 3 student by default,
+ * batch 64, Adam 1e-3, the pipeline's createTrainStep) runs on the active backend: per kernel its
+ * count per step and the wall time spent inside it, measured by wrapping every registered kernel of
+ * the backend (nothing is read back, unlike tf.profile, so times are not inflated; kernels that call
+ * other kernels count those twice). The step's own wall and CPU time are printed too: the part not
+ * inside kernels is the engine's bookkeeping (tape, tidy, tensor tracking). Diagnostic only: records
+ * nothing. `--width 1` for the teacher, `--steps N` (default 50).
+ *
+ * Where the kernels come from (student, wasm+native): ~40 Identity are the engine cloning every
+ * tensor it saves for the backward pass (Engine.saveTensorsForBackwardMode → Engine.clone, inside
+ * tfjs-core); Cast float32→float32 come from tfjs gradients (Relu, Multiply, RealDiv) and type
+ * matching; the Adam update is one PocketBenchAdam kernel (src-main/tf/fused-adam.ts).
  */
 import * as tf from '@tensorflow/tfjs-core';
+import type { KernelFunc } from '@tensorflow/tfjs-core';
 import { buildTemplate } from '../src-main/models';
 import { createOptimizer, createTrainStep } from '../src-main/compress/train/step';
 import { initBackend } from '../src-main/tf';
-const BASE = { template: 'lenet' as const, inputShape: [28, 28, 1], numClasses: 10 };
+
+const args = process.argv.slice(2);
+const flag = (name: string, fallback: number) => (args.includes(name) ? Number(args[args.indexOf(name) + 1]) : fallback);
+
 void (async () => {
   await import('@tensorflow/tfjs-layers');
   const { info } = await initBackend();
-  const student = buildTemplate({ ...BASE, width: 0.25, seed: 2 });
-  const step = createTrainStep(student, createOptimizer('adam', 1e-3));
-  const xs = tf.randomUniform([64, 28, 28, 1]); const ys = tf.tensor1d(Array.from({ length: 64 }, (_, i) => i % 10), 'int32');
-  for (let i = 0; i < 3; i++) step(xs, ys);
-  const p = await tf.profile(() => { step(xs, ys); });
-  const counts: Record<string, { n: number; ms: number }> = {};
-  for (const k of p.kernels) { const c = (counts[k.name] ??= { n: 0, ms: 0 }); c.n++; c.ms += Number(k.kernelTimeMs) || 0; }
-  console.log(JSON.stringify(info), 'kernels', p.kernels.length);
-  console.log(Object.entries(counts).sort((a, b) => b[1].n - a[1].n).map(([k, v]) => `${k} ${v.n} ${v.ms.toFixed(2)}ms`).join('\n'));
+  const model = buildTemplate({ template: 'lenet', inputShape: [28, 28, 1], numClasses: 10, width: flag('--width', 0.25), seed: 2 });
+  const step = createTrainStep(model, createOptimizer('adam', 1e-3));
+  const xs = tf.randomUniform([64, 28, 28, 1]);
+  const ys = tf.tensor1d(Array.from({ length: 64 }, (_, i) => i % 10), 'int32');
+  for (let i = 0; i < 5; i++) step(xs, ys);
+
+  const spent = new Map<string, { n: number; ms: number }>();
+  const backend = tf.getBackend();
+  for (const k of tf.getKernelsForBackend(backend)) {
+    const inner = k.kernelFunc;
+    const timed = ((a: Parameters<KernelFunc>[0]) => {
+      const t0 = performance.now();
+      const out = inner(a);
+      const s = spent.get(k.kernelName) ?? { n: 0, ms: 0 };
+      s.n++;
+      s.ms += performance.now() - t0;
+      spent.set(k.kernelName, s);
+      return out;
+    }) as KernelFunc;
+    tf.unregisterKernel(k.kernelName, backend);
+    tf.registerKernel({ ...k, kernelFunc: timed });
+  }
+  step(xs, ys);
+  spent.clear();
+  const steps = flag('--steps', 50);
+  const cpu0 = process.cpuUsage();
+  const t0 = performance.now();
+  for (let i = 0; i < steps; i++) step(xs, ys);
+  const wall = (performance.now() - t0) / steps;
+  const cpu = process.cpuUsage(cpu0);
+  const rows = [...spent.entries()].sort((a, b) => b[1].ms - a[1].ms);
+  const inKernels = rows.reduce((t, [, s]) => t + s.ms, 0) / steps;
+  const count = rows.reduce((t, [, s]) => t + s.n, 0) / steps;
+  console.log(`${info.name} (${info.threads ?? '?'} threads): ${count} kernels per step; per step ${wall.toFixed(2)} ms wall, ` +
+    `${((cpu.user + cpu.system) / 1000 / steps).toFixed(2)} ms CPU, ${inKernels.toFixed(2)} ms inside kernels`);
+  for (const [name, s] of rows) {
+    console.log(`${name.padEnd(28)} ${String(s.n / steps).padStart(4)} × ${((s.ms / s.n) * 1000).toFixed(1).padStart(8)} µs = ${((s.ms / steps) * 1000).toFixed(0).padStart(6)} µs/step`);
+  }
 })();

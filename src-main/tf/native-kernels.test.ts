@@ -4,24 +4,15 @@ import '@tensorflow/tfjs-backend-wasm';
 import '@tensorflow/tfjs-core/dist/register_all_gradients';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { loadNativeKernels } from './native';
-import { registerNativeKernels } from './native-kernels';
-import { type KernelInputs, maxRelError, onBackend, randomArray, runKernel } from './test-helpers';
-import { depthwiseConv2dNativeBackpropFilter, depthwiseConv2dNativeBackpropInput, registerWasmGradKernels } from './wasm-grad-kernels';
+import { initTestBackends, type KernelInputs, maxRelError, onBackend, randomArray, runKernel } from './test-helpers';
+import { depthwiseConv2dNativeBackpropFilter, depthwiseConv2dNativeBackpropInput } from './wasm-grad-kernels';
 
 // `npm run test:unit` builds the add-on first (build:native); without a C++ compiler there is
 // nothing to test here, and the fallback is covered by native.test.ts.
 const native = loadNativeKernels(process.env);
 if (!native.kernels) console.warn(`native kernel tests skipped: ${native.reason}`);
 
-beforeAll(async () => {
-  await tf.setBackend('cpu');
-  await tf.setBackend('wasm');
-  registerWasmGradKernels();
-  if (native.kernels) {
-    native.kernels.setThreads(2);
-    registerNativeKernels(native.kernels);
-  }
-});
+beforeAll(() => initTestBackends(native.kernels));
 
 type Shape4 = [number, number, number, number];
 type Pad = 'same' | 'valid' | [[number, number], [number, number], [number, number], [number, number]];
@@ -42,6 +33,8 @@ const convCases: ConvCase[] = [
   { name: 'VALID stride 2, leftover rows', x: [3, 10, 9, 2], filter: [3, 3, 2, 8], strides: 2, pad: 'valid' },
   { name: 'explicit padding', x: [1, 8, 8, 3], filter: [5, 5, 3, 4], strides: 2, pad: explicit },
   { name: '1x1', x: [2, 5, 5, 16], filter: [1, 1, 16, 8], strides: 1, pad: 'valid' },
+  { name: 'first layer, one channel (Ci 1 → Co 8: 8 x 8 blocks)', x: [3, 10, 10, 1], filter: [3, 3, 1, 8], strides: 1, pad: 'same' },
+  { name: 'Co 12 (6 x 16 blocks, partial columns)', x: [2, 9, 9, 8], filter: [3, 3, 8, 12], strides: 1, pad: 'valid' },
   { name: 'teacher conv2 (K = 288, spans GEMM blocks)', x: [2, 8, 8, 32], filter: [3, 3, 32, 64], strides: 1, pad: 'same' },
 ];
 const dilatedConv: ConvCase = { name: 'SAME dilation 2', x: [2, 9, 9, 3], filter: [3, 3, 3, 4], strides: 1, pad: 'same', dilations: 2 };
@@ -181,6 +174,25 @@ describe.skipIf(!native.kernels)('native kernels over wasm match the cpu backend
     { name: 'every axis (falls back)', shape: [5, 8], axis: [0, 1], keepDims: false },
   ])('Sum: $name', (c) => {
     expect(compare('Sum', { x: { shape: c.shape, data: randomArray(c.shape, 38) } }, { axis: c.axis, keepDims: c.keepDims })).toBeLessThanOrEqual(1e-5);
+  });
+
+  it.each([
+    { name: 'bias over channels', a: [4, 5, 6, 7], b: [7] },
+    { name: 'bias first', a: [7], b: [4, 5, 6, 7] },
+    { name: 'scalar', a: [30, 4], b: [] },
+    { name: 'same shapes', a: [3, 70_000], b: [3, 70_000] },
+    { name: 'trailing block with leading ones', a: [1, 1, 3, 7], b: [5, 3, 7] },
+    { name: 'inner broadcast (falls back)', a: [4, 3], b: [4, 1] },
+  ])('Add: $name gives cpu’s values and shape exactly', (c) => {
+    const add = (backend: string) =>
+      onBackend(backend, () => {
+        const [a, b] = [tf.tensor(randomArray(c.a, 41), c.a), tf.tensor(randomArray(c.b, 42), c.b)];
+        const out = tf.add(a, b);
+        const got = { shape: out.shape, data: Array.from(out.dataSync()) };
+        tf.dispose([a, b, out]);
+        return got;
+      });
+    expect(add('wasm')).toEqual(add('cpu'));
   });
 
   const matCases: { name: string; a: number[]; b: number[]; ta: boolean; tb: boolean }[] = [

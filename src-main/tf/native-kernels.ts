@@ -1,8 +1,9 @@
 /**
  * Registers the native add-on's multithreaded float32 kernels over the wasm backend's own, for the
  * ops that dominate CNN and MLP training: Conv2D / FusedConv2D, their two gradients, depthwise
- * convolution and its gradients, MaxPool and its gradient, BatchMatMul / _FusedMatMul, and Sum over
- * leading axes (bias gradients; wasm's transposes first). Tensors stay where the wasm backend keeps
+ * convolution and its gradients, MaxPool and its gradient, BatchMatMul / _FusedMatMul, Sum over
+ * leading axes (bias gradients; wasm's transposes first) and Add of a bias or a scalar (wasm's
+ * broadcasting Add goes element by element). Tensors stay where the wasm backend keeps
  * them: the add-on reads and writes Float32Array views of the wasm heap, so nothing is copied.
  * Anything the add-on does not handle (other dtypes, NCHW, activations other than relu/relu6,
  * broadcast shapes it does not know) goes to the kernel that was registered before.
@@ -152,6 +153,27 @@ const sum: Impl = ({ inputs, backend, attrs }, native) => {
   return out;
 };
 
+/**
+ * Add where one side is the other's trailing shape (a bias over channels, a scalar) or the same
+ * shape: wasm's broadcasting Add walks indices element by element. Other broadcasts fall back.
+ */
+const add: Impl = ({ inputs, backend }, native) => {
+  const { a, b } = inputs;
+  if (!a || !b || !allFloat(a, b)) return null;
+  const [big, small] = tf.util.sizeFromShape(a.shape) >= tf.util.sizeFromShape(b.shape) ? [a, b] : [b, a];
+  const n = tf.util.sizeFromShape(big.shape);
+  const cols = tf.util.sizeFromShape(small.shape);
+  if (n === 0 || cols === 0) return null;
+  const shape = backend_util.assertAndGetBroadcastShape(a.shape, b.shape);
+  if (tf.util.sizeFromShape(shape) !== n) return null;
+  const tail = small.shape.slice(small.shape.findIndex((d) => d !== 1));
+  const bigTail = big.shape.slice(big.shape.length - tail.length);
+  if (cols > 1 && (tail.length > big.shape.length || tail.some((d, i) => d !== bigTail[i]))) return null;
+  const out = backend.makeOutput(shape, 'float32');
+  native.addBias(f32(backend, big), f32(backend, small), f32(backend, out), n / cols, cols);
+  return out;
+};
+
 /** Batched matmul where both sides have the same batch dims, or one side has a single batch. */
 const matMul: Impl = ({ inputs, backend, attrs }, native) => {
   const { a, b } = inputs;
@@ -195,6 +217,7 @@ const impls: Record<string, Impl> = {
   [tf.MaxPool]: maxPool,
   [tf.MaxPoolGrad]: maxPoolGrad,
   [tf.Sum]: sum,
+  [tf.Add]: add,
   [tf.BatchMatMul]: matMul,
   [tf._FusedMatMul]: matMul,
 };

@@ -26,6 +26,10 @@ export interface NativeKernels {
   maxPool(x: Float32Array, y: Float32Array, ...geometry: number[]): void;
   maxPoolGrad(dy: Float32Array, x: Float32Array, dx: Float32Array, ...geometry: number[]): void;
   sumRows(x: Float32Array, out: Float32Array, rows: number, cols: number): void;
+  /** out[rows, cols] = x[rows, cols] + bias[cols]. */
+  addBias(x: Float32Array, bias: Float32Array, out: Float32Array, rows: number, cols: number): void;
+  /** Adam on one variable: m, v in place, new weights into wOut; `constants` = β1, 1−β1, β2, 1−β2, 1−β1^t, 1−β2^t, ε, −lr (fused-adam.ts). */
+  adam(w: Float32Array, g: Float32Array, m: Float32Array, v: Float32Array, constants: Float32Array, wOut: Float32Array): void;
   setThreads(n: number): number;
 }
 
@@ -60,7 +64,7 @@ export function threadCount(env: NodeJS.ProcessEnv = process.env): number {
 
 /** Every function the JS side calls: a stale build from an older source is refused, not half-used. */
 const REQUIRED: (keyof NativeKernels)[] = ['conv2d', 'conv2dBackpropInput', 'conv2dBackpropFilter', 'depthwise', 'depthwiseBackpropInput',
-  'depthwiseBackpropFilter', 'maxPool', 'maxPoolGrad', 'sumRows', 'matmul', 'setThreads'];
+  'depthwiseBackpropFilter', 'maxPool', 'maxPoolGrad', 'sumRows', 'addBias', 'matmul', 'adam', 'setThreads'];
 
 let cached: NativeLoad | undefined;
 

@@ -1,5 +1,22 @@
 /** Helpers for the kernel tests: seeded data and a comparison that suits float32 kernels. */
 import * as tf from '@tensorflow/tfjs-core';
+import type { NativeKernels } from './native';
+import { registerNativeKernels } from './native-kernels';
+import { registerWasmGradKernels } from './wasm-grad-kernels';
+
+/**
+ * Initialises cpu and wasm (wasm active) with the gradient kernels wasm lacks and, when given, the
+ * native kernels on 2 threads in front of wasm's. Import the two backends' packages first.
+ */
+export async function initTestBackends(native: NativeKernels | null): Promise<void> {
+  await tf.setBackend('cpu');
+  await tf.setBackend('wasm');
+  registerWasmGradKernels();
+  if (native) {
+    native.setThreads(2);
+    registerNativeKernels(native);
+  }
+}
 
 /**
  * Runs `fn` with `name` as the active backend, then restores the previous one. Both backends must

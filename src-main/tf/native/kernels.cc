@@ -3,14 +3,15 @@
 // a Float32Array view of the wasm heap, and every call is synchronous (the JS thread waits while the
 // worker threads run), so no memory moves under us.
 //
-// Speed comes from three things: a packed, register-blocked GEMM (4x32 or 8x16 micro-kernel written as
-// fixed-size loops that the compiler vectorises; x86-64 builds carry AVX-512, AVX2+FMA and baseline
-// clones chosen at load time, so one binary runs on any x86-64 CPU); convolutions done as im2col in
+// Speed comes from three things: a packed, register-blocked GEMM (6x16 or 8x8 micro-kernel written with
+// 8-float vector types; x86-64 builds carry x86-64-v4, AVX2+FMA and baseline clones chosen at load
+// time, so one binary runs on any x86-64 CPU); convolutions done as im2col in
 // cache-sized chunks feeding that GEMM; and a small persistent thread pool that splits each kernel
 // over independent rows, images or partial sums (no two threads ever write the same float).
 #include <node_api.h>
 
 #include <algorithm>
+#include <cmath>
 #include <atomic>
 #include <condition_variable>
 #include <cstdint>
@@ -135,17 +136,10 @@ struct View {
   float at(long i, long j) const { return p[i * rs + j * cs]; }
 };
 
-// Row and column alignment for splitting work (multiples of both micro-kernel shapes).
+// Row and column granularity for splitting work between threads and conv chunks.
 constexpr int MR = 8;
 constexpr int NR = 32;
 constexpr int KC = 256;
-
-// Packs rows [i0, i0+MR) x cols [k0, k0+kc) of A as kc groups of MR (zero rows past M).
-template <int MR_>
-inline void packA(const View& A, long M, long i0, long k0, int kc, float* out) {
-  for (int k = 0; k < kc; k++)
-    for (int r = 0; r < MR_; r++) out[k * MR_ + r] = (i0 + r < M) ? A.at(i0 + r, k0 + k) : 0.f;
-}
 
 // Packs rows [k0, k0+kc) of B as panels of NR columns, each kc x NR (zero columns past N).
 template <int NR_>
@@ -162,55 +156,75 @@ inline void packB(const View& B, long N, long k0, int kc, float* out) {
   }
 }
 
-// The MR_ x NR_ register block: fixed-size loops the compiler turns into SIMD FMAs.
-template <int MR_, int NR_>
-inline __attribute__((always_inline)) void microBody(int kc, const float* __restrict a, const float* __restrict b, float* __restrict c,
-                                                     long ldc, int rows, int cols, bool load) {
-  float acc[MR_][NR_];
+// The register block, written with explicit 8-float vectors (GCC/Clang vector extensions): left to
+// auto-vectorisation, plain fixed-size loops compiled to shuffles and spills. MR_ x NV vectors of
+// accumulators stay in registers (at most 12 of the 16 AVX2 ones); each k step loads NV vectors of B
+// and broadcasts MR_ values of A; each output element sums over k in order.
+typedef float v8f __attribute__((vector_size(32)));
+
+template <int MR_, int NV>
+inline __attribute__((always_inline)) void microVec(int kc, const float* __restrict a, long ars, long acs, const float* __restrict b,
+                                                    float* __restrict c, long ldc, int rows, int cols, bool load) {
+  constexpr int NR_ = 8 * NV;
+  // A is read in place (a broadcast needs no packing); rows past the edge re-read row 0, unstored.
+  const float* arow[MR_];
+  for (int r = 0; r < MR_; r++) arow[r] = a + (r < rows ? r : 0) * ars;
+  v8f acc[MR_][NV];
   for (int r = 0; r < MR_; r++)
-    for (int j = 0; j < NR_; j++) acc[r][j] = 0.f;
+    for (int q = 0; q < NV; q++) acc[r][q] = v8f{};
   for (int k = 0; k < kc; k++) {
-    const float* bk = b + k * NR_;
+    v8f bv[NV];
+    for (int q = 0; q < NV; q++) std::memcpy(&bv[q], b + k * NR_ + q * 8, sizeof(v8f));
     for (int r = 0; r < MR_; r++) {
-      const float ar = a[k * MR_ + r];
-      for (int j = 0; j < NR_; j++) acc[r][j] += ar * bk[j];
+      const float ar = arow[r][k * acs];
+      for (int q = 0; q < NV; q++) acc[r][q] += ar * bv[q];
     }
   }
   for (int r = 0; r < rows; r++) {
     float* cr = c + r * ldc;
-    if (load)
-      for (int j = 0; j < cols; j++) cr[j] += acc[r][j];
-    else
-      for (int j = 0; j < cols; j++) cr[j] = acc[r][j];
+    if (cols == NR_) {
+      for (int q = 0; q < NV; q++) {
+        v8f out = acc[r][q];
+        if (load) {
+          v8f prev;
+          std::memcpy(&prev, cr + q * 8, sizeof(v8f));
+          out += prev;
+        }
+        std::memcpy(cr + q * 8, &out, sizeof(v8f));
+      }
+    } else {
+      float tmp[NR_];
+      std::memcpy(tmp, acc[r], sizeof(tmp));
+      for (int j = 0; j < cols; j++) cr[j] = load ? cr[j] + tmp[j] : tmp[j];
+    }
   }
 }
 
-// Wide outputs use 4 x 32 blocks; narrow ones (8 or 16 channels, small students) 8 x 16, so
-// less of each vector is padding.
-PB_CLONES void microWide(int kc, const float* a, const float* b, float* c, long ldc, int rows, int cols, bool load) {
-  microBody<4, 32>(kc, a, b, c, ldc, rows, cols, load);
+// 6 x 16 blocks, or 8 x 8 for outputs of up to 8 channels (small students), so little of each
+// vector is padding.
+PB_CLONES void microNarrow(int kc, const float* a, long ars, long acs, const float* b, float* c, long ldc, int rows, int cols, bool load) {
+  microVec<6, 2>(kc, a, ars, acs, b, c, ldc, rows, cols, load);
 }
-PB_CLONES void microNarrow(int kc, const float* a, const float* b, float* c, long ldc, int rows, int cols, bool load) {
-  microBody<8, 16>(kc, a, b, c, ldc, rows, cols, load);
+PB_CLONES void microEight(int kc, const float* a, long ars, long acs, const float* b, float* c, long ldc, int rows, int cols, bool load) {
+  microVec<8, 1>(kc, a, ars, acs, b, c, ldc, rows, cols, load);
 }
 
 template <int MR_, int NR_>
 void gemmBlocked(long M, long N, long K, const View& A, const View& B, float* C, long ldc, bool accumulate, std::vector<float>& scratch) {
   long panels = (N + NR_ - 1) / NR_;
-  size_t need = (size_t)KC * NR_ * panels + (size_t)KC * MR_;
+  size_t need = (size_t)KC * NR_ * panels;
   if (scratch.size() < need) scratch.resize(need);
   float* bp = scratch.data();
-  float* ap = bp + (size_t)KC * NR_ * panels;
   for (long k0 = 0; k0 < K; k0 += KC) {
     int kc = (int)std::min<long>(KC, K - k0);
     packB<NR_>(B, N, k0, kc, bp);
     bool load = accumulate || k0 > 0;
     for (long i0 = 0; i0 < M; i0 += MR_) {
-      packA<MR_>(A, M, i0, k0, kc, ap);
+      const float* ap = A.p + i0 * A.rs + k0 * A.cs;
       int rows = (int)std::min<long>(MR_, M - i0);
       for (long p = 0; p < panels; p++) {
         int cols = (int)std::min<long>(NR_, N - p * NR_);
-        (NR_ == 32 ? microWide : microNarrow)(kc, ap, bp + p * kc * NR_, C + i0 * ldc + p * NR_, ldc, rows, cols, load);
+        (NR_ == 16 ? microNarrow : microEight)(kc, ap, A.rs, A.cs, bp + p * kc * NR_, C + i0 * ldc + p * NR_, ldc, rows, cols, load);
       }
     }
   }
@@ -224,10 +238,10 @@ void gemm(long M, long N, long K, const View& A, const View& B, float* C, long l
       for (long i = 0; i < M; i++) std::fill(C + i * ldc, C + i * ldc + N, 0.f);
     return;
   }
-  if (N <= 16)
-    gemmBlocked<8, 16>(M, N, K, A, B, C, ldc, accumulate, scratch);
+  if (N <= 8)
+    gemmBlocked<8, 8>(M, N, K, A, B, C, ldc, accumulate, scratch);
   else
-    gemmBlocked<4, 32>(M, N, K, A, B, C, ldc, accumulate, scratch);
+    gemmBlocked<6, 16>(M, N, K, A, B, C, ldc, accumulate, scratch);
 }
 
 thread_local std::vector<float> tlsGemm;
@@ -259,22 +273,39 @@ struct Conv {
   long pixels() const { return B * OH * OW; }
 };
 
-// Rows [p0, p0+rows) of the im2col matrix (one row per output pixel, K = FH*FW*Ci columns).
+// Copies n floats; short runs (the few channels of a first layer) inline rather than via memcpy.
+inline void copyFloats(float* d, const float* s, long n) {
+  if (n >= 16)
+    std::memcpy(d, s, n * sizeof(float));
+  else
+    for (long i = 0; i < n; i++) d[i] = s[i];
+}
+
+// Rows [p0, p0+rows) of the im2col matrix (one row per output pixel, K = FH*FW*Ci columns). With
+// no dilation, the FW taps of a filter row that lie inside the image are one contiguous run.
 void im2col(const Conv& c, const float* x, long p0, long rows, float* out) {
   long K = c.K();
   for (long r = 0; r < rows; r++) {
     long p = p0 + r;
     long b = p / (c.OH * c.OW), rem = p % (c.OH * c.OW), oy = rem / c.OW, ox = rem % c.OW;
     float* dst = out + r * K;
+    long x0 = ox * c.SW - c.PL;
+    bool rowInside = c.DW == 1 && x0 >= 0 && x0 + c.FW <= c.W;
     for (long i = 0; i < c.FH; i++) {
       long y = oy * c.SH + i * c.DH - c.PT;
-      for (long j = 0; j < c.FW; j++) {
-        long xx = ox * c.SW + j * c.DW - c.PL;
-        float* d = dst + (i * c.FW + j) * c.Ci;
-        if (y < 0 || y >= c.H || xx < 0 || xx >= c.W)
-          std::fill(d, d + c.Ci, 0.f);
-        else
-          std::memcpy(d, x + ((b * c.H + y) * c.W + xx) * c.Ci, c.Ci * sizeof(float));
+      float* d = dst + i * c.FW * c.Ci;
+      if (y < 0 || y >= c.H) {
+        std::fill(d, d + c.FW * c.Ci, 0.f);
+      } else if (rowInside) {
+        copyFloats(d, x + ((b * c.H + y) * c.W + x0) * c.Ci, c.FW * c.Ci);
+      } else {
+        for (long j = 0; j < c.FW; j++) {
+          long xx = x0 + j * c.DW;
+          if (xx < 0 || xx >= c.W)
+            std::fill(d + j * c.Ci, d + (j + 1) * c.Ci, 0.f);
+          else
+            copyFloats(d + j * c.Ci, x + ((b * c.H + y) * c.W + xx) * c.Ci, c.Ci);
+        }
       }
     }
   }
@@ -474,26 +505,40 @@ void maxPool(const Conv& c, const float* x, float* y) {
 void maxPoolGrad(const Conv& c, const float* dy, const float* x, float* dx) {
   long imageSize = c.H * c.W * c.Ci;
   pool.parallelFor(c.B, [&](long b) {
-    std::fill(dx + b * imageSize, dx + (b + 1) * imageSize, 0.f);
+    float* dxb = dx + b * imageSize;
+    const float* xb = x + b * imageSize;
+    std::fill(dxb, dxb + imageSize, 0.f);
+    // Offsets within the image as int32, beside float maxima: the selects below vectorise
+    // (random data would mispredict a branch half the time).
     std::vector<float> best(c.Ci);
-    std::vector<long> where(c.Ci);
+    std::vector<int32_t> where(c.Ci);
     for (long oy = 0; oy < c.OH; oy++)
       for (long ox = 0; ox < c.OW; ox++) {
-        std::fill(best.begin(), best.end(), -std::numeric_limits<float>::infinity());
-        std::fill(where.begin(), where.end(), -1L);
+        bool first = true;
         forEachTap(c, b, oy, ox, [&](long in, long) {
-          for (long ch = 0; ch < c.Ci; ch++)
-            if (x[in + ch] > best[ch] || where[ch] < 0) {
-              best[ch] = x[in + ch];
-              where[ch] = in + ch;
+          const int32_t base = (int32_t)(in - b * imageSize);
+          const float* xi = xb + base;
+          if (first) {
+            for (long ch = 0; ch < c.Ci; ch++) {
+              best[ch] = xi[ch];
+              where[ch] = base + (int32_t)ch;
             }
+            first = false;
+            return;
+          }
+          for (long ch = 0; ch < c.Ci; ch++) {
+            const bool gt = xi[ch] > best[ch];
+            best[ch] = gt ? xi[ch] : best[ch];
+            where[ch] = gt ? base + (int32_t)ch : where[ch];
+          }
         });
+        if (first) continue;  // a window wholly in the padding
         const float* g = dy + ((b * c.OH + oy) * c.OW + ox) * c.Ci;
-        for (long ch = 0; ch < c.Ci; ch++)
-          if (where[ch] >= 0) dx[where[ch]] += g[ch];
+        for (long ch = 0; ch < c.Ci; ch++) dxb[where[ch]] += g[ch];
       }
   });
 }
+
 
 // out[C] = sum over rows of x[R, C] (a reduction over leading axes, as for bias gradients).
 void sumRows(const float* x, long R, long C, float* out) {
@@ -506,6 +551,58 @@ void sumRows(const float* x, long R, long C, float* out) {
       for (long j = 0; j < C; j++) acc[j] += x[r * C + j];
   });
   sumPartials(partial, C, out);
+}
+
+// out[R, C] = x[R, C] + bias[C] (Add with its smaller side broadcast over leading axes; C = 1 is a
+// scalar, R = 1 same shapes). Float addition commutes, so which side was `a` does not matter.
+void addBias(const float* x, const float* bias, float* out, long R, long C) {
+  auto rowsOf = [&](long r0, long r1) {
+    if (C == 1) {
+      const float s = bias[0];
+      for (long i = r0; i < r1; i++) out[i] = x[i] + s;
+      return;
+    }
+    for (long r = r0; r < r1; r++) {
+      const float* xr = x + r * C;
+      float* o = out + r * C;
+      for (long j = 0; j < C; j++) o[j] = xr[j] + bias[j];
+    }
+  };
+  const long per = std::max(1L, 65536 / C);
+  if (R <= per) return rowsOf(0, R);
+  pool.parallelFor(ceilDiv(R, per), [&](long i) { rowsOf(i * per, std::min(R, (i + 1) * per)); });
+}
+
+// Adam update of one variable from its gradient g: m and v in place, the new weights into wOut, with
+// exactly the float32 operations of tfjs' AdamOptimizer in its order (one rounding per op, no fused
+// multiply-add, which is why contraction is off here), so the result is bit for bit what its chain
+// of ~14 kernels gives:
+//   m' = m*b1 + g*(1-b1)            v' = v*b2 + (g*g)*(1-b2)
+//   w' = ((m'/(1-b1^t)) / (sqrt(v'/(1-b2^t)) + eps)) * (-lr) + w
+// c = [b1, 1-b1, b2, 1-b2, 1-b1^t, 1-b2^t, eps, -lr], each already rounded to float32.
+#pragma GCC push_options
+#pragma GCC optimize("fp-contract=off")
+PB_CLONES void adamRange(const float* __restrict w, const float* __restrict g, float* __restrict m, float* __restrict v, const float* c,
+                         float* __restrict wOut, long from, long to) {
+  const float b1 = c[0], omb1 = c[1], b2 = c[2], omb2 = c[3], omab1 = c[4], omab2 = c[5], eps = c[6], nlr = c[7];
+  for (long i = from; i < to; i++) {
+    const float gi = g[i];
+    const float m1 = m[i] * b1 + gi * omb1;
+    const float v1 = v[i] * b2 + (gi * gi) * omb2;
+    const float mh = m1 / omab1;
+    const float vh = v1 / omab2;
+    wOut[i] = (mh / (std::sqrt(vh) + eps)) * nlr + w[i];
+    m[i] = m1;
+    v[i] = v1;
+  }
+}
+#pragma GCC pop_options
+
+// Element-wise, so chunks are independent; small tensors stay on the calling thread.
+void adam(const float* w, const float* g, float* m, float* v, const float* c, float* wOut, long n) {
+  const long CHUNK = 16384;
+  if (n <= 2 * CHUNK) return adamRange(w, g, m, v, c, wOut, 0, n);
+  pool.parallelFor(ceilDiv(n, CHUNK), [&](long part) { adamRange(w, g, m, v, c, wOut, part * CHUNK, std::min(n, (part + 1) * CHUNK)); });
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -644,6 +741,32 @@ napi_value SumRows(napi_env env, napi_callback_info info) {
   return nullptr;
 }
 
+// addBias(x, bias, out, R, C)
+napi_value AddBias(napi_env env, napi_callback_info info) {
+  Args a(env, info);
+  size_t nx = 0, nb = 0, no = 0;
+  float *x = a.f32(0, &nx), *bias = a.f32(1, &nb), *out = a.f32(2, &no);
+  long R = a.num(3), C = a.num(4);
+  if (!a.ok || !x || !bias || !out || R < 0 || C < 1 || nx != (size_t)(R * C) || no != nx || nb != (size_t)C) {
+    return fail(env, "addBias(x, bias, out, R, C): x and out of R*C floats, bias of C");
+  }
+  addBias(x, bias, out, R, C);
+  return nullptr;
+}
+
+// adam(w, g, m, v, constants[8], wOut): w, g, m, v, wOut of one length (wOut apart from the others);
+// m and v are updated in place.
+napi_value Adam(napi_env env, napi_callback_info info) {
+  Args a(env, info);
+  size_t nw = 0, ng = 0, nm = 0, nv = 0, nc = 0, no = 0;
+  float *w = a.f32(0, &nw), *g = a.f32(1, &ng), *m = a.f32(2, &nm), *v = a.f32(3, &nv), *c = a.f32(4, &nc), *wOut = a.f32(5, &no);
+  if (!a.ok || !w || !g || !m || !v || !c || !wOut || nc != 8 || ng != nw || nm != nw || nv != nw || no != nw) {
+    return fail(env, "adam(w, g, m, v, constants, wOut): five Float32Arrays of one length and 8 constants");
+  }
+  adam(w, g, m, v, c, wOut, (long)nw);
+  return nullptr;
+}
+
 napi_value SetThreads(napi_env env, napi_callback_info info) {
   Args a(env, info);
   long n = a.num(0);
@@ -666,6 +789,8 @@ napi_value Init(napi_env env, napi_value exports) {
       {"maxPoolGrad", nullptr, Grad<maxPoolGradM, false>, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"sumRows", nullptr, SumRows, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"matmul", nullptr, MatMul, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"addBias", nullptr, AddBias, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"adam", nullptr, Adam, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"setThreads", nullptr, SetThreads, nullptr, nullptr, nullptr, napi_default, nullptr},
   };
   if (napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props) != napi_ok) return nullptr;
