@@ -166,77 +166,91 @@ async function main() {
 
   const all = await distill('all-labels', allRecipe, { temperatures: cfg.temperatures, alphas: [0.7] });
   const few = await distill('few-labels', allRecipe, { temperatures: cfg.temperatures, alphas: [0.9], labeledCount: cfg.fewLabels });
-  const features = await distill('features', allRecipe, {
+  const extras: Record<'features' | 'selfProg' | 'selfAux', DistillSummary | undefined> = { features: undefined, selfProg: undefined, selfAux: undefined };
+
+  const pct = (v: number) => Number((100 * v).toFixed(2));
+  const controlAll = all.control!.accuracies;
+  const besideControl = (s: DistillSummary | undefined) => {
+    if (!s) return { acc: null, accSpread: null, gain: null, gainSpread: null };
+    const gains = s.distilledAccuracies.map((a, i) => a - controlAll[i]);
+    return { acc: pct(mean(s.distilledAccuracies)), accSpread: pct(std(s.distilledAccuracies)), gain: pct(mean(gains)), gainSpread: pct(std(gains)) };
+  };
+  const fewGap = mean(controlAll) - few.control!.accuracy;
+  // Recorded after every experiment, so a run cut short still leaves its finished figures (the
+  // pending ones are listed and null).
+  const record = () => {
+    const f = besideControl(extras.features);
+    const sp = besideControl(extras.selfProg);
+    const sa = besideControl(extras.selfAux);
+    const pending = Object.entries(extras).filter(([, v]) => !v).map(([k]) => k);
+    recordResult(isReduced ? 'engine-quality-reduced' : 'engine-quality', {
+      figures: {
+        teacherAccuracyPct: pct(mean(teachers.map((t) => t.accuracy))),
+        teacherSpreadPct: pct(std(teachers.map((t) => t.accuracy))),
+        allLabelsControlPct: pct(all.control!.accuracy),
+        allLabelsControlSpreadPct: pct(std(all.control!.accuracies)),
+        allLabelsDistilledPct: pct(mean(all.distilledAccuracies)),
+        allLabelsDistilledSpreadPct: pct(std(all.distilledAccuracies)),
+        allLabelsChosen: all.chosen,
+        allLabelsGainPts: pct(all.gain!),
+        allLabelsGainSpreadPts: pct(all.gainSpread!),
+        allLabelsDistillationHelped: all.distillationHelped,
+        fewLabelsControlPct: pct(few.control!.accuracy),
+        fewLabelsDistilledPct: pct(mean(few.distilledAccuracies)),
+        fewLabelsChosen: few.chosen,
+        fewLabelsGainPts: pct(few.gain!),
+        fewLabelsGainSpreadPts: pct(few.gainSpread!),
+        fewLabelsGapClosedPct: fewGap > 0 ? Number(((100 * (mean(few.distilledAccuracies) - few.control!.accuracy)) / fewGap).toFixed(1)) : null,
+        featureHintsPct: f.acc,
+        featureHintsGainPts: f.gain,
+        featureHintsGainSpreadPts: f.gainSpread,
+        selfProgressivePct: sp.acc,
+        selfProgressiveGainPts: sp.gain,
+        selfProgressiveGainSpreadPts: sp.gainSpread,
+        selfAuxHeadsPct: sa.acc,
+        selfAuxHeadsGainPts: sa.gain,
+        selfAuxHeadsGainSpreadPts: sa.gainSpread,
+      },
+      targets: { teacherAccuracyPct: '≥ 91.0 (full run)', fewLabelsGainPts: '≥ 4 (full run)', allLabelsGainPts: 'no loss beyond the seed spread' },
+      conditions: {
+        backend: info.name,
+        threads: info.threads,
+        trainImages: data.train.n,
+        valImages: data.val.n,
+        testImages: ds.test.n,
+        fewLabels: cfg.fewLabels,
+        teacherEpochs: cfg.teacherEpochs,
+        studentEpochs: cfg.epochs,
+        seeds: cfg.seeds,
+        temperatures: cfg.temperatures,
+        batchSize: 64,
+        optimizer: 'adam 1e-3',
+        teacher: 'lenet width 1',
+        student: 'lenet width 0.25',
+        sweepSplit: 'validation (carved from the training images)',
+        /** The commit the figures were computed with (results.json's `commit` is HEAD when they were recorded). */
+        codeCommit: commit,
+        /** Set when this run continued a cache started by another commit (see `resumed-from.txt`). */
+        resumedFrom: fs.existsSync(path.join(root, 'resumed-from.txt')) ? fs.readFileSync(path.join(root, 'resumed-from.txt'), 'utf8').trim() : null,
+        pendingExperiments: pending,
+        cacheDir: path.relative(path.resolve(import.meta.dirname, '..'), root),
+      },
+      reduced: isReduced,
+      wallTimeS: Math.round((Date.now() - started) / 1000),
+    });
+  };
+  record();
+  extras.features = await distill('features', allRecipe, {
     temperatures: [4],
     alphas: [0.7],
     control: false,
     features: { pairs: [{ teacher: 'conv2', student: 'conv2' }, { teacher: 'dense1', student: 'dense1' }], beta: 1, adapter: 'auto', phase: 'joint' },
   });
-  const selfProg = await distill('self-progressive', allRecipe, { control: false, self: { mode: 'progressive', maxAlpha: 0.8 } });
-  const selfAux = await distill('self-aux-heads', allRecipe, { temperatures: [4], alphas: [0.7], control: false, self: { mode: 'aux-heads', heads: ['pool1'] } });
-
-  const pct = (v: number) => Number((100 * v).toFixed(2));
-  const controlAll = all.control!.accuracies;
-  const besideControl = (s: DistillSummary) => {
-    const gains = s.distilledAccuracies.map((a, i) => a - controlAll[i]);
-    return { acc: pct(mean(s.distilledAccuracies)), accSpread: pct(std(s.distilledAccuracies)), gain: pct(mean(gains)), gainSpread: pct(std(gains)) };
-  };
-  const fewGap = mean(controlAll) - few.control!.accuracy;
-  const f = besideControl(features);
-  const sp = besideControl(selfProg);
-  const sa = besideControl(selfAux);
-  recordResult(isReduced ? 'engine-quality-reduced' : 'engine-quality', {
-    figures: {
-      teacherAccuracyPct: pct(mean(teachers.map((t) => t.accuracy))),
-      teacherSpreadPct: pct(std(teachers.map((t) => t.accuracy))),
-      allLabelsControlPct: pct(all.control!.accuracy),
-      allLabelsControlSpreadPct: pct(std(all.control!.accuracies)),
-      allLabelsDistilledPct: pct(mean(all.distilledAccuracies)),
-      allLabelsDistilledSpreadPct: pct(std(all.distilledAccuracies)),
-      allLabelsChosen: all.chosen,
-      allLabelsGainPts: pct(all.gain!),
-      allLabelsGainSpreadPts: pct(all.gainSpread!),
-      allLabelsDistillationHelped: all.distillationHelped,
-      fewLabelsControlPct: pct(few.control!.accuracy),
-      fewLabelsDistilledPct: pct(mean(few.distilledAccuracies)),
-      fewLabelsChosen: few.chosen,
-      fewLabelsGainPts: pct(few.gain!),
-      fewLabelsGainSpreadPts: pct(few.gainSpread!),
-      fewLabelsGapClosedPct: fewGap > 0 ? Number(((100 * (mean(few.distilledAccuracies) - few.control!.accuracy)) / fewGap).toFixed(1)) : null,
-      featureHintsPct: f.acc,
-      featureHintsGainPts: f.gain,
-      featureHintsGainSpreadPts: f.gainSpread,
-      selfProgressivePct: sp.acc,
-      selfProgressiveGainPts: sp.gain,
-      selfProgressiveGainSpreadPts: sp.gainSpread,
-      selfAuxHeadsPct: sa.acc,
-      selfAuxHeadsGainPts: sa.gain,
-      selfAuxHeadsGainSpreadPts: sa.gainSpread,
-    },
-    targets: { teacherAccuracyPct: '≥ 91.0 (full run)', fewLabelsGainPts: '≥ 4 (full run)', allLabelsGainPts: 'no loss beyond the seed spread' },
-    conditions: {
-      backend: info.name,
-      threads: info.threads,
-      trainImages: data.train.n,
-      valImages: data.val.n,
-      testImages: ds.test.n,
-      fewLabels: cfg.fewLabels,
-      teacherEpochs: cfg.teacherEpochs,
-      studentEpochs: cfg.epochs,
-      seeds: cfg.seeds,
-      temperatures: cfg.temperatures,
-      batchSize: 64,
-      optimizer: 'adam 1e-3',
-      teacher: 'lenet width 1',
-      student: 'lenet width 0.25',
-      sweepSplit: 'validation (carved from the training images)',
-      /** The commit the figures were computed with (results.json's `commit` is HEAD when they were recorded). */
-      codeCommit: commit,
-      cacheDir: path.relative(path.resolve(import.meta.dirname, '..'), root),
-    },
-    reduced: isReduced,
-    wallTimeS: Math.round((Date.now() - started) / 1000),
-  });
+  record();
+  extras.selfProg = await distill('self-progressive', allRecipe, { control: false, self: { mode: 'progressive', maxAlpha: 0.8 } });
+  record();
+  extras.selfAux = await distill('self-aux-heads', allRecipe, { temperatures: [4], alphas: [0.7], control: false, self: { mode: 'aux-heads', heads: ['pool1'] } });
+  record();
   store.close();
 }
 
