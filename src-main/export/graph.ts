@@ -14,7 +14,7 @@
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { AppError } from '../../src-shared/errors';
 import { inboundLayerNames } from '../compress/quantize/minmax';
-import { layerDilation } from '../models/dilation';
+import { layerDilation, pair } from '../models/dilation';
 
 export type FusedActivation = 'NONE' | 'RELU' | 'RELU6';
 export type PaddingMode = 'same' | 'valid';
@@ -98,12 +98,6 @@ function unsupported(layer: tfl.layers.Layer, why: string): AppError {
     `Layer "${layer.name}" (${layer.getClassName()}) cannot be exported to .tflite: ${why}. Nothing was written; replace or remove this layer and export again.`,
     { layer: layer.name, type: layer.getClassName() },
   );
-}
-
-function pair(v: unknown, fallback: number): [number, number] {
-  if (Array.isArray(v)) return [Number(v[0] ?? fallback), Number(v[1] ?? v[0] ?? fallback)];
-  if (typeof v === 'number') return [v, v];
-  return [fallback, fallback];
 }
 
 function batch1(shape: readonly (number | null)[], layer: tfl.layers.Layer): number[] {

@@ -22,6 +22,7 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import vm from 'node:vm';
 import type { CompiledModel, Tensor as LiteRtTensor } from '@litertjs/core';
+import { AppError } from '../../src-shared/errors';
 
 export type LiteRtDType = 'float32' | 'int32' | 'uint8';
 export type LiteRtArray = Float32Array | Int32Array | Uint8Array;
@@ -202,7 +203,12 @@ export async function loadTfliteModel(pathOrBytes: string | Uint8Array): Promise
         // When an operator fails to prepare (XNNPack refusing its parameters), LiteRT.js logs
         // "Failed to allocate tensors" yet resolves with whatever its output buffers held.
         const failed = loggedSince(runMark).filter((l) => l.startsWith('ERROR'));
-        if (failed.length) throw new Error(`LiteRT could not run ${what}: ${failed.join('; ')}`);
+        if (failed.length) {
+          throw new AppError(
+            'UNSUPPORTED',
+            `LiteRT could not run ${what}: ${failed.join('; ')}. An operator's quantization parameters were refused by the runtime (often a calibration range that collapsed to one value): export it again with this version, or calibrate on more or more varied samples.`,
+          );
+        }
         return results.map((r) => r.toTypedArray() as LiteRtArray);
       } finally {
         for (const t of made) t.delete();

@@ -10,7 +10,12 @@
  */
 import type * as tfl from '@tensorflow/tfjs-layers';
 
-const pair = (v: unknown): [number, number] => (Array.isArray(v) ? [Number(v[0]), Number(v[1] ?? v[0])] : v == null ? [1, 1] : [Number(v), Number(v)]);
+/** A layer's 2-D config value (`kernelSize`, `strides`, `dilationRate`…) as a pair; absent: `fallback`. */
+export function pair(v: unknown, fallback = 1): [number, number] {
+  if (Array.isArray(v)) return [Number(v[0] ?? fallback), Number(v[1] ?? v[0] ?? fallback)];
+  if (typeof v === 'number') return [v, v];
+  return [fallback, fallback];
+}
 
 /** The dilation TF.js applies, and the configured one (they differ for a dilated DepthwiseConv2D). */
 export function layerDilation(layer: tfl.layers.Layer): { computed: [number, number]; configured: [number, number] } {

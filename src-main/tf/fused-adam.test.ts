@@ -176,7 +176,7 @@ describe('FusedAdamOptimizer on plain wasm (XNNPACK conv and matmul, JavaScript 
   });
 });
 
-describe('FusedAdamOptimizer with the native kernels: training', () => {
+describe.skipIf(!native.kernels)('FusedAdamOptimizer with the native kernels: training', () => {
   beforeAll(() => {
     if (native.kernels) registerNativeKernels(native.kernels);
   });

@@ -1,4 +1,3 @@
-import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { blobs } from '../../../test/helpers/synthetic-data';
 import { trainingView } from '../../data';
@@ -39,7 +38,8 @@ describe('prunePolynomial (gradual magnitude pruning, shared by the prune stage 
     const report = sparsityOf(r.model);
     expect(report.zeros).toBe(Math.round(0.97 * report.params));
     expect(r.report.zeros).toBe(report.zeros);
-    tf.dispose([model, r.model] as never);
+    model.dispose();
+    r.model.dispose();
   });
 
   it('polynomialForEpochs ramps over the given share of the steps and leaves the rest to fine-tune at the target', () => {

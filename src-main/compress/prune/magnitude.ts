@@ -131,7 +131,7 @@ export function computeMasks(model: tfl.LayersModel, opts: { sparsity: number; s
     if (k > capacity) {
       throw new AppError(
         'INVALID_ARGS',
-        `A global threshold for ${pct} sparsity cannot keep ${+(minKeep * 100).toFixed(2)} % of every layer (at least one weight each). Lower the target, the per-layer floor, or skip fewer layers.`,
+        `A global threshold for ${pct} sparsity cannot keep ${+(minKeep * 100).toFixed(2)} % of every layer (at least one weight each). Lower the target to at most ${Math.floor((10000 * (total - floor.reduce((a, b) => a + b, 0))) / total) / 100} %.`,
         { sparsity, minKeep },
       );
     }

@@ -129,7 +129,7 @@ export async function runPrune(ctx: StageContext<PruneSpec>): Promise<StageResul
       } else {
         const total = s.fineTuneEpochs * batches;
         if (schedule.endStep >= total) {
-          ctx.log('warn', `The polynomial schedule ends at step ${schedule.endStep} but fine-tuning has only ${total} steps (${s.fineTuneEpochs} epochs × ${batches}); the final sparsity is applied at the end, without fine-tuning after it. Lower endStep (about two thirds of ${total}) or add epochs.`);
+          ctx.log('warn', `The polynomial schedule ends at step ${schedule.endStep} but fine-tuning has only ${total} steps (${s.fineTuneEpochs} epochs × ${batches}); the final sparsity is applied at the end, without fine-tuning after it. ${s.schedule.kind === 'polynomial' && s.schedule.endStep === undefined ? "Lower 'share of fine-tuning spent pruning' below 1" : `Lower endStep (about two thirds of ${total})`} or add epochs.`);
         }
         if (!s.fineTuneEpochs) {
           reMask(schedule.final);
@@ -140,9 +140,12 @@ export async function runPrune(ctx: StageContext<PruneSpec>): Promise<StageResul
           model = r.model;
         }
       }
-      const plain = await stripPruning(model, masks);
-      model.dispose();
-      model = plain;
+      if (masks) {
+        // The polynomial path hands back a plain model already; the others still carry masks.
+        const plain = await stripPruning(model, masks);
+        model.dispose();
+        model = plain;
+      }
     } finally {
       if (masks) disposeMasks(masks);
     }
@@ -151,7 +154,7 @@ export async function runPrune(ctx: StageContext<PruneSpec>): Promise<StageResul
     const floored = s.scope === 'global' ? flooredLayers(report) : [];
     if (floored.length) {
       metrics.flooredLayers = floored;
-      ctx.log('warn', `The global threshold would have emptied ${floored.join(', ')}: held at the floor of ${DEFAULT_MIN_KEEP * 100} % of their weights (the other layers gave up the difference). Skip these layers or use per-layer scope if they matter.`);
+      ctx.log('warn', `The global threshold would have cut ${floored.join(', ')} below the floor: held at the floor of ${DEFAULT_MIN_KEEP * 100} % of their weights (the other layers gave up the difference). Skip these layers or use per-layer scope if they matter.`);
     }
   }
   const accuracy = floatAccuracy(model, ds.test);

@@ -584,6 +584,9 @@ void addBias(const float* x, const float* bias, float* out, long R, long C) {
 #pragma GCC optimize("fp-contract=off")
 PB_CLONES void adamRange(const float* __restrict w, const float* __restrict g, float* __restrict m, float* __restrict v, const float* c,
                          float* __restrict wOut, long from, long to) {
+#ifdef __clang__
+#pragma clang fp contract(off)  // clang ignores the GCC pragma above (its default contracts to FMA)
+#endif
   const float b1 = c[0], omb1 = c[1], b2 = c[2], omb2 = c[3], omab1 = c[4], omab2 = c[5], eps = c[6], nlr = c[7];
   for (long i = from; i < to; i++) {
     const float gi = g[i];
