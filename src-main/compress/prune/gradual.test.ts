@@ -5,7 +5,9 @@ import { buildTemplate } from '../../models';
 import { initBackend } from '../../tf';
 import { evaluate } from '../train';
 import { stepsPerEpoch } from './fine-tune';
-import { firstEpochAtTarget, polynomialForEpochs, prunePolynomial } from './gradual';
+import { pruneStage } from '../../../src-shared/recipe';
+import { firstEpochAtTarget, prunePolynomial } from './gradual';
+import { scheduleOf } from './run';
 import { sparsityOf } from './magnitude';
 import { polynomialDecay } from './schedule';
 
@@ -42,11 +44,13 @@ describe('prunePolynomial (gradual magnitude pruning, shared by the prune stage 
     r.model.dispose();
   });
 
-  it('polynomialForEpochs ramps over the given share of the steps and leaves the rest to fine-tune at the target', () => {
-    const s = polynomialForEpochs(0.9, 6, 100, { rampShare: 2 / 3 });
+  it("a recipe's polynomial schedule without endStep ramps over its rampShare of the steps and leaves the rest to fine-tune at the target", () => {
+    const spec = pruneStage.parse({ kind: 'prune', targetSparsity: 0.9, fineTuneEpochs: 6, schedule: { kind: 'polynomial' } });
+    const s = scheduleOf(spec, 100);
+    if (s.kind !== 'polynomial') throw new Error('expected a polynomial schedule');
     expect(s.endStep).toBe(400);
     expect(s.final).toBe(0.9);
     expect(firstEpochAtTarget(s, 100)).toBe(4);
-    expect(() => polynomialForEpochs(0.9, 6, 100, { rampShare: 0 })).toThrow(/ramp share/);
+    expect(() => pruneStage.parse({ kind: 'prune', targetSparsity: 0.9, schedule: { kind: 'polynomial', rampShare: 0 } })).toThrow();
   });
 });

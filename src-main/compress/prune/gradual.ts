@@ -14,21 +14,12 @@ import type { TrainingData } from '../../data';
 import type { FitResult } from '../train';
 import { fineTune, type FineTuneOptions, stepsPerEpoch } from './fine-tune';
 import { applyMasks, computeMasks, DEFAULT_MIN_KEEP, disposeMasks, flooredLayers, type Masks, sparsityOf, type SparsityReport, stripPruning } from './magnitude';
-import { type PolynomialSchedule, polynomialDecay, polynomialSparsity, polynomialUpdatesAt } from './schedule';
+import { type PolynomialSchedule, polynomialSparsity, polynomialUpdatesAt } from './schedule';
 
-/** Default share of the fine-tuning steps over which the sparsity ramps up (the rest fine-tunes at the target). */
+/** Default share of the fine-tuning steps over which the sparsity ramps up (the recipe's `rampShare` default). */
 export const RAMP_SHARE = 2 / 3;
 /** Default number of mask updates along the ramp. */
 export const MASK_UPDATES = 30;
-
-/** A polynomial schedule to `target` that ramps over `rampShare` of `epochs` × `batches` steps. */
-export function polynomialForEpochs(target: number, epochs: number, batches: number, opts: { rampShare?: number; updates?: number; power?: number } = {}): PolynomialSchedule {
-  const steps = epochs * batches;
-  const rampShare = opts.rampShare ?? RAMP_SHARE;
-  if (!(rampShare > 0 && rampShare <= 1)) throw new AppError('INVALID_ARGS', `The ramp share must be above 0 and at most 1 (got ${rampShare}).`);
-  const endStep = Math.max(1, Math.round(steps * rampShare));
-  return polynomialDecay({ final: target, endStep, power: opts.power ?? 3, frequency: Math.max(1, Math.round(endStep / (opts.updates ?? MASK_UPDATES))) });
-}
 
 /** The first 1-based epoch that ends with the schedule's final masks in force. */
 export function firstEpochAtTarget(schedule: PolynomialSchedule, batches: number): number {
