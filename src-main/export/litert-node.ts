@@ -69,6 +69,8 @@ let loading: Promise<{ lib: LiteRtModule; info: LiteRtInfo }> | null = null;
 const runtimeLog: string[] = [];
 /** Lines logged since the process started (the buffer keeps only the last 200). */
 let linesLogged = 0;
+/** Settles when the last queued run ends (runs are serialized, see `run`). */
+let runQueue: Promise<void> = Promise.resolve();
 function logLine(line: string): void {
   linesLogged++;
   runtimeLog.push(line);
@@ -183,6 +185,12 @@ export async function loadTfliteModel(pathOrBytes: string | Uint8Array): Promise
       if (values.length !== inputs.length) {
         throw new Error(`The model takes ${inputs.length} input(s), got ${values.length}.`);
       }
+      // One LiteRT run at a time in this process: a run's error lines are read from the shared log by
+      // position, so an interleaved run could be blamed for another's failure.
+      const previous = runQueue;
+      let release = () => {};
+      runQueue = new Promise<void>((resolve) => (release = resolve));
+      await previous;
       const made: LiteRtTensor[] = [];
       let results: LiteRtTensor[] = [];
       try {
@@ -213,6 +221,7 @@ export async function loadTfliteModel(pathOrBytes: string | Uint8Array): Promise
       } finally {
         for (const t of made) t.delete();
         for (const r of results) r.delete();
+        release();
       }
     },
     close() {
