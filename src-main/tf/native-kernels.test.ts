@@ -36,6 +36,10 @@ const convCases: ConvCase[] = [
   { name: 'first layer, one channel (Ci 1 → Co 8: 8 x 8 blocks)', x: [3, 10, 10, 1], filter: [3, 3, 1, 8], strides: 1, pad: 'same' },
   { name: 'Co 12 (6 x 16 blocks, partial columns)', x: [2, 9, 9, 8], filter: [3, 3, 8, 12], strides: 1, pad: 'valid' },
   { name: 'teacher conv2 (K = 288, spans GEMM blocks)', x: [2, 8, 8, 32], filter: [3, 3, 32, 64], strides: 1, pad: 'same' },
+  // Batches large enough for several tasks, reduction parts and pixel chunks in the direct kernels.
+  { name: 'student conv1 (Ci 1 → Co 8), 5 images', x: [5, 28, 28, 1], filter: [3, 3, 1, 8], strides: 1, pad: 'valid' },
+  { name: 'student conv2 (Ci 8 → Co 16), 6 images', x: [6, 13, 13, 8], filter: [3, 3, 8, 16], strides: 1, pad: 'valid' },
+  { name: 'Co 24 (a 16- then an 8-wide block), SAME', x: [4, 12, 12, 8], filter: [3, 3, 8, 24], strides: 1, pad: 'same' },
 ];
 const dilatedConv: ConvCase = { name: 'SAME dilation 2', x: [2, 9, 9, 3], filter: [3, 3, 3, 4], strides: 1, pad: 'same', dilations: 2 };
 
@@ -149,6 +153,10 @@ describe.skipIf(!native.kernels)('native kernels over wasm match the cpu backend
     { name: '2x2 stride 2 VALID, odd size', x: [3, 13, 11, 5], filterSize: 2, strides: 2, pad: 'valid' },
     { name: '3x3 stride 2 SAME', x: [2, 9, 8, 4], filterSize: 3, strides: 2, pad: 'same' },
     { name: '3x3 stride 1 SAME', x: [2, 6, 7, 3], filterSize: 3, strides: 1, pad: 'same' },
+    // Channels a multiple of 8: the vector paths (tiled gradient when stride = window).
+    { name: '2x2 stride 2 VALID, 16 channels, odd sizes (uncovered edges)', x: [3, 11, 13, 16], filterSize: 2, strides: 2, pad: 'valid' },
+    { name: '3x3 stride 2 VALID, 8 channels (overlapping windows)', x: [2, 9, 10, 8], filterSize: 3, strides: 2, pad: 'valid' },
+    { name: '3x3 stride 3 VALID, 8 channels', x: [2, 10, 9, 8], filterSize: 3, strides: 3, pad: 'valid' },
   ] as const;
   it.each(poolCases)('MaxPool and MaxPoolGrad: $name', (c) => {
     const attrs = { filterSize: c.filterSize, strides: c.strides, pad: c.pad, dimRoundingMode: undefined };
@@ -160,16 +168,21 @@ describe.skipIf(!native.kernels)('native kernels over wasm match the cpu backend
     expect(compare('MaxPoolGrad', grad, attrs)).toBeLessThanOrEqual(1e-6);
   });
 
-  it("MaxPoolGrad sends each window's gradient to its first maximum on ties, as cpu does", () => {
-    const x = { shape: [1, 4, 4, 1], data: new Float32Array(16).fill(1) };
+  it.each([1, 8])("MaxPoolGrad sends each window's gradient to its first maximum on ties, as cpu does (%i channels)", (ch) => {
+    // Ties everywhere, and in the second channel a later tap holding a strictly greater value.
+    const data = new Float32Array(16 * ch).fill(1);
+    if (ch > 1) data[(1 * 4 + 1) * ch + 1] = 2;
+    const x = { shape: [1, 4, 4, ch], data };
     const attrs = { filterSize: 2, strides: 2, pad: 'valid', dimRoundingMode: undefined };
-    const grad = { dy: { shape: [1, 2, 2, 1], data: Float32Array.from([1, 2, 3, 4]) }, input: x, output: { shape: [1, 2, 2, 1], data: new Float32Array(4).fill(1) } };
+    const dy = Float32Array.from({ length: 4 * ch }, (_, i) => i + 1);
+    const grad = { dy: { shape: [1, 2, 2, ch], data: dy }, input: x, output: { shape: [1, 2, 2, ch], data: new Float32Array(4 * ch).fill(1) } };
     expect(compare('MaxPoolGrad', grad, attrs)).toBe(0);
   });
 
   it.each([
     { name: 'bias gradient (all but channels)', shape: [4, 5, 6, 7], axis: [0, 1, 2], keepDims: false },
     { name: 'first axis, keepDims', shape: [300, 9], axis: 0, keepDims: true },
+    { name: 'bias gradient, 16 channels (vector path)', shape: [9, 11, 13, 16], axis: [0, 1, 2], keepDims: false },
     { name: 'last axis (falls back)', shape: [5, 8], axis: -1, keepDims: false },
     { name: 'every axis (falls back)', shape: [5, 8], axis: [0, 1], keepDims: false },
   ])('Sum: $name', (c) => {
@@ -178,6 +191,7 @@ describe.skipIf(!native.kernels)('native kernels over wasm match the cpu backend
 
   it.each([
     { name: 'bias over channels', a: [4, 5, 6, 7], b: [7] },
+    { name: 'bias over 16 channels (vector path, several tasks)', a: [20, 26, 26, 16], b: [16] },
     { name: 'bias first', a: [7], b: [4, 5, 6, 7] },
     { name: 'scalar', a: [30, 4], b: [] },
     { name: 'same shapes', a: [3, 70_000], b: [3, 70_000] },

@@ -351,8 +351,233 @@ void epilogue(float* y, long rows, long co, const float* bias, int act) {
   }
 }
 
+// ---------------------------------------------------------------------------------------------
+// Direct convolutions: the GEMM micro-kernel reads the input in place through offset tables instead
+// of an im2col copy (which costs FH*FW copies of the input and dominated small-channel layers).
+// Element (r, k) of A is arow[r][koff[k]]: for a forward convolution a row is an output pixel and
+// koff[k] the input offset of filter tap k; for a filter gradient a row is a tap and koff[k] the input
+// offset of output pixel k. B rows are `bs` floats apart, read as NV full vectors: callers pad B to a
+// multiple of 8 columns when its width is not one. Zero padding is a padded copy of the input.
+typedef int32_t v8i __attribute__((vector_size(32)));
+
+template <int MR_, int NV>
+inline __attribute__((always_inline)) void microGather(int kc, const float* const* arow, const long* __restrict koff, const float* __restrict b,
+                                                       long bs, float* __restrict c, long ldc, int rows, int cols, bool load,
+                                                       const float* bias, int act) {
+  v8f acc[MR_][NV];
+  for (int r = 0; r < MR_; r++)
+    for (int q = 0; q < NV; q++) acc[r][q] = v8f{};
+  for (int k = 0; k < kc; k++) {
+    v8f bv[NV];
+    for (int q = 0; q < NV; q++) std::memcpy(&bv[q], b + k * bs + q * 8, sizeof(v8f));
+    const long o = koff[k];
+    for (int r = 0; r < MR_; r++) {
+      const float ar = arow[r][o];
+      for (int q = 0; q < NV; q++) acc[r][q] += ar * bv[q];
+    }
+  }
+  if (cols == 8 * NV) {
+    v8f bv[NV];
+    for (int q = 0; q < NV; q++) bv[q] = v8f{};
+    if (bias)
+      for (int q = 0; q < NV; q++) std::memcpy(&bv[q], bias + q * 8, sizeof(v8f));
+    const v8f zero = v8f{}, six = zero + 6.f;
+    for (int r = 0; r < rows; r++) {
+      float* cr = c + r * ldc;
+      for (int q = 0; q < NV; q++) {
+        v8f v = acc[r][q] + bv[q];
+        if (load) {
+          v8f prev;
+          std::memcpy(&prev, cr + q * 8, sizeof(v8f));
+          v += prev;
+        }
+        if (act == 1) v = v > zero ? v : zero;
+        else if (act == 2) v = v > zero ? (v < six ? v : six) : zero;
+        std::memcpy(cr + q * 8, &v, sizeof(v8f));
+      }
+    }
+    return;
+  }
+  for (int r = 0; r < rows; r++) {
+    float out[8 * NV];
+    std::memcpy(out, acc[r], sizeof(out));
+    float* cr = c + r * ldc;
+    for (int j = 0; j < cols; j++) {
+      float v = out[j];
+      if (load) v += cr[j];
+      if (bias) v += bias[j];
+      if (act == 1) v = v > 0.f ? v : 0.f;
+      else if (act == 2) v = std::min(6.f, std::max(0.f, v));
+      cr[j] = v;
+    }
+  }
+}
+
+PB_CLONES void gather12x8(int kc, const float* const* arow, const long* koff, const float* b, long bs, float* c, long ldc, int rows, int cols,
+                          bool load, const float* bias, int act) {
+  microGather<12, 1>(kc, arow, koff, b, bs, c, ldc, rows, cols, load, bias, act);
+}
+PB_CLONES void gather6x16(int kc, const float* const* arow, const long* koff, const float* b, long bs, float* c, long ldc, int rows, int cols,
+                          bool load, const float* bias, int act) {
+  microGather<6, 2>(kc, arow, koff, b, bs, c, ldc, rows, cols, load, bias, act);
+}
+
+// Rows of A per micro-kernel call for a column block of `width` floats (16 → 6 rows, 8 → 12 rows).
+inline int gatherRows(long width) { return width >= 16 ? 6 : 12; }
+
+// C[rows, cols] (+)= A * B in column blocks of 16 then 8; arow must hold gatherRows(16 or 8) pointers
+// for every block, which callers provide by filling `arowFor(r0, n, arow)` per row block.
+template <typename RowsFn>
+void gatherGemm(long M, long N, int kc, const long* koff, const float* b, long bs, float* c, long ldc, bool load, const float* bias, int act,
+                RowsFn&& rowsFor) {
+  const float* arow[12];
+  for (long n0 = 0, width; n0 < N; n0 += width) {
+    width = N - n0 >= 16 ? 16 : 8;
+    const int cols = (int)std::min<long>(width, N - n0);
+    const int mr = gatherRows(width);
+    for (long m0 = 0; m0 < M; m0 += mr) {
+      const int rows = (int)std::min<long>(mr, M - m0);
+      rowsFor(m0, rows, mr, arow);
+      float* cp = c + m0 * ldc + n0;
+      const float* bb = bias ? bias + n0 : nullptr;
+      if (width == 16)
+        gather6x16(kc, arow, koff, b + n0, bs, cp, ldc, rows, cols, load, bb, act);
+      else
+        gather12x8(kc, arow, koff, b + n0, bs, cp, ldc, rows, cols, load, bb, act);
+    }
+  }
+}
+
+// The input as a direct convolution reads it: output (b, oy, ox) has tap (0, 0) at
+// ((b*Hs + oy*SH)*Ws + ox*SW)*Ci. Without padding that is x itself; otherwise a zero-padded copy.
+struct Source {
+  const float* p;
+  long Hs, Ws;
+};
+
+thread_local std::vector<float> tlsPadded;
+
+Source paddedSource(const float* x, long B, long H, long W, long C, long PT, long PL, long needH, long needW, std::vector<float>& buf) {
+  if (PT == 0 && PL == 0 && needH <= H && needW <= W) return {x, H, W};
+  long Hs = std::max(needH, H + PT), Ws = std::max(needW, W + PL);
+  buf.resize((size_t)(B * Hs * Ws * C));
+  pool.parallelFor(B, [&](long b) {
+    float* img = buf.data() + b * Hs * Ws * C;
+    std::fill(img, img + Hs * Ws * C, 0.f);
+    for (long y = 0; y < H; y++) std::memcpy(img + ((y + PT) * Ws + PL) * C, x + (b * H + y) * W * C, W * C * sizeof(float));
+  });
+  return {buf.data(), Hs, Ws};
+}
+
+long neededRows(long out, long stride, long taps, long dilation) { return (out - 1) * stride + (taps - 1) * dilation + 1; }
+
+// Input offsets of the FH*FW*Ci filter taps (HWI order, as HWIO filters store them).
+std::vector<long> tapOffsets(const Conv& c, long Ws) {
+  std::vector<long> off(c.K());
+  for (long i = 0, k = 0; i < c.FH; i++)
+    for (long j = 0; j < c.FW; j++)
+      for (long ch = 0; ch < c.Ci; ch++) off[k++] = (i * c.DH * Ws + j * c.DW) * c.Ci + ch;
+  return off;
+}
+
+// Walks output pixels in order, giving each one's tap-(0,0) input offset without divisions.
+struct PixelWalk {
+  const Conv& c;
+  long Hs, Ws, b, oy, ox;
+  PixelWalk(const Conv& cv, long hs, long ws, long p) : c(cv), Hs(hs), Ws(ws) {
+    b = p / (c.OH * c.OW);
+    long rem = p % (c.OH * c.OW);
+    oy = rem / c.OW;
+    ox = rem % c.OW;
+  }
+  long offset() const { return ((b * Hs + oy * c.SH) * Ws + ox * c.SW) * c.Ci; }
+  void next() {
+    if (++ox == c.OW) {
+      ox = 0;
+      if (++oy == c.OH) oy = 0, b++;
+    }
+  }
+};
+
+// B with columns padded to a multiple of 8 (zeros), or B itself when already a multiple.
+const float* padColumns(const float* b, long rows, long cols, std::vector<float>& buf, long* stride) {
+  long padded = (cols + 7) / 8 * 8;
+  *stride = padded;
+  if (padded == cols) return b;
+  buf.assign((size_t)(rows * padded), 0.f);
+  for (long r = 0; r < rows; r++) std::memcpy(buf.data() + r * padded, b + r * cols, cols * sizeof(float));
+  return buf.data();
+}
+
+constexpr long DIRECT_PIXELS = 96;  // output pixels per task: a multiple of both row-block heights
+
+// y[P, Co] = conv(x, w) (+ bias, activation), reading x through tap offsets.
+void directConv(const Conv& c, const float* x, const float* w, const float* bias, int act, float* y) {
+  std::vector<float> padBuf, wBuf;
+  Source s = paddedSource(x, c.B, c.H, c.W, c.Ci, c.PT, c.PL, neededRows(c.OH, c.SH, c.FH, c.DH), neededRows(c.OW, c.SW, c.FW, c.DW), padBuf);
+  std::vector<long> koff = tapOffsets(c, s.Ws);
+  long bs;
+  const float* wb = padColumns(w, c.K(), c.Co, wBuf, &bs);
+  long P = c.pixels();
+  pool.parallelFor(ceilDiv(P, DIRECT_PIXELS), [&](long t) {
+    long p0 = t * DIRECT_PIXELS, n = std::min(DIRECT_PIXELS, P - p0);
+    long base[DIRECT_PIXELS];
+    PixelWalk walk(c, s.Hs, s.Ws, p0);
+    for (long i = 0; i < n; i++, walk.next()) base[i] = walk.offset();
+    gatherGemm(n, c.Co, (int)c.K(), koff.data(), wb, bs, y + p0 * c.Co, c.Co, false, bias, act, [&](long m0, int rows, int mr, const float** arow) {
+      for (int r = 0; r < mr; r++) arow[r] = s.p + base[m0 + (r < rows ? r : 0)];
+    });
+  });
+}
+
+// dw[K, Co] = sum over output pixels of x(pixel, tap) * dy[pixel, :], in fixed pixel ranges that each
+// sum into their own partial (deterministic whatever thread runs them).
+void directConvFilter(const Conv& c, const float* x, const float* dy, float* dw) {
+  std::vector<float> padBuf, dyBuf;
+  Source s = paddedSource(x, c.B, c.H, c.W, c.Ci, c.PT, c.PL, neededRows(c.OH, c.SH, c.FH, c.DH), neededRows(c.OW, c.SW, c.FW, c.DW), padBuf);
+  std::vector<long> koff = tapOffsets(c, s.Ws);
+  long P = c.pixels(), K = c.K(), bs;
+  const float* g = padColumns(dy, P, c.Co, dyBuf, &bs);
+  long parts = std::min(REDUCE_PARTS, ceilDiv(P, 64)), per = ceilDiv(P, parts);
+  std::vector<std::vector<float>> partial(parts);
+  constexpr long CHUNK = 256;
+  pool.parallelFor(parts, [&](long part) {
+    partial[part].assign(K * c.Co, 0.f);
+    long pix[CHUNK];
+    long end = std::min(P, (part + 1) * per);
+    PixelWalk walk(c, s.Hs, s.Ws, part * per);
+    for (long p0 = part * per; p0 < end; p0 += CHUNK) {
+      long n = std::min(CHUNK, end - p0);
+      for (long i = 0; i < n; i++, walk.next()) pix[i] = walk.offset();
+      gatherGemm(K, c.Co, (int)n, pix, g + p0 * bs, bs, partial[part].data(), c.Co, true, nullptr, LINEAR,
+                 [&](long m0, int rows, int mr, const float** arow) {
+                   for (int r = 0; r < mr; r++) arow[r] = s.p + koff[m0 + (r < rows ? r : 0)];
+                 });
+    }
+  });
+  sumPartials(partial, K * c.Co, dw);
+}
+
+// dx for stride 1: a direct convolution of dy, padded by (F-1)*D - pad, with the filter flipped in
+// space and its in/out channels swapped. Returns false for strides it does not cover.
+bool directConvInput(const Conv& c, const float* dy, const float* w, float* dx) {
+  if (c.SH != 1 || c.SW != 1) return false;
+  long PT = (c.FH - 1) * c.DH - c.PT, PL = (c.FW - 1) * c.DW - c.PL;
+  if (PT < 0 || PL < 0) return false;
+  Conv t{c.B, c.OH, c.OW, c.Co, c.H, c.W, c.Ci, c.FH, c.FW, 1, 1, c.DH, c.DW, PT, PL};
+  std::vector<float> wt(t.K() * t.Co);
+  for (long i = 0; i < c.FH; i++)
+    for (long j = 0; j < c.FW; j++)
+      for (long ci = 0; ci < c.Ci; ci++)
+        for (long co = 0; co < c.Co; co++)
+          wt[((i * c.FW + j) * c.Co + co) * c.Ci + ci] = w[(((c.FH - 1 - i) * c.FW + (c.FW - 1 - j)) * c.Ci + ci) * c.Co + co];
+  directConv(t, dy, wt.data(), nullptr, LINEAR, dx);
+  return true;
+}
+
 // y[pixels, Co] = im2col(x) * w[K, Co] (+ bias, activation), in chunks of output pixels.
 void conv2d(const Conv& c, const float* x, const float* w, const float* bias, int act, float* y) {
+  if (!isPointwise(c)) return directConv(c, x, w, bias, act, y);
   long P = c.pixels(), K = c.K(), chunk = chunkRows(c);
   View Wv{w, c.Co, 1};
   pool.parallelFor(ceilDiv(P, chunk), [&](long i) {
@@ -370,6 +595,7 @@ void conv2d(const Conv& c, const float* x, const float* w, const float* bias, in
 
 // dx = col2im(dy[pixels, Co] * w^T); a chunk is one image, so scatters never overlap.
 void conv2dBackpropInput(const Conv& c, const float* dy, const float* w, float* dx) {
+  if (!isPointwise(c) && directConvInput(c, dy, w, dx)) return;
   long K = c.K(), perImage = c.OH * c.OW, chunk = chunkRows(c), imageSize = c.H * c.W * c.Ci;
   View Wt{w, 1, c.Co};
   pool.parallelFor(c.B, [&](long b) {
@@ -389,6 +615,7 @@ void conv2dBackpropInput(const Conv& c, const float* dy, const float* w, float* 
 
 // dw[K, Co] = im2col(x)^T * dy: fixed pixel ranges each sum into their own partial.
 void conv2dBackpropFilter(const Conv& c, const float* x, const float* dy, float* dw) {
+  if (!isPointwise(c)) return directConvFilter(c, x, dy, dw);
   long P = c.pixels(), K = c.K(), chunk = chunkRows(c);
   long parts = std::min(REDUCE_PARTS, ceilDiv(P, chunk)), per = ceilDiv(P, parts);
   std::vector<std::vector<float>> partial(parts);
@@ -489,7 +716,82 @@ void depthwiseBackpropFilter(const Conv& c, long M, const float* x, const float*
 // ---------------------------------------------------------------------------------------------
 // Max pooling (geometry as a depthwise conv with multiplier 1). The gradient goes to the first
 // maximum of each window in row-major order, as the cpu backend does.
+// Fast paths for the usual pooling layer: every window inside the input (no padding) and channels a
+// multiple of 8, processed as 8-float vectors. MaxPoolGrad additionally needs windows that tile the
+// input without overlap (stride = window), so each input element gets at most one window's gradient
+// and is written once, with no scatter.
+bool vectorPool(const Conv& c) {
+  return c.Ci % 8 == 0 && c.PT == 0 && c.PL == 0 && (c.OH - 1) * c.SH + c.FH <= c.H && (c.OW - 1) * c.SW + c.FW <= c.W && c.DH == 1 && c.DW == 1;
+}
+
+PB_CLONES void maxPoolRow(const Conv& c, const float* x, float* y, long row) {
+  {
+    long b = row / c.OH, oy = row % c.OH;
+    for (long ox = 0; ox < c.OW; ox++) {
+      const float* x0 = x + ((b * c.H + oy * c.SH) * c.W + ox * c.SW) * c.Ci;
+      float* out = y + (row * c.OW + ox) * c.Ci;
+      for (long cb = 0; cb < c.Ci; cb += 8) {
+        v8f m;
+        std::memcpy(&m, x0 + cb, sizeof(v8f));
+        for (long i = 0; i < c.FH; i++)
+          for (long j = 0; j < c.FW; j++) {
+            v8f v;
+            std::memcpy(&v, x0 + (i * c.W + j) * c.Ci + cb, sizeof(v8f));
+            m = m < v ? v : m;  // std::max's choice, lane by lane
+          }
+        std::memcpy(out + cb, &m, sizeof(v8f));
+      }
+    }
+  }
+}
+
+void maxPoolVec(const Conv& c, const float* x, float* y) {
+  pool.parallelFor(c.B * c.OH, [&](long row) { maxPoolRow(c, x, y, row); });
+}
+
+// The gradient goes to the first tap (row-major) holding the window's maximum: the running best is
+// replaced only by a strictly greater value, as in the scalar path.
+PB_CLONES void maxPoolGradRow(const Conv& c, const float* dy, const float* x, float* dx, long row) {
+  const long rowFloats = c.W * c.Ci, coveredW = c.OW * c.FW;
+  {
+    long b = row / c.OH, oy = row % c.OH;
+    for (long ox = 0; ox < c.OW; ox++) {
+      const long at = ((b * c.H + oy * c.FH) * c.W + ox * c.FW) * c.Ci;
+      const float* g = dy + (row * c.OW + ox) * c.Ci;
+      for (long cb = 0; cb < c.Ci; cb += 8) {
+        v8f best;
+        std::memcpy(&best, x + at + cb, sizeof(v8f));
+        v8i where = v8i{};
+        for (long t = 1; t < c.FH * c.FW; t++) {
+          v8f v;
+          std::memcpy(&v, x + at + ((t / c.FW) * c.W + t % c.FW) * c.Ci + cb, sizeof(v8f));
+          v8i gt = v > best;
+          best = gt ? v : best;
+          where = gt ? (v8i{} + (int32_t)t) : where;
+        }
+        v8f gv;
+        std::memcpy(&gv, g + cb, sizeof(v8f));
+        for (long t = 0; t < c.FH * c.FW; t++) {
+          v8f out = (where == (int32_t)t) ? gv : v8f{};
+          std::memcpy(dx + at + ((t / c.FW) * c.W + t % c.FW) * c.Ci + cb, &out, sizeof(v8f));
+        }
+      }
+    }
+    // Columns right of the last window, and rows below the last window row: no gradient.
+    for (long i = 0; i < c.FH; i++) {
+      float* r = dx + (b * c.H + oy * c.FH + i) * rowFloats;
+      std::fill(r + coveredW * c.Ci, r + rowFloats, 0.f);
+    }
+    if (oy == c.OH - 1) std::fill(dx + (b * c.H + c.OH * c.FH) * rowFloats, dx + (b + 1) * c.H * rowFloats, 0.f);
+  }
+}
+
+void maxPoolGradTiled(const Conv& c, const float* dy, const float* x, float* dx) {
+  pool.parallelFor(c.B * c.OH, [&](long row) { maxPoolGradRow(c, dy, x, dx, row); });
+}
+
 void maxPool(const Conv& c, const float* x, float* y) {
+  if (vectorPool(c)) return maxPoolVec(c, x, y);
   pool.parallelFor(c.B * c.OH, [&](long row) {
     long b = row / c.OH, oy = row % c.OH;
     for (long ox = 0; ox < c.OW; ox++) {
@@ -503,6 +805,7 @@ void maxPool(const Conv& c, const float* x, float* y) {
 }
 
 void maxPoolGrad(const Conv& c, const float* dy, const float* x, float* dx) {
+  if (vectorPool(c) && c.SH == c.FH && c.SW == c.FW) return maxPoolGradTiled(c, dy, x, dx);
   long imageSize = c.H * c.W * c.Ci;
   pool.parallelFor(c.B, [&](long b) {
     float* dxb = dx + b * imageSize;
@@ -540,10 +843,43 @@ void maxPoolGrad(const Conv& c, const float* dy, const float* x, float* dx) {
 }
 
 
+// out[8*nv] = sum of R rows of 8*nv floats, each column summed in row order.
+PB_CLONES void sumRowsVec(const float* x, long R, long nv, float* out) {
+  v8f acc[8] = {};
+  for (long r = 0; r < R; r++)
+    for (long q = 0; q < nv; q++) {
+      v8f v;
+      std::memcpy(&v, x + (r * nv + q) * 8, sizeof(v8f));
+      acc[q] += v;
+    }
+  std::memcpy(out, acc, nv * sizeof(v8f));
+}
+
+// out[rows, 8*nv] = x + bias, rows of 8*nv floats.
+PB_CLONES void addBiasVec(const float* x, const float* bias, float* out, long rows, long nv) {
+  v8f bv[8];
+  std::memcpy(bv, bias, nv * sizeof(v8f));
+  for (long r = 0; r < rows; r++)
+    for (long q = 0; q < nv; q++) {
+      v8f v;
+      std::memcpy(&v, x + (r * nv + q) * 8, sizeof(v8f));
+      v += bv[q];
+      std::memcpy(out + (r * nv + q) * 8, &v, sizeof(v8f));
+    }
+}
+
 // out[C] = sum over rows of x[R, C] (a reduction over leading axes, as for bias gradients).
 void sumRows(const float* x, long R, long C, float* out) {
   long parts = std::min(REDUCE_PARTS, std::max(1L, R / 64)), per = ceilDiv(R, parts);
   std::vector<std::vector<float>> partial(parts);
+  if (C % 8 == 0 && C <= 64) {  // bias gradients of usual widths: whole rows in vector registers
+    const long nv = C / 8;
+    pool.parallelFor(parts, [&](long part) {
+      partial[part].resize(C);
+      sumRowsVec(x + part * per * C, std::max(0L, std::min(R, (part + 1) * per) - part * per), nv, partial[part].data());
+    });
+    return sumPartials(partial, C, out);
+  }
   pool.parallelFor(parts, [&](long part) {
     partial[part].assign(C, 0.f);
     float* acc = partial[part].data();
@@ -562,6 +898,7 @@ void addBias(const float* x, const float* bias, float* out, long R, long C) {
       for (long i = r0; i < r1; i++) out[i] = x[i] + s;
       return;
     }
+    if (C % 8 == 0 && C <= 64) return addBiasVec(x + r0 * C, bias, out + r0 * C, r1 - r0, C / 8);
     for (long r = r0; r < r1; r++) {
       const float* xr = x + r * C;
       float* o = out + r * C;
