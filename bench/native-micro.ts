@@ -1,7 +1,8 @@
 /**
  * `npx tsx bench/native-micro.ts [--teacher] [--reps N] [--threads N]`: the native add-on's kernels
  * alone on the shapes of one issue-3 training step (student 8/16/32 by default, --teacher for
- * 32/64/128), batch 64, without tfjs: median µs per call over N calls (default 200). Diagnostic for
+ * 32/64/128), batch 64, without tfjs: median µs per call over N calls (default 200); `--only TEXT`
+ * keeps the cases whose name contains TEXT (for a profiler). Diagnostic for
  * tuning the kernels; records nothing (the throughput figures come from bench:quick).
  */
 import { loadNativeKernels } from '../src-main/tf/native';
@@ -47,8 +48,9 @@ const cases: [string, () => void][] = [
   ['conv1 bias grad', () => k.sumRows(dy1, sums, B * 26 * 26, c1)],
   ['conv1 add bias', () => k.addBias(y1, b1, dx1, B * 26 * 26, c1)],
 ];
+const only = args.includes('--only') ? args[args.indexOf('--only') + 1] : '';
 let total = 0;
-for (const [name, fn] of cases) {
+for (const [name, fn] of cases.filter(([name]) => name.includes(only))) {
   for (let i = 0; i < 10; i++) fn();
   const times: number[] = [];
   for (let i = 0; i < reps; i++) {

@@ -136,8 +136,9 @@ struct View {
   float at(long i, long j) const { return p[i * rs + j * cs]; }
 };
 
-// Row and column granularity for splitting work between threads and conv chunks.
-constexpr int MR = 8;
+// Row and column granularity for splitting work between threads and conv chunks: rows a multiple of
+// both micro-kernel heights (6 and 8), columns of the 16-wide one.
+constexpr int MR = 24;
 constexpr int NR = 32;
 constexpr int KC = 256;
 
@@ -169,10 +170,17 @@ inline __attribute__((always_inline)) void microVec(int kc, const float* __restr
   // A is read in place (a broadcast needs no packing); rows past the edge re-read row 0, unstored.
   const float* arow[MR_];
   for (int r = 0; r < MR_; r++) arow[r] = a + (r < rows ? r : 0) * ars;
+  // The first step initialises the accumulators (see microGather); kc >= 1 here.
   v8f acc[MR_][NV];
-  for (int r = 0; r < MR_; r++)
-    for (int q = 0; q < NV; q++) acc[r][q] = v8f{};
-  for (int k = 0; k < kc; k++) {
+  {
+    v8f bv[NV];
+    for (int q = 0; q < NV; q++) std::memcpy(&bv[q], b + q * 8, sizeof(v8f));
+    for (int r = 0; r < MR_; r++) {
+      const float ar = arow[r][0];
+      for (int q = 0; q < NV; q++) acc[r][q] = ar * bv[q];
+    }
+  }
+  for (int k = 1; k < kc; k++) {
     v8f bv[NV];
     for (int q = 0; q < NV; q++) std::memcpy(&bv[q], b + k * NR_ + q * 8, sizeof(v8f));
     for (int r = 0; r < MR_; r++) {
@@ -247,10 +255,12 @@ void gemm(long M, long N, long K, const View& A, const View& B, float* C, long l
 thread_local std::vector<float> tlsGemm;
 thread_local std::vector<float> tlsCols;
 
-// Multithreaded GEMM: chunks of C's rows, or of its columns when there are too few rows.
+// Multithreaded GEMM: chunks of C's rows, or of its columns. Every row chunk packs all of B, so with
+// few rows (a dense layer's batch) that packing would cost as much as the product: then columns are
+// split, and each chunk packs only its own.
 void gemmParallel(long M, long N, long K, View A, View B, float* C, long ldc, bool accumulate) {
   const long target = 4L * pool.size();
-  if (M / MR >= target || N <= NR) {
+  if (M >= 32 * target || N <= NR) {
     long rows = std::max<long>(MR, ceilDiv(ceilDiv(M, target), MR) * MR);
     pool.parallelFor(ceilDiv(M, rows), [&](long i) {
       long b = i * rows, e = std::min(M, b + rows);
@@ -364,10 +374,19 @@ template <int MR_, int NV>
 inline __attribute__((always_inline)) void microGather(int kc, const float* const* arow, const long* __restrict koff, const float* __restrict b,
                                                        long bs, float* __restrict c, long ldc, int rows, int cols, bool load,
                                                        const float* bias, int act) {
+  // The first step initialises the accumulators (zeroing them first compiled to a `rep stos` of a
+  // stack copy that cost a third of the kernel); callers never pass kc = 0.
   v8f acc[MR_][NV];
-  for (int r = 0; r < MR_; r++)
-    for (int q = 0; q < NV; q++) acc[r][q] = v8f{};
-  for (int k = 0; k < kc; k++) {
+  {
+    v8f bv[NV];
+    for (int q = 0; q < NV; q++) std::memcpy(&bv[q], b + q * 8, sizeof(v8f));
+    const long o = koff[0];
+    for (int r = 0; r < MR_; r++) {
+      const float ar = arow[r][o];
+      for (int q = 0; q < NV; q++) acc[r][q] = ar * bv[q];
+    }
+  }
+  for (int k = 1; k < kc; k++) {
     v8f bv[NV];
     for (int q = 0; q < NV; q++) std::memcpy(&bv[q], b + k * bs + q * 8, sizeof(v8f));
     const long o = koff[k];
@@ -945,6 +964,17 @@ void adam(const float* w, const float* g, float* m, float* v, const float* c, fl
   pool.parallelFor(ceilDiv(n, CHUNK), [&](long part) { adamRange(w, g, m, v, c, wOut, part * CHUNK, std::min(n, (part + 1) * CHUNK)); });
 }
 
+// out = y > 0 ? dy : 0: the ReLU gradient taken from the activation's output (fused-layers.ts).
+PB_CLONES void reluBackpropRange(const float* __restrict dy, const float* __restrict y, float* __restrict out, long from, long to) {
+  for (long i = from; i < to; i++) out[i] = y[i] > 0.f ? dy[i] : 0.f;
+}
+
+void reluBackprop(const float* dy, const float* y, float* out, long n) {
+  const long CHUNK = 32768;
+  if (n <= 2 * CHUNK) return reluBackpropRange(dy, y, out, 0, n);
+  pool.parallelFor(ceilDiv(n, CHUNK), [&](long part) { reluBackpropRange(dy, y, out, part * CHUNK, std::min(n, (part + 1) * CHUNK)); });
+}
+
 // ---------------------------------------------------------------------------------------------
 // N-API glue. Arguments are (Float32Array..., geometry numbers...). Errors become JS exceptions.
 #define CHECK(call)                                                   \
@@ -1107,6 +1137,16 @@ napi_value Adam(napi_env env, napi_callback_info info) {
   return nullptr;
 }
 
+// reluBackprop(dy, y, out): three Float32Arrays of one length.
+napi_value ReluBackprop(napi_env env, napi_callback_info info) {
+  Args a(env, info);
+  size_t nd = 0, ny = 0, no = 0;
+  float *dy = a.f32(0, &nd), *y = a.f32(1, &ny), *out = a.f32(2, &no);
+  if (!a.ok || !dy || !y || !out || ny != nd || no != nd) return fail(env, "reluBackprop(dy, y, out): three Float32Arrays of one length");
+  reluBackprop(dy, y, out, (long)nd);
+  return nullptr;
+}
+
 napi_value SetThreads(napi_env env, napi_callback_info info) {
   Args a(env, info);
   long n = a.num(0);
@@ -1131,6 +1171,7 @@ napi_value Init(napi_env env, napi_value exports) {
       {"matmul", nullptr, MatMul, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"addBias", nullptr, AddBias, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"adam", nullptr, Adam, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"reluBackprop", nullptr, ReluBackprop, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"setThreads", nullptr, SetThreads, nullptr, nullptr, nullptr, napi_default, nullptr},
   };
   if (napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props) != napi_ok) return nullptr;

@@ -1,0 +1,133 @@
+import * as tf from '@tensorflow/tfjs-core';
+import '@tensorflow/tfjs-backend-cpu';
+import '@tensorflow/tfjs-backend-wasm';
+import * as tfl from '@tensorflow/tfjs-layers';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { createOptimizer, createTrainStep } from '../compress/train/step';
+import { buildTemplate } from '../models';
+import { registerFusedAdamKernel } from './fused-adam';
+import { installFusedLayerTraining, RELU_BACKPROP, setFusedLayerTraining } from './fused-layers';
+import { loadNativeKernels } from './native';
+import { initTestBackends, maxRelError, randomArray } from './test-helpers';
+
+const native = loadNativeKernels(process.env);
+
+beforeAll(async () => {
+  await initTestBackends(native.kernels);
+  registerFusedAdamKernel(native.kernels);
+  installFusedLayerTraining(native.kernels);
+});
+afterEach(() => setFusedLayerTraining(true));
+
+/** Kernel names one training step of `model` runs (tf.profile records every kernel). */
+async function stepKernels(model: tfl.LayersModel, xs: tf.Tensor, ys: tf.Tensor1D): Promise<string[]> {
+  const step = createTrainStep(model, createOptimizer('adam', 1e-3));
+  const info = await tf.profile(() => {
+    step(xs, ys);
+  });
+  return info.kernels.map((k) => k.name);
+}
+
+/** Weights after `steps` Adam steps from the model's seeded initial weights, fused or not. */
+function train(spec: Parameters<typeof buildTemplate>[0], fused: boolean, steps: number, xs: tf.Tensor, ys: tf.Tensor1D): Float32Array[] {
+  setFusedLayerTraining(fused);
+  const model = buildTemplate(spec);
+  const step = createTrainStep(model, createOptimizer('adam', 1e-2));
+  for (let i = 0; i < steps; i++) step(xs, ys);
+  const out = model.getWeights().map((w) => w.dataSync() as Float32Array);
+  model.dispose();
+  return out;
+}
+
+const batch = (n: number, shape: number[], seed: number) => ({
+  xs: tf.tensor(randomArray([n, ...shape], seed), [n, ...shape]),
+  ys: tf.tensor1d(Array.from({ length: n }, (_, i) => (i * 7 + seed) % 10), 'int32'),
+});
+
+describe('fused Conv2D/Dense training on wasm', () => {
+  it('runs each ReLU conv and dense layer as one fused kernel each way', async () => {
+    const { xs, ys } = batch(8, [28, 28, 1], 1);
+    const model = buildTemplate({ template: 'lenet', inputShape: [28, 28, 1], numClasses: 10, width: 0.25, seed: 3 });
+    const fused = await stepKernels(model, xs, ys);
+    setFusedLayerTraining(false);
+    const plain = await stepKernels(model, xs, ys);
+    expect(fused.filter((k) => k === 'FusedConv2D')).toHaveLength(2);
+    expect(fused.filter((k) => k === '_FusedMatMul')).toHaveLength(2);
+    expect(fused.filter((k) => k === RELU_BACKPROP)).toHaveLength(3);
+    expect(fused).not.toContain('Relu');
+    expect(fused).not.toContain('Step');
+    expect(plain).toContain('Relu');
+    expect(fused.length).toBeLessThan(plain.length - 25);
+    tf.dispose([xs, ys]);
+    model.dispose();
+  });
+
+  it.each([
+    ['lenet (valid padding)', { template: 'lenet' as const, inputShape: [12, 12, 2], numClasses: 10, width: 0.25, seed: 5 }],
+    ['lenet (same padding)', { template: 'lenet' as const, inputShape: [12, 12, 2], numClasses: 10, width: 0.25, seed: 6, padding: 'same' as const }],
+    ['resnet (no-bias convs, strides)', { template: 'resnet' as const, inputShape: [12, 12, 1], numClasses: 10, width: 0.25, seed: 7 }],
+    ['mlp', { template: 'mlp' as const, inputShape: [12, 12, 1], numClasses: 10, width: 0.5, seed: 8 }],
+  ])('trains %s to the same weights as the unfused layers', (_, spec) => {
+    const { xs, ys } = batch(16, spec.inputShape, 2);
+    const fused = train(spec, true, 8, xs, ys);
+    const plain = train(spec, false, 8, xs, ys);
+    expect(fused).toHaveLength(plain.length);
+    // Same kernels and order of arithmetic: equal up to the last bit in practice; 1e-6 allows for a
+    // sum reassociated by a different thread split.
+    fused.forEach((w, i) => expect(maxRelError(w, plain[i])).toBeLessThanOrEqual(1e-6));
+    tf.dispose([xs, ys]);
+  });
+
+  it('gives the input gradient too (a conv layer that is not first)', () => {
+    const layer = tfl.layers.conv2d({ filters: 4, kernelSize: 3, activation: 'relu', padding: 'same', kernelInitializer: tfl.initializers.glorotUniform({ seed: 1 }) });
+    const x = tf.tensor(randomArray([2, 6, 6, 3], 9), [2, 6, 6, 3]);
+    const grad = (fused: boolean) => {
+      setFusedLayerTraining(fused);
+      return tf.grad((input: tf.Tensor) => tf.sum(tf.square(layer.apply(input) as tf.Tensor)))(x);
+    };
+    const a = grad(true);
+    const b = grad(false);
+    expect(maxRelError(a.dataSync(), b.dataSync())).toBeLessThanOrEqual(1e-6);
+    tf.dispose([x, a, b]);
+    layer.dispose();
+  });
+
+  it('leaves other activations and inference to the layers’ own code', async () => {
+    const input = tfl.input({ shape: [8, 8, 1] });
+    let h = tfl.layers.conv2d({ filters: 4, kernelSize: 3, activation: 'tanh' }).apply(input) as tfl.SymbolicTensor;
+    h = tfl.layers.conv2d({ filters: 4, kernelSize: 3, activation: 'elu', padding: 'same' }).apply(h) as tfl.SymbolicTensor;
+    const out = tfl.layers.dense({ units: 10, activation: 'sigmoid' }).apply(tfl.layers.flatten().apply(h)) as tfl.SymbolicTensor;
+    const model = tfl.model({ inputs: input, outputs: out });
+    const { xs, ys } = batch(4, [8, 8, 1], 3);
+    const kernels = await stepKernels(model, xs, ys);
+    expect(kernels).toContain('Tanh');
+    expect(kernels).toContain('Elu');
+    expect(kernels).toContain('Sigmoid');
+    expect(kernels).not.toContain(RELU_BACKPROP);
+    const before = await tf.profile(() => tf.dispose(model.predict(xs) as tf.Tensor));
+    expect(before.kernels.map((k) => k.name)).not.toContain(RELU_BACKPROP);
+    tf.dispose([xs, ys]);
+    model.dispose();
+  });
+
+  it('computes the ReLU backprop kernel as dy where y > 0', () => {
+    const dy = tf.tensor1d(randomArray([100_000], 4));
+    const y = tf.relu(tf.tensor1d(randomArray([100_000], 5)));
+    const got = tf.engine().runKernel(RELU_BACKPROP, { dy, y }) as tf.Tensor;
+    const want = tf.mul(dy, tf.step(y));
+    expect(maxRelError(got.dataSync(), want.dataSync())).toBe(0);
+    tf.dispose([dy, y, got, want]);
+  });
+
+  it('does not leak tensors across steps', () => {
+    const { xs, ys } = batch(8, [28, 28, 1], 4);
+    const model = buildTemplate({ template: 'lenet', inputShape: [28, 28, 1], numClasses: 10, width: 0.25, seed: 4 });
+    const step = createTrainStep(model, createOptimizer('adam', 1e-3));
+    step(xs, ys);
+    const before = tf.memory().numTensors;
+    for (let i = 0; i < 5; i++) step(xs, ys);
+    expect(tf.memory().numTensors).toBe(before);
+    tf.dispose([xs, ys]);
+    model.dispose();
+  });
+});

@@ -1,0 +1,195 @@
+/**
+ * Fewer kernels per training step on wasm. Under a gradient tape tfjs-core will not fuse a layer's
+ * bias and ReLU into its convolution or matrix product (`shouldFuse` in tfjs-core), so a Conv2D or
+ * Dense layer with a ReLU trains as three forward kernels (Conv2D/MatMul, Add, Relu), each saving
+ * copies of its inputs for the backward pass, and about seven backward ones (Step, Cast and Multiply
+ * for the ReLU, Sum and Reshape for the bias, the two products). On a small model that per-kernel
+ * overhead costs more than the arithmetic.
+ *
+ * `installFusedLayerTraining()` makes tfjs-layers' Conv2D (2-D, channels last, no dilation) and Dense
+ * (2-D input) layers with a ReLU or no activation run, while a tape records on the wasm backend, as
+ * one fused kernel (FusedConv2D / _FusedMatMul with bias and activation, which the native add-on or
+ * wasm computes in one pass) whose registered gradient takes the ReLU mask from the saved output in
+ * one kernel (`PocketBenchReluBackprop`) and then computes only the input, weight and bias gradients
+ * the tape asks for. The arithmetic is the same as the unfused chain: the forward adds the bias to
+ * the float32 product and clamps, as the separate kernels do; the backward passes dy where the output
+ * is positive (the same positions as tfjs' step of the pre-activation: ReLU's output is positive
+ * exactly where its input is) into the same gradient kernels. Any other case (other activations or
+ * backends, inference without a tape, channels first, dilation) runs the layer's own code.
+ *
+ * The layer classes are patched once, found through tfjs' serialization registry (creating a layer
+ * instance here would bump the automatic layer-name counters of the user's models).
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import '@tensorflow/tfjs-layers';
+import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
+import type { KernelFunc, NamedAttrMap, NamedTensorMap, TensorInfo } from '@tensorflow/tfjs-core';
+import type { NativeKernels } from './native';
+
+export const RELU_BACKPROP = 'PocketBenchReluBackprop';
+
+/** Minimal views of the tfjs-layers internals the fused calls read. */
+interface LayerVariableLike {
+  read(): tf.Tensor;
+}
+interface ActivationLike {
+  getClassName(): string;
+}
+interface ConvLike {
+  rank: number;
+  strides: number[];
+  padding: string;
+  dataFormat: string;
+  dilationRate: number | number[];
+  activation: ActivationLike | null;
+  kernel: LayerVariableLike;
+  bias: LayerVariableLike | null;
+}
+interface DenseLike {
+  activation: ActivationLike | null;
+  kernel: LayerVariableLike;
+  bias: LayerVariableLike | null;
+  invokeCallHook(inputs: unknown, kwargs: unknown): void;
+}
+type Call = (this: unknown, inputs: tf.Tensor | tf.Tensor[], kwargs: unknown) => tf.Tensor | tf.Tensor[];
+
+let enabled = true;
+let installed = false;
+
+/** Turns the fused training calls on or off (A/B measurements and tests); they start on. */
+export function setFusedLayerTraining(on: boolean): void {
+  enabled = on;
+}
+
+/** The activation a fused kernel can apply and differentiate here, or null. */
+function fusedActivation(activation: ActivationLike | null): 'relu' | 'linear' | null {
+  const name = activation?.getClassName();
+  if (name === undefined || name === 'Linear' || name === 'linear') return 'linear';
+  if (name === 'Relu' || name === 'relu') return 'relu';
+  return null;
+}
+
+/** Whether this call should take the fused path: wasm, a tape recording, and the switch on. */
+function fusing(): boolean {
+  return enabled && tf.getBackend() === 'wasm' && (tf.engine() as unknown as { isTapeOn(): boolean }).isTapeOn();
+}
+
+function single(inputs: tf.Tensor | tf.Tensor[]): tf.Tensor | null {
+  if (!Array.isArray(inputs)) return inputs;
+  return inputs.length === 1 ? inputs[0] : null;
+}
+
+function fusedConvCall(layer: ConvLike, inputs: tf.Tensor | tf.Tensor[]): tf.Tensor | null {
+  const x = single(inputs);
+  const activation = fusedActivation(layer.activation);
+  const dilations = Array.isArray(layer.dilationRate) ? layer.dilationRate : [layer.dilationRate, layer.dilationRate];
+  if (!x || x.rank !== 4 || x.dtype !== 'float32' || !activation || layer.rank !== 2 || layer.dataFormat !== 'channelsLast') return null;
+  if (dilations.some((d) => d !== 1) || (layer.padding !== 'same' && layer.padding !== 'valid')) return null;
+  const kernelInputs: NamedTensorMap = { x, filter: layer.kernel.read() };
+  if (layer.bias) kernelInputs.bias = layer.bias.read();
+  const attrs = { strides: layer.strides, pad: layer.padding, dataFormat: 'NHWC', dilations: [1, 1], activation };
+  return tf.engine().runKernel(tf.FusedConv2D, kernelInputs, attrs as unknown as NamedAttrMap) as tf.Tensor;
+}
+
+function fusedDenseCall(layer: DenseLike, inputs: tf.Tensor | tf.Tensor[], kwargs: unknown): tf.Tensor | null {
+  const a = single(inputs);
+  const activation = fusedActivation(layer.activation);
+  const b = layer.kernel.read();
+  if (!a || a.rank !== 2 || b.rank !== 2 || a.dtype !== 'float32' || !activation) return null;
+  layer.invokeCallHook(inputs, kwargs);
+  const kernelInputs: NamedTensorMap = { a, b };
+  if (layer.bias) kernelInputs.bias = layer.bias.read();
+  const attrs = { transposeA: false, transposeB: false, activation };
+  return tf.engine().runKernel(tf._FusedMatMul, kernelInputs, attrs as unknown as NamedAttrMap) as tf.Tensor;
+}
+
+/** dy where the layer's output is positive (ReLU), else dy itself (no activation). */
+function activationGrad(dy: tf.Tensor, y: tf.Tensor, activation: string): tf.Tensor {
+  if (activation !== 'relu') return dy;
+  return tf.engine().runKernel(RELU_BACKPROP, { dy, y }) as tf.Tensor;
+}
+
+function reluBackpropKernel(native: NativeKernels | null): KernelFunc {
+  return (({ inputs, backend }: { inputs: NamedTensorMap; backend: BackendWasm }) => {
+    const { dy, y } = inputs;
+    const out = backend.makeOutput(dy.shape, 'float32');
+    const heap = (t: TensorInfo) => backend.typedArrayFromHeap(t) as Float32Array;
+    const [g, act, o] = [heap(dy), heap(y), heap(out)];
+    if (native) native.reluBackprop(g, act, o);
+    else for (let i = 0; i < o.length; i++) o[i] = act[i] > 0 ? g[i] : 0;
+    return out;
+  }) as unknown as KernelFunc;
+}
+
+function registerGradients(): void {
+  tf.registerGradient({
+    kernelName: tf.FusedConv2D,
+    inputsToSave: ['x', 'filter'],
+    outputsToSave: [true],
+    gradFunc: (dy, saved, attrs) => {
+      const [x, filter, y] = saved;
+      const a = attrs as unknown as { strides: number[]; pad: 'same' | 'valid'; activation: string };
+      const g = activationGrad(dy as tf.Tensor, y, a.activation);
+      const conv = { strides: a.strides, pad: a.pad, dataFormat: 'NHWC', dimRoundingMode: undefined };
+      return {
+        x: () => tf.engine().runKernel(tf.Conv2DBackpropInput, { dy: g, filter }, { ...conv, inputShape: x.shape } as unknown as NamedAttrMap) as tf.Tensor,
+        filter: () => tf.engine().runKernel(tf.Conv2DBackpropFilter, { x, dy: g }, { ...conv, filterShape: filter.shape } as unknown as NamedAttrMap) as tf.Tensor,
+        bias: () => tf.sum(g, [0, 1, 2]),
+      };
+    },
+  });
+  tf.registerGradient({
+    kernelName: tf._FusedMatMul,
+    inputsToSave: ['a', 'b'],
+    outputsToSave: [true],
+    gradFunc: (dy, saved, attrs) => {
+      const [a, b, y] = saved;
+      const g = activationGrad(dy as tf.Tensor, y, (attrs as unknown as { activation: string }).activation);
+      return {
+        a: () => tf.matMul(g, b, false, true),
+        b: () => tf.matMul(a, g, true, false),
+        bias: () => tf.sum(g, 0),
+      };
+    },
+  });
+}
+
+function layerClass(name: string): { prototype: object } {
+  const entry = tf.serialization.SerializationMap.getMap().classNameMap[name] as unknown as [{ prototype: object }] | undefined;
+  if (!entry) throw new Error(`tfjs-layers has no ${name} class registered; import @tensorflow/tfjs-layers first`);
+  return entry[0];
+}
+
+/** The prototype in the chain of `cls` that defines `call` itself. */
+function ownerOfCall(cls: { prototype: object }): { call: Call } {
+  let proto: object | null = cls.prototype;
+  while (proto && !Object.prototype.hasOwnProperty.call(proto, 'call')) proto = Object.getPrototypeOf(proto);
+  if (!proto) throw new Error('layer class without a call method');
+  return proto as { call: Call };
+}
+
+/**
+ * Patches Conv2D and Dense once and registers the ReLU-backprop kernel for wasm (native arithmetic
+ * when the add-on is loaded) and the fused kernels' gradients. Call after the wasm backend is set.
+ */
+export function installFusedLayerTraining(native: NativeKernels | null): void {
+  if (tf.getKernel(RELU_BACKPROP, 'wasm')) tf.unregisterKernel(RELU_BACKPROP, 'wasm');
+  tf.registerKernel({ kernelName: RELU_BACKPROP, backendName: 'wasm', kernelFunc: reluBackpropKernel(native) });
+  if (installed) return;
+  installed = true;
+  registerGradients();
+  const conv2d = layerClass('Conv2D');
+  const convOwner = ownerOfCall(conv2d);
+  const convCall = convOwner.call;
+  convOwner.call = function (this: unknown, inputs, kwargs) {
+    // Each fused call makes exactly one tensor (the kernel's output), so it needs no tidy.
+    const out = this instanceof (conv2d as unknown as new () => object) && fusing() ? fusedConvCall(this as ConvLike, inputs) : null;
+    return out ?? convCall.call(this, inputs, kwargs);
+  };
+  const dense = ownerOfCall(layerClass('Dense'));
+  const denseCall = dense.call;
+  dense.call = function (this: unknown, inputs, kwargs) {
+    const out = fusing() ? fusedDenseCall(this as DenseLike, inputs, kwargs) : null;
+    return out ?? denseCall.call(this, inputs, kwargs);
+  };
+}
