@@ -11,6 +11,7 @@
 #include <node_api.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <atomic>
 #include <condition_variable>
@@ -62,11 +63,23 @@ class Pool {
     }
     cv_.notify_all();
     drain(fn);
+    // Workers still finishing a chunk usually end within microseconds: poll before sleeping.
+    const auto until = std::chrono::steady_clock::now() + SPIN;
+    for (int i = 0; active_.load(std::memory_order_acquire) > 0; i++) {
+      if ((i & 63) == 63 && std::chrono::steady_clock::now() > until) break;
+#if defined(__x86_64__) || defined(__i386__)
+      __builtin_ia32_pause();
+#endif
+    }
     std::unique_lock<std::mutex> lock(mu_);
     open_ = false;
     done_.wait(lock, [this] { return active_ == 0; });
     job_ = nullptr;
   }
+  // How long an idle worker polls for the next job before it sleeps: a training step calls kernels
+  // a few tens of microseconds apart, and a sleeping thread takes longer than that to wake (a futex
+  // round trip, more on a VM). Polling is bounded, so an idle app costs nothing.
+  static constexpr auto SPIN = std::chrono::microseconds(200);
   ~Pool() { stop(); }
 
  private:
@@ -76,6 +89,13 @@ class Pool {
   void loop() {
     uint64_t seen = 0;
     for (;;) {
+      const auto until = std::chrono::steady_clock::now() + SPIN;
+      for (int i = 0; generation_.load(std::memory_order_acquire) == seen && !quit_.load(std::memory_order_relaxed); i++) {
+        if ((i & 63) == 63 && std::chrono::steady_clock::now() > until) break;
+#if defined(__x86_64__) || defined(__i386__)
+        __builtin_ia32_pause();
+#endif
+      }
       const std::function<void(long)>* job;
       {
         std::unique_lock<std::mutex> lock(mu_);
@@ -109,9 +129,9 @@ class Pool {
   long n_ = 0;
   std::atomic<long> next_{0};
   bool open_ = false;
-  int active_ = 0;
-  uint64_t generation_ = 0;
-  bool quit_ = false;
+  std::atomic<int> active_{0};
+  std::atomic<uint64_t> generation_{0};
+  std::atomic<bool> quit_{false};
 };
 
 Pool pool;
@@ -771,7 +791,9 @@ void maxPoolVec(const Conv& c, const float* x, float* y) {
 // The gradient goes to the first tap (row-major) holding the window's maximum: the running best is
 // replaced only by a strictly greater value, as in the scalar path.
 PB_CLONES void maxPoolGradRow(const Conv& c, const float* dy, const float* x, float* dx, long row) {
-  const long rowFloats = c.W * c.Ci, coveredW = c.OW * c.FW;
+  const long rowFloats = c.W * c.Ci, coveredW = c.OW * c.FW, taps = c.FH * c.FW;
+  long tapAt[64];  // offsets of the window's taps (the fast path takes windows of at most 64)
+  for (long t = 0; t < taps; t++) tapAt[t] = ((t / c.FW) * c.W + t % c.FW) * c.Ci;
   {
     long b = row / c.OH, oy = row % c.OH;
     for (long ox = 0; ox < c.OW; ox++) {
@@ -781,18 +803,18 @@ PB_CLONES void maxPoolGradRow(const Conv& c, const float* dy, const float* x, fl
         v8f best;
         std::memcpy(&best, x + at + cb, sizeof(v8f));
         v8i where = v8i{};
-        for (long t = 1; t < c.FH * c.FW; t++) {
+        for (long t = 1; t < taps; t++) {
           v8f v;
-          std::memcpy(&v, x + at + ((t / c.FW) * c.W + t % c.FW) * c.Ci + cb, sizeof(v8f));
+          std::memcpy(&v, x + at + tapAt[t] + cb, sizeof(v8f));
           v8i gt = v > best;
           best = gt ? v : best;
           where = gt ? (v8i{} + (int32_t)t) : where;
         }
         v8f gv;
         std::memcpy(&gv, g + cb, sizeof(v8f));
-        for (long t = 0; t < c.FH * c.FW; t++) {
+        for (long t = 0; t < taps; t++) {
           v8f out = (where == (int32_t)t) ? gv : v8f{};
-          std::memcpy(dx + at + ((t / c.FW) * c.W + t % c.FW) * c.Ci + cb, &out, sizeof(v8f));
+          std::memcpy(dx + at + tapAt[t] + cb, &out, sizeof(v8f));
         }
       }
     }
@@ -824,7 +846,7 @@ void maxPool(const Conv& c, const float* x, float* y) {
 }
 
 void maxPoolGrad(const Conv& c, const float* dy, const float* x, float* dx) {
-  if (vectorPool(c) && c.SH == c.FH && c.SW == c.FW) return maxPoolGradTiled(c, dy, x, dx);
+  if (vectorPool(c) && c.SH == c.FH && c.SW == c.FW && c.FH * c.FW <= 64) return maxPoolGradTiled(c, dy, x, dx);
   long imageSize = c.H * c.W * c.Ci;
   pool.parallelFor(c.B, [&](long b) {
     float* dxb = dx + b * imageSize;
