@@ -1,7 +1,9 @@
 /**
  * `npm run bench:quick`: training throughput of the reference models (issue 3) on the active
  * backend and on plain wasm, in ms per batch of 64 (28×28×1, Adam 1e-3). Each figure is the wall
- * time of ≥ 200 full steps (forward, backward, update, loss read back) after a short warm-up.
+ * time of ≥ 200 full steps (forward, backward, update, loss read back) after 20 warm-up steps (V8
+ * optimises tfjs' engine code over the first few dozen steps; a training run takes thousands, so the
+ * figure is the steady state a run sees).
  * - teacher: LeNet template at width 1 (conv3×3(32)-pool-conv3×3(64)-pool-dense(128)-dense(10));
  * - student: the same at width 0.25 (8/16/32);
  * - distill: teacher forward (inference) + student forward/backward with the response loss
@@ -23,7 +25,7 @@ import { initBackend } from '../src-main/tf';
 import { recordResult } from './results';
 
 const BATCH = 64;
-const WARMUP = 5;
+const WARMUP = 20;
 const T = 4;
 const ALPHA = 0.5;
 const args = process.argv.slice(2);

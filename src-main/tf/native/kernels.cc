@@ -342,7 +342,7 @@ void im2col(const Conv& c, const float* x, long p0, long rows, float* out) {
 }
 
 // Adds rows of a col matrix back onto the image grid (the adjoint of im2col).
-void col2imAdd(const Conv& c, const float* cols, long p0, long rows, float* dx) {
+PB_CLONES void col2imAdd(const Conv& c, const float* cols, long p0, long rows, float* dx) {
   long K = c.K();
   for (long r = 0; r < rows; r++) {
     long p = p0 + r;
@@ -356,6 +356,16 @@ void col2imAdd(const Conv& c, const float* cols, long p0, long rows, float* dx) 
         if (xx < 0 || xx >= c.W) continue;
         float* d = dx + ((b * c.H + y) * c.W + xx) * c.Ci;
         const float* s = src + (i * c.FW + j) * c.Ci;
+        if (c.Ci % 8 == 0) {
+          for (long ch = 0; ch < c.Ci; ch += 8) {
+            v8f dv, sv;
+            std::memcpy(&dv, d + ch, sizeof(v8f));
+            std::memcpy(&sv, s + ch, sizeof(v8f));
+            dv += sv;
+            std::memcpy(d + ch, &dv, sizeof(v8f));
+          }
+          continue;
+        }
         for (long ch = 0; ch < c.Ci; ch++) d[ch] += s[ch];
       }
     }
@@ -502,8 +512,15 @@ Source paddedSource(const float* x, long B, long H, long W, long C, long PT, lon
   buf.resize((size_t)(B * Hs * Ws * C));
   pool.parallelFor(B, [&](long b) {
     float* img = buf.data() + b * Hs * Ws * C;
-    std::fill(img, img + Hs * Ws * C, 0.f);
-    for (long y = 0; y < H; y++) std::memcpy(img + ((y + PT) * Ws + PL) * C, x + (b * H + y) * W * C, W * C * sizeof(float));
+    // Zeros only where no input lands: whole rows above and below, columns left and right.
+    std::fill(img, img + PT * Ws * C, 0.f);
+    std::fill(img + (PT + H) * Ws * C, img + Hs * Ws * C, 0.f);
+    for (long y = 0; y < H; y++) {
+      float* row = img + (y + PT) * Ws * C;
+      std::fill(row, row + PL * C, 0.f);
+      std::memcpy(row + PL * C, x + (b * H + y) * W * C, W * C * sizeof(float));
+      std::fill(row + (PL + W) * C, row + Ws * C, 0.f);
+    }
   });
   return {buf.data(), Hs, Ws};
 }
@@ -633,23 +650,41 @@ void conv2d(const Conv& c, const float* x, const float* w, const float* bias, in
 }
 
 // dx = col2im(dy[pixels, Co] * w^T); a chunk is one image, so scatters never overlap.
-void conv2dBackpropInput(const Conv& c, const float* dy, const float* w, float* dx) {
-  if (!isPointwise(c) && directConvInput(c, dy, w, dx)) return;
-  long K = c.K(), perImage = c.OH * c.OW, chunk = chunkRows(c), imageSize = c.H * c.W * c.Ci;
-  View Wt{w, 1, c.Co};
+// dx = col2im(dy[pixels, Co] * w^T), image by image (scatters never overlap), for strides the direct
+// form does not cover. The product's columns are the K = FH*FW*Ci filter taps.
+void conv2dBackpropInputCols(const Conv& c, const float* dy, const float* w, float* dx) {
+  long K = c.K(), perImage = c.OH * c.OW, imageSize = c.H * c.W * c.Ci, bs = (K + 7) / 8 * 8;
+  std::vector<float> wt(c.Co * bs, 0.f);  // w^T, rows padded to whole vectors
+  for (long k = 0; k < K; k++)
+    for (long co = 0; co < c.Co; co++) wt[co * bs + k] = w[k * c.Co + co];
+  std::vector<long> koff(c.Co);
+  for (long co = 0; co < c.Co; co++) koff[co] = co;
+  const long chunk = std::max<long>(12, (16384 / std::max<long>(1, K)) / 12 * 12);  // col rows of ~64 KiB
   pool.parallelFor(c.B, [&](long b) {
-    if (isPointwise(c)) {
-      gemm(perImage, K, c.Co, View{dy + b * perImage * c.Co, c.Co, 1}, Wt, dx + b * imageSize, K, false, tlsGemm);
-      return;
-    }
     std::fill(dx + b * imageSize, dx + (b + 1) * imageSize, 0.f);
     for (long p0 = b * perImage, e = (b + 1) * perImage; p0 < e; p0 += chunk) {
       long rows = std::min(chunk, e - p0);
       if (tlsCols.size() < (size_t)(rows * K)) tlsCols.resize(rows * K);
-      gemm(rows, K, c.Co, View{dy + p0 * c.Co, c.Co, 1}, Wt, tlsCols.data(), K, false, tlsGemm);
+      gatherGemm(rows, K, (int)c.Co, koff.data(), wt.data(), bs, tlsCols.data(), K, false, nullptr, LINEAR,
+                 [&](long m0, int n, int mr, const float** arow) {
+                   for (int r = 0; r < mr; r++) arow[r] = dy + (p0 + m0 + (r < n ? r : 0)) * c.Co;
+                 });
       col2imAdd(c, tlsCols.data(), p0, rows, dx);
     }
   });
+}
+
+void conv2dBackpropInput(const Conv& c, const float* dy, const float* w, float* dx) {
+  if (isPointwise(c)) {
+    long K = c.K(), perImage = c.OH * c.OW, imageSize = c.H * c.W * c.Ci;
+    View Wt{w, 1, c.Co};
+    pool.parallelFor(c.B, [&](long b) {
+      gemm(perImage, K, c.Co, View{dy + b * perImage * c.Co, c.Co, 1}, Wt, dx + b * imageSize, K, false, tlsGemm);
+    });
+    return;
+  }
+  if (directConvInput(c, dy, w, dx)) return;  // stride 1: measured faster even for Ci = 8 (each col
+  conv2dBackpropInputCols(c, dy, w, dx);        // element gets only Co MACs, so the scatter dominates)
 }
 
 // dw[K, Co] = im2col(x)^T * dy: fixed pixel ranges each sum into their own partial.
