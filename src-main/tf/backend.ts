@@ -3,13 +3,15 @@
  * wasm backend (SIMD), otherwise the pure-JS cpu backend. On wasm, the gradient kernels it lacks are
  * registered, and when the native kernel add-on is built (src-main/tf/native) its multithreaded
  * kernels replace wasm's heavy ones, and Adam's update runs as one fused kernel (fused-adam.ts);
- * on wasm, Conv2D and Dense layers with a ReLU train as one fused kernel each way (fused-layers.ts).
+ * on wasm, Conv2D and Dense layers with a ReLU train as one fused kernel each way (fused-layers.ts),
+ * and so does the label cross-entropy (fused-loss.ts).
  * The backend is then reported as `wasm+native` with its threads. tfjs-node is an optional dependency:
  * its install downloads libtensorflow, which fails on machines without internet access.
  */
 import type { BackendInfo } from '../../src-shared/types';
 import { registerFusedAdamKernel } from './fused-adam';
 import { installFusedLayerTraining } from './fused-layers';
+import { registerFusedLossKernels } from './fused-loss';
 import { loadNativeKernels, threadCount } from './native';
 import { registerNativeKernels } from './native-kernels';
 import { registerWasmGradKernels } from './wasm-grad-kernels';
@@ -51,6 +53,7 @@ async function pick(prefer?: 'tensorflow' | 'wasm' | 'cpu'): Promise<{ tf: TF; i
         const native = loadNativeKernels();
         registerFusedAdamKernel(native.kernels);
         installFusedLayerTraining(native.kernels);
+        registerFusedLossKernels();
         if (native.kernels) {
           registerNativeKernels(native.kernels);
           return { tf, info: { name: 'wasm+native', threads: threadCount(), note: notes.join('; ') || undefined } };

@@ -5,6 +5,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { FusedAdamOptimizer } from '../../tf/fused-adam';
+import { fusedSparseCrossEntropy } from '../../tf/fused-loss';
 
 /** Which samples a batch holds (indices into the training split) and where training is. */
 export interface BatchInfo {
@@ -23,8 +24,13 @@ export interface BatchInfo {
  */
 export type LossFn = (xs: tf.Tensor, ys: tf.Tensor1D, batch: BatchInfo) => tf.Scalar;
 
-/** Mean softmax cross-entropy over the labeled samples of the batch (0 when none is labeled). */
+/**
+ * Mean softmax cross-entropy over the labeled samples of the batch (0 when none is labeled). On wasm
+ * it is one fused kernel each way (tf/fused-loss.ts), elsewhere the op chain below.
+ */
 export function labelLoss(logits: tf.Tensor, ys: tf.Tensor1D): tf.Scalar {
+  const fused = fusedSparseCrossEntropy(logits, ys);
+  if (fused) return fused;
   return tf.tidy(() => {
     const numClasses = logits.shape[logits.shape.length - 1]!;
     const onehot = tf.oneHot(ys, numClasses); // rows of zeros for -1
