@@ -7,6 +7,7 @@
  */
 import type { BackendInfo } from '../../src-shared/types';
 import { registerFusedAdamKernel } from './fused-adam';
+import { registerLeanKernels } from './lean-kernels';
 import { loadNativeKernels, threadCount } from './native';
 import { registerNativeKernels } from './native-kernels';
 import { registerWasmGradKernels } from './wasm-grad-kernels';
@@ -45,6 +46,7 @@ async function pick(prefer?: 'tensorflow' | 'wasm' | 'cpu'): Promise<{ tf: TF; i
       await import('@tensorflow/tfjs-backend-wasm');
       if (await tf.setBackend('wasm')) {
         registerWasmGradKernels();
+        await registerLeanKernels();
         const native = loadNativeKernels();
         registerFusedAdamKernel(native.kernels);
         if (native.kernels) {
