@@ -21,10 +21,11 @@ function tensorLabelLoss(logits: tf.Tensor, ys: tf.Tensor1D): tf.Scalar {
 const bits = (a: ArrayLike<number>) => Array.from(new Uint32Array(Float32Array.from(a).buffer));
 
 /** The loss and its gradient with respect to the logits, as bit patterns. */
-function lossAndGrad(loss: typeof labelLoss, labels: number[], seed: number): { value: number[]; grad: number[] } {
+function lossAndGrad(loss: typeof labelLoss, labels: number[], seed: number, scale = 1): { value: number[]; grad: number[] } {
   const logits = tf.tensor2d(randomArray([labels.length, 10], seed), [labels.length, 10]);
   const ys = tf.tensor1d(labels, 'int32');
-  const { value, grad } = tf.valueAndGrad((l: tf.Tensor) => loss(l, ys))(logits);
+  // A scale other than 1 makes the incoming gradient dy ≠ 1, as inside a weighted sum of losses.
+  const { value, grad } = tf.valueAndGrad((l: tf.Tensor) => (scale === 1 ? loss(l, ys) : tf.mul(loss(l, ys), scale)) as tf.Scalar)(logits);
   const out = { value: bits(value.dataSync()), grad: bits(grad.dataSync()) };
   tf.dispose([logits, ys, value, grad]);
   return out;
@@ -40,11 +41,28 @@ describe('labelLoss', () => {
   it.each(cases)('gives the bits of the all-tensor formula, loss and gradient, on wasm and cpu (%s)', (_name, labels) => {
     for (const backend of ['wasm', 'cpu']) {
       onBackend(backend, () => {
-        const got = lossAndGrad(labelLoss, labels, 3);
-        expect(got).toEqual(lossAndGrad(tensorLabelLoss, labels, 3));
-        expect(got.grad.some((b) => (b & 0x7fffffff) !== 0)).toBe(labels.some((y) => y >= 0));
+        for (const scale of [1, 0.3, -7.25]) {
+          const got = lossAndGrad(labelLoss, labels, 3, scale);
+          expect(got).toEqual(lossAndGrad(tensorLabelLoss, labels, 3, scale));
+          expect(got.grad.some((b) => (b & 0x7fffffff) !== 0)).toBe(labels.some((y) => y >= 0));
+        }
       });
     }
+  });
+
+  it('runs fewer kernels than the tensor formula, forward and backward', async () => {
+    const kernels = (loss: typeof labelLoss) =>
+      onBackend('wasm', () => {
+        const logits = tf.tensor2d(randomArray([16, 10], 5), [16, 10]);
+        const ys = tf.tensor1d(Array.from({ length: 16 }, (_, i) => (i % 4 === 0 ? -1 : i % 10)), 'int32');
+        return tf.profile(() => tf.grad((l: tf.Tensor) => loss(l, ys))(logits)).then((p) => {
+          tf.dispose([logits, ys]);
+          return p.kernels.length;
+        });
+      });
+    const lean = await kernels(labelLoss);
+    const plain = await kernels(tensorLabelLoss);
+    expect(lean).toBeLessThan(plain - 10);
   });
 
   it('averages over the labeled rows only and leaks no tensor', () => {
