@@ -7,10 +7,12 @@
  * inside kernels is the engine's bookkeeping (tape, tidy, tensor tracking). Diagnostic only: records
  * nothing. `--width 1` for the teacher, `--distill` for the distillation step's loss, `--steps N` (default 50).
  *
- * Where the kernels come from (student, wasm+native): ~40 Identity are the engine cloning every
+ * Where the kernels come from (student, wasm+native): the Identity are the engine cloning every
  * tensor it saves for the backward pass (Engine.saveTensorsForBackwardMode → Engine.clone, inside
- * tfjs-core); Cast float32→float32 come from tfjs gradients (Relu, Multiply, RealDiv) and type
- * matching; the Adam update is one PocketBenchAdam kernel (src-main/tf/fused-adam.ts).
+ * tfjs-core), and Cast float32→float32 come from tfjs gradients and type matching: both share the
+ * buffer on wasm (src-main/tf/lean-kernels.ts), so they cost the engine's bookkeeping only; Relu's
+ * gradient is one PocketBenchReluGrad kernel; the Adam update is one PocketBenchAdam kernel
+ * (src-main/tf/fused-adam.ts). `POCKETBENCH_LEAN_KERNELS=off` shows the stock kernels.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { KernelFunc } from '@tensorflow/tfjs-core';

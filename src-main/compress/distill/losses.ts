@@ -77,6 +77,7 @@ function constantTargetLoss(teacherLogits: tf.Tensor2D, studentLogits: tf.Tensor
 }
 
 export interface KdLossArgs {
+  /** Constants of the step (a cached table, or a teacher that is not trained): no gradient flows into them. */
   teacherLogits: tf.Tensor2D;
   studentLogits: tf.Tensor2D;
   labels: Labels;
