@@ -10,8 +10,9 @@
  *   count says it is shared (fused-adam.ts, ownBuffer).
  * - Relu's gradient, dy · float32(step(x)) in tfjs (Step, Cast, Multiply: three kernels, three passes
  *   over the activation), is one kernel, `PocketBenchReluGrad`, doing the same float32 product in
- *   one pass. The gradient is registered globally (tfjs has one registry): on other backends, or for
- *   tensors that are not float32, it runs tfjs' formula.
+ *   one pass (WebAssembly SIMD over the backend's memory; a JavaScript loop where that cannot load).
+ *   The gradient is registered globally (tfjs has one registry): on other backends, or for tensors
+ *   that are not float32, it runs tfjs' formula.
  * `POCKETBENCH_LEAN_KERNELS=off` keeps the stock kernels (for comparisons).
  */
 import * as tf from '@tensorflow/tfjs-core';
@@ -131,8 +132,9 @@ export function reluGradIsSimd(backend: BackendWasm): boolean {
 function reluGradKernel({ inputs: { dy, x }, backend }: Args): TensorInfo {
   const out = backend.makeOutput(x.shape, 'float32');
   // Views after makeOutput: an allocation may grow the heap and detach older views.
-  const heap = (t: TensorInfo) => backend.typedArrayFromHeap(t) as Float32Array;
-  const [d, v, o] = [heap(dy), heap(x), heap(out)];
+  const d = backend.typedArrayFromHeap(dy) as Float32Array;
+  const v = backend.typedArrayFromHeap(x) as Float32Array;
+  const o = backend.typedArrayFromHeap(out) as Float32Array;
   const simd = reluGradSimd(backend);
   const head = simd ? v.length - (v.length % 4) : 0;
   if (simd && head > 0) simd(d.byteOffset, v.byteOffset, o.byteOffset, head * 4);
