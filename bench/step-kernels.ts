@@ -5,17 +5,20 @@
  * the backend (nothing is read back, unlike tf.profile, so times are not inflated; kernels that call
  * other kernels count those twice). The step's own wall and CPU time are printed too: the part not
  * inside kernels is the engine's bookkeeping (tape, tidy, tensor tracking). Diagnostic only: records
- * nothing. `--width 1` for the teacher, `--steps N` (default 50).
+ * nothing. `--width 1` for the teacher, `--distill` for the distillation step's loss, `--steps N` (default 50).
  *
- * Where the kernels come from (student, wasm+native): ~40 Identity are the engine cloning every
+ * Where the kernels come from (student, wasm+native): the Identity are the engine cloning every
  * tensor it saves for the backward pass (Engine.saveTensorsForBackwardMode → Engine.clone, inside
- * tfjs-core); Cast float32→float32 come from tfjs gradients (Relu, Multiply, RealDiv) and type
- * matching; the Adam update is one PocketBenchAdam kernel (src-main/tf/fused-adam.ts).
+ * tfjs-core), and Cast float32→float32 come from tfjs gradients and type matching: both share the
+ * buffer on wasm (src-main/tf/lean-kernels.ts), so they cost the engine's bookkeeping only; Relu's
+ * gradient is one PocketBenchReluGrad kernel; the Adam update is one PocketBenchAdam kernel
+ * (src-main/tf/fused-adam.ts). `POCKETBENCH_LEAN_KERNELS=off` shows the stock kernels.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { KernelFunc } from '@tensorflow/tfjs-core';
 import { buildTemplate } from '../src-main/models';
-import { createOptimizer, createTrainStep } from '../src-main/compress/train/step';
+import { createOptimizer, createTrainStep, type LossFn } from '../src-main/compress/train/step';
+import { kdLoss } from '../src-main/compress/distill/losses';
 import { initBackend } from '../src-main/tf';
 
 const args = process.argv.slice(2);
@@ -25,8 +28,11 @@ void (async () => {
   await import('@tensorflow/tfjs-layers');
   const { info } = await initBackend();
   const model = buildTemplate({ template: 'lenet', inputShape: [28, 28, 1], numClasses: 10, width: flag('--width', 0.25), seed: 2 });
-  const step = createTrainStep(model, createOptimizer('adam', 1e-3));
   const xs = tf.randomUniform([64, 28, 28, 1]);
+  // --distill: the distillation step (KD loss, T 4, α 0.9, teacher logits from the cache as a constant).
+  const teacherLogits = tf.randomNormal([64, 10], 0, 3) as tf.Tensor2D;
+  const distill: LossFn = (x, y) => kdLoss({ teacherLogits, studentLogits: model.apply(x, { training: true }) as tf.Tensor2D, labels: y, temperature: 4, alpha: 0.9 });
+  const step = createTrainStep(model, createOptimizer('adam', 1e-3), args.includes('--distill') ? distill : undefined);
   const ys = tf.tensor1d(Array.from({ length: 64 }, (_, i) => i % 10), 'int32');
   for (let i = 0; i < 5; i++) step(xs, ys);
 

@@ -12,6 +12,7 @@ import type { BackendInfo } from '../../src-shared/types';
 import { registerFusedAdamKernel } from './fused-adam';
 import { installFusedLayerTraining } from './fused-layers';
 import { registerFusedLossKernels } from './fused-loss';
+import { registerLeanKernels } from './lean-kernels';
 import { loadNativeKernels, threadCount } from './native';
 import { registerNativeKernels } from './native-kernels';
 import { registerWasmGradKernels } from './wasm-grad-kernels';
@@ -50,6 +51,7 @@ async function pick(prefer?: 'tensorflow' | 'wasm' | 'cpu'): Promise<{ tf: TF; i
       await import('@tensorflow/tfjs-backend-wasm');
       if (await tf.setBackend('wasm')) {
         registerWasmGradKernels();
+        await registerLeanKernels();
         const native = loadNativeKernels();
         registerFusedAdamKernel(native.kernels);
         installFusedLayerTraining(native.kernels);
