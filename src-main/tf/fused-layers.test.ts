@@ -110,6 +110,23 @@ describe('fused Conv2D/Dense training on wasm', () => {
     model.dispose();
   });
 
+  it.each([
+    [false, false],
+    [false, true],
+    [true, false],
+    [true, true],
+  ])('differentiates _FusedMatMul with transposeA %s, transposeB %s like the op chain', (ta, tb) => {
+    const a = tf.tensor2d(randomArray([5, 7], 11), ta ? [7, 5] : [5, 7]);
+    const b = tf.tensor2d(randomArray([7, 3], 12), tb ? [3, 7] : [7, 3]);
+    const bias = tf.tensor1d(randomArray([3], 13));
+    const attrs = { transposeA: ta, transposeB: tb, activation: 'relu' };
+    const fused = tf.grads((x: tf.Tensor, w: tf.Tensor, c: tf.Tensor) =>
+      tf.sum(tf.square(tf.engine().runKernel('_FusedMatMul', { a: x, b: w, bias: c }, attrs) as tf.Tensor)))([a, b, bias]);
+    const chain = tf.grads((x: tf.Tensor, w: tf.Tensor, c: tf.Tensor) => tf.sum(tf.square(tf.relu(tf.add(tf.matMul(x, w, ta, tb), c)))))([a, b, bias]);
+    fused.forEach((g, i) => expect(maxRelError(g.dataSync(), chain[i].dataSync())).toBeLessThanOrEqual(1e-6));
+    tf.dispose([a, b, bias, ...fused, ...chain]);
+  });
+
   it('computes the ReLU backprop kernel as dy where y > 0', () => {
     const dy = tf.tensor1d(randomArray([100_000], 4));
     const y = tf.relu(tf.tensor1d(randomArray([100_000], 5)));

@@ -104,9 +104,11 @@ function fusedDenseCall(layer: DenseLike, inputs: tf.Tensor | tf.Tensor[], kwarg
 }
 
 /** dy where the layer's output is positive (ReLU), else dy itself (no activation). */
-function activationGrad(dy: tf.Tensor, y: tf.Tensor, activation: string): tf.Tensor {
-  if (activation !== 'relu') return dy;
-  return tf.engine().runKernel(RELU_BACKPROP, { dy, y }) as tf.Tensor;
+function activationGrad(dy: tf.Tensor, y: tf.Tensor, activation: string | undefined): tf.Tensor {
+  if (activation === undefined || activation === 'linear') return dy;
+  if (activation === 'relu') return tf.engine().runKernel(RELU_BACKPROP, { dy, y }) as tf.Tensor;
+  // Only this module runs fused kernels under a tape, and only with these two activations.
+  throw new Error(`no gradient for a fused kernel with activation '${activation}' (only relu and linear)`);
 }
 
 function reluBackpropKernel(native: NativeKernels | null): KernelFunc {
@@ -144,12 +146,13 @@ function registerGradients(): void {
     outputsToSave: [true],
     gradFunc: (dy, saved, attrs) => {
       const [a, b, y] = saved;
-      const g = activationGrad(dy as tf.Tensor, y, (attrs as unknown as { activation: string }).activation);
-      return {
-        a: () => tf.matMul(g, b, false, true),
-        b: () => tf.matMul(a, g, true, false),
-        bias: () => tf.sum(g, 0),
-      };
+      const at = attrs as unknown as { activation?: string; transposeA?: boolean; transposeB?: boolean };
+      const g = activationGrad(dy as tf.Tensor, y, at.activation);
+      // C = op(A)·op(B): the four transpose cases, as tfjs differentiates BatchMatMul.
+      const [ta, tb] = [Boolean(at.transposeA), Boolean(at.transposeB)];
+      const da = !ta ? () => tf.matMul(g, b, false, !tb) : () => tf.matMul(b, g, tb, true);
+      const db = !tb ? () => tf.matMul(a, g, !ta, false) : () => tf.matMul(g, a, true, ta);
+      return { a: da, b: db, bias: () => tf.sum(g, 0) };
     },
   });
 }

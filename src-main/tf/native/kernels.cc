@@ -504,7 +504,15 @@ struct Source {
   long Hs, Ws;
 };
 
-thread_local std::vector<float> tlsPadded;
+// Scratch of the calling thread, kept between calls: a padded input is megabytes for a teacher layer,
+// and a fresh allocation that size is a fresh mmap whose pages fault in on every call.
+thread_local std::vector<float> tlsPadded, tlsPaddedB;
+
+// Keeps the scratch for the next call unless it grew past 64 MiB (a one-off huge layer).
+void trimScratch() {
+  for (auto* v : {&tlsPadded, &tlsPaddedB})
+    if (v->capacity() > (64u << 20) / sizeof(float)) std::vector<float>().swap(*v);
+}
 
 Source paddedSource(const float* x, long B, long H, long W, long C, long PT, long PL, long needH, long needW, std::vector<float>& buf) {
   if (PT == 0 && PL == 0 && needH <= H && needW <= W) return {x, H, W};
@@ -569,8 +577,8 @@ constexpr long DIRECT_PIXELS = 96;  // output pixels per task: a multiple of bot
 
 // y[P, Co] = conv(x, w) (+ bias, activation), reading x through tap offsets.
 void directConv(const Conv& c, const float* x, const float* w, const float* bias, int act, float* y) {
-  std::vector<float> padBuf, wBuf;
-  Source s = paddedSource(x, c.B, c.H, c.W, c.Ci, c.PT, c.PL, neededRows(c.OH, c.SH, c.FH, c.DH), neededRows(c.OW, c.SW, c.FW, c.DW), padBuf);
+  std::vector<float> wBuf;
+  Source s = paddedSource(x, c.B, c.H, c.W, c.Ci, c.PT, c.PL, neededRows(c.OH, c.SH, c.FH, c.DH), neededRows(c.OW, c.SW, c.FW, c.DW), tlsPadded);
   std::vector<long> koff = tapOffsets(c, s.Ws);
   long bs;
   const float* wb = padColumns(w, c.K(), c.Co, wBuf, &bs);
@@ -584,16 +592,16 @@ void directConv(const Conv& c, const float* x, const float* w, const float* bias
       for (int r = 0; r < mr; r++) arow[r] = s.p + base[m0 + (r < rows ? r : 0)];
     });
   });
+  trimScratch();
 }
 
 // dw[K, Co] = sum over output pixels of x(pixel, tap) * dy[pixel, :], in fixed pixel ranges that each
 // sum into their own partial (deterministic whatever thread runs them).
 void directConvFilter(const Conv& c, const float* x, const float* dy, float* dw) {
-  std::vector<float> padBuf, dyBuf;
-  Source s = paddedSource(x, c.B, c.H, c.W, c.Ci, c.PT, c.PL, neededRows(c.OH, c.SH, c.FH, c.DH), neededRows(c.OW, c.SW, c.FW, c.DW), padBuf);
+  Source s = paddedSource(x, c.B, c.H, c.W, c.Ci, c.PT, c.PL, neededRows(c.OH, c.SH, c.FH, c.DH), neededRows(c.OW, c.SW, c.FW, c.DW), tlsPadded);
   std::vector<long> koff = tapOffsets(c, s.Ws);
   long P = c.pixels(), K = c.K(), bs;
-  const float* g = padColumns(dy, P, c.Co, dyBuf, &bs);
+  const float* g = padColumns(dy, P, c.Co, tlsPaddedB, &bs);
   long parts = std::min(REDUCE_PARTS, ceilDiv(P, 64)), per = ceilDiv(P, parts);
   std::vector<std::vector<float>> partial(parts);
   constexpr long CHUNK = 256;
@@ -612,6 +620,7 @@ void directConvFilter(const Conv& c, const float* x, const float* dy, float* dw)
     }
   });
   sumPartials(partial, K * c.Co, dw);
+  trimScratch();
 }
 
 // dx for stride 1: a direct convolution of dy, padded by (F-1)*D - pad, with the filter flipped in
