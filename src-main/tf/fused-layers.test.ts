@@ -8,14 +8,17 @@ import { buildTemplate } from '../models';
 import { registerFusedAdamKernel } from './fused-adam';
 import { installFusedLayerTraining, RELU_BACKPROP, setFusedLayerTraining } from './fused-layers';
 import { loadNativeKernels } from './native';
+import { registerNativeKernels } from './native-kernels';
 import { initTestBackends, maxRelError, randomArray } from './test-helpers';
 
 const native = loadNativeKernels(process.env);
 
+// Plain wasm first (its own FusedConv2D / _FusedMatMul, which read batched [1, rows, cols] operands);
+// the native kernels, once registered, cannot be taken back, so their block comes second.
 beforeAll(async () => {
-  await initTestBackends(native.kernels);
-  registerFusedAdamKernel(native.kernels);
-  installFusedLayerTraining(native.kernels);
+  await initTestBackends(null);
+  registerFusedAdamKernel(null);
+  installFusedLayerTraining(null);
 });
 afterEach(() => setFusedLayerTraining(true));
 
@@ -44,7 +47,17 @@ const batch = (n: number, shape: number[], seed: number) => ({
   ys: tf.tensor1d(Array.from({ length: n }, (_, i) => (i * 7 + seed) % 10), 'int32'),
 });
 
-describe('fused Conv2D/Dense training on wasm', () => {
+describe.each([
+  ['plain wasm', false],
+  ['wasm + native kernels', true],
+])('fused Conv2D/Dense training on %s', (_, withNative) => {
+  beforeAll(() => {
+    if (!withNative || !native.kernels) return;
+    registerNativeKernels(native.kernels);
+    registerFusedAdamKernel(native.kernels);
+    installFusedLayerTraining(native.kernels);
+  });
+
   it('runs each ReLU conv and dense layer as one fused kernel each way', async () => {
     const { xs, ys } = batch(8, [28, 28, 1], 1);
     const model = buildTemplate({ template: 'lenet', inputShape: [28, 28, 1], numClasses: 10, width: 0.25, seed: 3 });
@@ -57,7 +70,8 @@ describe('fused Conv2D/Dense training on wasm', () => {
     expect(fused).not.toContain('Relu');
     expect(fused).not.toContain('Step');
     expect(plain).toContain('Relu');
-    expect(fused.length).toBeLessThan(plain.length - 25);
+    // Plain wasm's fused MatMul needs [1, rows, cols] operands: three zero-copy reshapes each way.
+    expect(fused.length).toBeLessThan(plain.length - (withNative ? 25 : 10));
     tf.dispose([xs, ys]);
     model.dispose();
   });
@@ -72,9 +86,11 @@ describe('fused Conv2D/Dense training on wasm', () => {
     const fused = train(spec, true, 8, xs, ys);
     const plain = train(spec, false, 8, xs, ys);
     expect(fused).toHaveLength(plain.length);
-    // Same kernels and order of arithmetic: equal up to the last bit in practice; 1e-6 allows for a
-    // sum reassociated by a different thread split.
-    fused.forEach((w, i) => expect(maxRelError(w, plain[i])).toBeLessThanOrEqual(1e-6));
+    // Native: the same kernels and order of arithmetic (equal to the last bit in practice; 1e-6 allows
+    // for a sum reassociated by another thread split). Plain wasm: XNNPACK's fused kernels start the
+    // accumulator from the bias, a different float32 rounding order, which 8 Adam steps at lr 1e-2
+    // carry to ~1e-6.
+    fused.forEach((w, i) => expect(maxRelError(w, plain[i])).toBeLessThanOrEqual(withNative ? 1e-6 : 1e-5));
     tf.dispose([xs, ys]);
   });
 
@@ -110,19 +126,29 @@ describe('fused Conv2D/Dense training on wasm', () => {
     model.dispose();
   });
 
-  it.each([
-    [false, false],
-    [false, true],
-    [true, false],
-    [true, true],
-  ])('differentiates _FusedMatMul with transposeA %s, transposeB %s like the op chain', (ta, tb) => {
-    const a = tf.tensor2d(randomArray([5, 7], 11), ta ? [7, 5] : [5, 7]);
-    const b = tf.tensor2d(randomArray([7, 3], 12), tb ? [3, 7] : [7, 3]);
+  // tfjs-backend-wasm 4.22's own _FusedMatMul computes wrong values with a bias and a transposed
+  // operand (up to 34 % off the cpu backend; without a bias it is right): its transposed cases are
+  // checked where the native kernel runs. The fused Dense path never transposes.
+  it.each(
+    [
+      [false, false],
+      [false, true],
+      [true, false],
+      [true, true],
+    ].filter(([ta, tb]) => withNative || (!ta && !tb)),
+  )('differentiates _FusedMatMul with transposeA %s, transposeB %s like the op chain', (ta, tb) => {
+    // Batched [1, rows, cols] operands, as wasm's own kernel requires (the native one takes both).
+    const a = tf.tensor3d(randomArray([5, 7], 11), ta ? [1, 7, 5] : [1, 5, 7]);
+    const b = tf.tensor3d(randomArray([7, 3], 12), tb ? [1, 3, 7] : [1, 7, 3]);
     const bias = tf.tensor1d(randomArray([3], 13));
     const attrs = { transposeA: ta, transposeB: tb, activation: 'relu' };
     const fused = tf.grads((x: tf.Tensor, w: tf.Tensor, c: tf.Tensor) =>
       tf.sum(tf.square(tf.engine().runKernel('_FusedMatMul', { a: x, b: w, bias: c }, attrs) as tf.Tensor)))([a, b, bias]);
-    const chain = tf.grads((x: tf.Tensor, w: tf.Tensor, c: tf.Tensor) => tf.sum(tf.square(tf.relu(tf.add(tf.matMul(x, w, ta, tb), c)))))([a, b, bias]);
+    // Fresh copies for the reference: wasm's XNNPACK caches a matmul operator by its weight tensor
+    // (see the handbook), so the two computations must not share tensors.
+    const copies = [a, b, bias].map((t) => tf.tensor(t.dataSync(), t.shape));
+    const chain = tf.grads((x: tf.Tensor, w: tf.Tensor, c: tf.Tensor) => tf.sum(tf.square(tf.relu(tf.add(tf.matMul(x, w, ta, tb), c)))))(copies);
+    tf.dispose(copies);
     fused.forEach((g, i) => expect(maxRelError(g.dataSync(), chain[i].dataSync())).toBeLessThanOrEqual(1e-6));
     tf.dispose([a, b, bias, ...fused, ...chain]);
   });

@@ -97,10 +97,19 @@ function fusedDenseCall(layer: DenseLike, inputs: tf.Tensor | tf.Tensor[], kwarg
   const b = layer.kernel.read();
   if (!a || a.rank !== 2 || b.rank !== 2 || a.dtype !== 'float32' || !activation) return null;
   layer.invokeCallHook(inputs, kwargs);
-  const kernelInputs: NamedTensorMap = { a, b };
-  if (layer.bias) kernelInputs.bias = layer.bias.read();
-  const attrs = { transposeA: false, transposeB: false, activation };
-  return tf.engine().runKernel(tf._FusedMatMul, kernelInputs, attrs as unknown as NamedAttrMap) as tf.Tensor;
+  const attrs = { transposeA: false, transposeB: false, activation } as unknown as NamedAttrMap;
+  const bias = layer.bias?.read();
+  // The native kernel takes 2-D operands; wasm's own reads [batch, rows, cols], as tfjs-core's
+  // fused.matMul passes them (reshapes share the buffer).
+  if ((tf.getKernel(tf._FusedMatMul, 'wasm') as { native?: boolean } | undefined)?.native) {
+    return tf.engine().runKernel(tf._FusedMatMul, bias ? { a, b, bias } : { a, b }, attrs) as tf.Tensor;
+  }
+  return tf.tidy(() => {
+    const a3 = tf.reshape(a, [1, ...a.shape]);
+    const b3 = tf.reshape(b, [1, ...b.shape]);
+    const y = tf.engine().runKernel(tf._FusedMatMul, bias ? { a: a3, b: b3, bias } : { a: a3, b: b3 }, attrs) as tf.Tensor;
+    return tf.reshape(y, [a.shape[0], b.shape[1]]);
+  });
 }
 
 /** dy where the layer's output is positive (ReLU), else dy itself (no activation). */
@@ -152,7 +161,8 @@ function registerGradients(): void {
       const [ta, tb] = [Boolean(at.transposeA), Boolean(at.transposeB)];
       const da = !ta ? () => tf.matMul(g, b, false, !tb) : () => tf.matMul(b, g, tb, true);
       const db = !tb ? () => tf.matMul(a, g, !ta, false) : () => tf.matMul(g, a, true, ta);
-      return { a: da, b: db, bias: () => tf.sum(g, 0) };
+      // Batched operands (plain wasm's [1, rows, cols]): the bias gradient sums every axis but the last.
+      return { a: da, b: db, bias: () => tf.sum(g, Array.from({ length: g.rank - 1 }, (_, i) => i)) };
     },
   });
 }
