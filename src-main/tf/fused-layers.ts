@@ -108,7 +108,7 @@ function fusedDenseCall(layer: DenseLike, inputs: tf.Tensor | tf.Tensor[], kwarg
     const a3 = tf.reshape(a, [1, ...a.shape]);
     const b3 = tf.reshape(b, [1, ...b.shape]);
     const y = tf.engine().runKernel(tf._FusedMatMul, bias ? { a: a3, b: b3, bias } : { a: a3, b: b3 }, attrs) as tf.Tensor;
-    return tf.reshape(y, [a.shape[0], b.shape[1]]);
+    return tf.reshape(y, [a.shape[0], b.shape[1]!]);
   });
 }
 
