@@ -9,7 +9,7 @@ import { registerFusedAdamKernel } from './fused-adam';
 import { installFusedLayerTraining, RELU_BACKPROP, setFusedLayerTraining } from './fused-layers';
 import { loadNativeKernels } from './native';
 import { registerNativeKernels } from './native-kernels';
-import { initTestBackends, maxRelError, randomArray } from './test-helpers';
+import { initTestBackends, maxRelError, onBackend, randomArray } from './test-helpers';
 
 const native = loadNativeKernels(process.env);
 
@@ -151,6 +151,32 @@ describe.each([
     tf.dispose(copies);
     fused.forEach((g, i) => expect(maxRelError(g.dataSync(), chain[i].dataSync())).toBeLessThanOrEqual(1e-6));
     tf.dispose([a, b, bias, ...fused, ...chain]);
+  });
+
+  it('passes NaN and ±Inf through as the unfused ReLU does (forward and gradient)', () => {
+    // x and dy pairs covering NaN, ±Inf, 0 and -0; the reference is tfjs' own Relu gradient on cpu.
+    const x = [2, -1, 0, -0, NaN, Infinity, -Infinity, 3, -2, 0];
+    const dy = [1, Infinity, NaN, -3, 0.5, Infinity, -1, NaN, -Infinity, 2];
+    const y = tf.relu(tf.tensor1d(x));
+    const got = tf.engine().runKernel(RELU_BACKPROP, { dy: tf.tensor1d(dy), y }) as tf.Tensor;
+    const want = onBackend('cpu', () => Array.from(tf.grad((t: tf.Tensor) => tf.relu(t))(tf.tensor1d(x), tf.tensor1d(dy)).dataSync()));
+    expect(Array.from(got.dataSync())).toEqual(want);
+    // A NaN weight in a fused conv layer gives a NaN loss, as without fusion (a diverged run shows).
+    const layer = tfl.layers.conv2d({ filters: 2, kernelSize: 1, activation: 'relu', useBias: false });
+    const input = tf.tensor4d([1, -1, 2, 3], [1, 2, 2, 1]);
+    layer.apply(input);
+    layer.setWeights([tf.tensor4d([NaN, 1], [1, 1, 1, 2])]);
+    const loss = (fused: boolean) => {
+      setFusedLayerTraining(fused);
+      const { value, grads } = tf.variableGrads(() => tf.sum(layer.apply(input) as tf.Tensor) as tf.Scalar, [layer.getWeights()[0] as tf.Variable]);
+      const out = [value.dataSync()[0], ...Object.values(grads)[0].dataSync()];
+      tf.dispose([value, ...Object.values(grads)]);
+      return out;
+    };
+    expect(loss(true)).toEqual(loss(false));
+    expect(Number.isNaN(loss(true)[0])).toBe(true);
+    tf.dispose([y, got, input]);
+    layer.dispose();
   });
 
   it('computes the ReLU backprop kernel as dy where y > 0', () => {

@@ -12,9 +12,9 @@
  * wasm computes in one pass) whose registered gradient takes the ReLU mask from the saved output in
  * one kernel (`PocketBenchReluBackprop`) and then computes only the input, weight and bias gradients
  * the tape asks for. The arithmetic is the same as the unfused chain: the forward adds the bias to
- * the float32 product and clamps, as the separate kernels do; the backward passes dy where the output
- * is positive (the same positions as tfjs' step of the pre-activation: ReLU's output is positive
- * exactly where its input is) into the same gradient kernels. Any other case (other activations or
+ * the float32 product and clamps, as the separate kernels do (NaN passes through); the backward
+ * multiplies dy by the step of the output (the step of the pre-activation: ReLU's output is
+ * positive exactly where its input is, and NaN where it is NaN) and feeds the same gradient kernels. Any other case (other activations or
  * backends, inference without a tape, channels first, dilation) runs the layer's own code.
  *
  * The layer classes are patched once, found through tfjs' serialization registry (creating a layer
@@ -127,7 +127,8 @@ function reluBackpropKernel(native: NativeKernels | null): KernelFunc {
     const heap = (t: TensorInfo) => backend.typedArrayFromHeap(t) as Float32Array;
     const [g, act, o] = [heap(dy), heap(y), heap(out)];
     if (native) native.reluBackprop(g, act, o);
-    else for (let i = 0; i < o.length; i++) o[i] = act[i] > 0 ? g[i] : 0;
+    // dy · step(y) with step(NaN) = NaN, as tfjs' Relu gradient (a NaN or ±Inf never becomes 0).
+    else for (let i = 0; i < o.length; i++) o[i] = g[i] * (act[i] > 0 ? 1 : act[i] === act[i] ? 0 : NaN);
     return out;
   }) as unknown as KernelFunc;
 }
@@ -139,7 +140,12 @@ function registerGradients(): void {
     outputsToSave: [true],
     gradFunc: (dy, saved, attrs) => {
       const [x, filter, y] = saved;
-      const a = attrs as unknown as { strides: number[]; pad: 'same' | 'valid'; activation: string };
+      const a = attrs as unknown as { strides: number[]; pad: 'same' | 'valid'; activation: string; dilations?: number | number[]; dataFormat?: string };
+      // Only this module tapes FusedConv2D (tfjs-core's fused ops run inside customGrad); refuse
+      // anything it never runs rather than return a wrong gradient.
+      if ([a.dilations ?? 1].flat().some((d) => d !== 1) || (a.dataFormat ?? 'NHWC') !== 'NHWC') {
+        throw new Error('no gradient for a FusedConv2D with dilation or NCHW data (fused-layers.ts runs neither)');
+      }
       const g = activationGrad(dy as tf.Tensor, y, a.activation);
       const conv = { strides: a.strides, pad: a.pad, dataFormat: 'NHWC', dimRoundingMode: undefined };
       return {

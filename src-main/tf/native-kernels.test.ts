@@ -41,6 +41,7 @@ const convCases: ConvCase[] = [
   { name: 'student conv2 (Ci 8 → Co 16), 6 images', x: [6, 13, 13, 8], filter: [3, 3, 8, 16], strides: 1, pad: 'valid' },
   { name: 'Co 24 (a 16- then an 8-wide block), SAME', x: [4, 12, 12, 8], filter: [3, 3, 8, 24], strides: 1, pad: 'same' },
   { name: 'stride 2, 8 channels in (vector col2im)', x: [3, 9, 10, 8], filter: [3, 3, 8, 16], strides: 2, pad: 'same' },
+  { name: '1x1 stride 2 (a ResNet shortcut)', x: [2, 9, 9, 8], filter: [1, 1, 8, 16], strides: 2, pad: 'valid' },
 ];
 const dilatedConv: ConvCase = { name: 'SAME dilation 2', x: [2, 9, 9, 3], filter: [3, 3, 3, 4], strides: 1, pad: 'same', dilations: 2 };
 

@@ -384,10 +384,11 @@ void epilogue(float* y, long rows, long co, const float* bias, int act) {
     float* yr = y + r * co;
     if (bias)
       for (long j = 0; j < co; j++) yr[j] += bias[j];
+    // NaN passes through the clamps, as through the unfused Relu/Relu6 kernels.
     if (act == RELU)
-      for (long j = 0; j < co; j++) yr[j] = yr[j] > 0.f ? yr[j] : 0.f;
+      for (long j = 0; j < co; j++) yr[j] = yr[j] < 0.f ? 0.f : yr[j];
     else if (act == RELU6)
-      for (long j = 0; j < co; j++) yr[j] = std::min(6.f, std::max(0.f, yr[j]));
+      for (long j = 0; j < co; j++) yr[j] = yr[j] < 0.f ? 0.f : (yr[j] > 6.f ? 6.f : yr[j]);
   }
 }
 
@@ -440,8 +441,10 @@ inline __attribute__((always_inline)) void microGather(int kc, const float* cons
           std::memcpy(&prev, cr + q * 8, sizeof(v8f));
           v += prev;
         }
-        if (act == 1) v = v > zero ? v : zero;
-        else if (act == 2) v = v > zero ? (v < six ? v : six) : zero;
+        // Clamps written so NaN passes through, as the unfused Relu/Relu6 kernels do (a diverged
+        // run must show a NaN loss, not train on zeros).
+        if (act == 1) v = v < zero ? zero : v;
+        else if (act == 2) v = v < zero ? zero : (v > six ? six : v);
         std::memcpy(cr + q * 8, &v, sizeof(v8f));
       }
     }
@@ -455,8 +458,8 @@ inline __attribute__((always_inline)) void microGather(int kc, const float* cons
       float v = out[j];
       if (load) v += cr[j];
       if (bias) v += bias[j];
-      if (act == 1) v = v > 0.f ? v : 0.f;
-      else if (act == 2) v = std::min(6.f, std::max(0.f, v));
+      if (act == 1) v = v < 0.f ? 0.f : v;  // NaN passes, as above
+      else if (act == 2) v = v < 0.f ? 0.f : (v > 6.f ? 6.f : v);
       cr[j] = v;
     }
   }
@@ -1032,7 +1035,8 @@ void adam(const float* w, const float* g, float* m, float* v, const float* c, fl
 
 // out = y > 0 ? dy : 0: the ReLU gradient taken from the activation's output (fused-layers.ts).
 PB_CLONES void reluBackpropRange(const float* __restrict dy, const float* __restrict y, float* __restrict out, long from, long to) {
-  for (long i = from; i < to; i++) out[i] = y[i] > 0.f ? dy[i] : 0.f;
+  // dy · step(y), step(NaN) = NaN, as tfjs' Relu gradient: a NaN or ±Inf never turns into 0 here.
+  for (long i = from; i < to; i++) out[i] = dy[i] * (y[i] > 0.f ? 1.f : (y[i] == y[i] ? 0.f : NAN));
 }
 
 void reluBackprop(const float* dy, const float* y, float* out, long n) {
