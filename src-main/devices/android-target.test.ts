@@ -46,7 +46,11 @@ class ShellAdb extends Adbc {
     const child = spawn('/bin/sh', ['-c', `${mapped}; echo __PB_EXIT__$?`], { env: { ...process.env, PATH: `${this.root}/bin:${process.env.PATH}`, RUNNER_MODE: this.mode }, stdio: ['ignore', 'pipe', 'pipe'] });
     const out = new PassThrough();
     child.stdout.pipe(out);
-    child.stderr.on('data', (d) => out.write(d));
+    // stderr can still deliver after stdout ended the stream (seen under load in CI): a write after
+    // end errors the stream, which the reader reports as a disconnect. Late stderr is dropped.
+    child.stderr.on('data', (d) => {
+      if (!out.writableEnded) out.write(d);
+    });
     return out;
   }
   override async push(_serial: string, local: string, remote: string): Promise<void> {
