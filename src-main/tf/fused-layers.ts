@@ -112,7 +112,7 @@ function fusedDenseCall(layer: DenseLike, inputs: tf.Tensor | tf.Tensor[], kwarg
   });
 }
 
-/** dy where the layer's output is positive (ReLU), else dy itself (no activation). */
+/** dy · step(y) for a ReLU (step(NaN) = NaN, as tfjs' Relu gradient), dy itself without activation. */
 function activationGrad(dy: tf.Tensor, y: tf.Tensor, activation: string | undefined): tf.Tensor {
   if (activation === undefined || activation === 'linear') return dy;
   if (activation === 'relu') return tf.engine().runKernel(RELU_BACKPROP, { dy, y }) as tf.Tensor;

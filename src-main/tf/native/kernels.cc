@@ -3,11 +3,12 @@
 // a Float32Array view of the wasm heap, and every call is synchronous (the JS thread waits while the
 // worker threads run), so no memory moves under us.
 //
-// Speed comes from three things: a packed, register-blocked GEMM (6x16 or 8x8 micro-kernel written with
+// Speed comes from three things: register-blocked GEMM micro-kernels (6x16, 8x8, 12x8 written with
 // 8-float vector types; x86-64 builds carry x86-64-v4, AVX2+FMA and baseline clones chosen at load
-// time, so one binary runs on any x86-64 CPU); convolutions done as im2col in
-// cache-sized chunks feeding that GEMM; and a small persistent thread pool that splits each kernel
-// over independent rows, images or partial sums (no two threads ever write the same float).
+// time, so one binary runs on any x86-64 CPU); convolutions that feed those micro-kernels straight
+// from the input through tap-offset tables (no im2col copy); and a small persistent thread pool that
+// splits each kernel over independent rows, images or partial sums (no two threads ever write the
+// same float).
 #include <node_api.h>
 
 #include <algorithm>
@@ -303,45 +304,8 @@ struct Conv {
   long pixels() const { return B * OH * OW; }
 };
 
-// Copies n floats; short runs (the few channels of a first layer) inline rather than via memcpy.
-inline void copyFloats(float* d, const float* s, long n) {
-  if (n >= 16)
-    std::memcpy(d, s, n * sizeof(float));
-  else
-    for (long i = 0; i < n; i++) d[i] = s[i];
-}
-
-// Rows [p0, p0+rows) of the im2col matrix (one row per output pixel, K = FH*FW*Ci columns). With
-// no dilation, the FW taps of a filter row that lie inside the image are one contiguous run.
-void im2col(const Conv& c, const float* x, long p0, long rows, float* out) {
-  long K = c.K();
-  for (long r = 0; r < rows; r++) {
-    long p = p0 + r;
-    long b = p / (c.OH * c.OW), rem = p % (c.OH * c.OW), oy = rem / c.OW, ox = rem % c.OW;
-    float* dst = out + r * K;
-    long x0 = ox * c.SW - c.PL;
-    bool rowInside = c.DW == 1 && x0 >= 0 && x0 + c.FW <= c.W;
-    for (long i = 0; i < c.FH; i++) {
-      long y = oy * c.SH + i * c.DH - c.PT;
-      float* d = dst + i * c.FW * c.Ci;
-      if (y < 0 || y >= c.H) {
-        std::fill(d, d + c.FW * c.Ci, 0.f);
-      } else if (rowInside) {
-        copyFloats(d, x + ((b * c.H + y) * c.W + x0) * c.Ci, c.FW * c.Ci);
-      } else {
-        for (long j = 0; j < c.FW; j++) {
-          long xx = x0 + j * c.DW;
-          if (xx < 0 || xx >= c.W)
-            std::fill(d + j * c.Ci, d + (j + 1) * c.Ci, 0.f);
-          else
-            copyFloats(d + j * c.Ci, x + ((b * c.H + y) * c.W + xx) * c.Ci, c.Ci);
-        }
-      }
-    }
-  }
-}
-
-// Adds rows of a col matrix back onto the image grid (the adjoint of im2col).
+// Adds rows of a col matrix (one row per output pixel, K = FH*FW*Ci columns) back onto the image
+// grid, for strided input gradients.
 PB_CLONES void col2imAdd(const Conv& c, const float* cols, long p0, long rows, float* dx) {
   long K = c.K();
   for (long r = 0; r < rows; r++) {
@@ -374,7 +338,7 @@ PB_CLONES void col2imAdd(const Conv& c, const float* cols, long p0, long rows, f
 
 bool isPointwise(const Conv& c) { return c.FH == 1 && c.FW == 1 && c.SH == 1 && c.SW == 1 && c.PT == 0 && c.PL == 0; }
 
-// Output pixels per chunk: keeps the chunk's im2col rows around 128 KiB.
+// Output pixels per chunk of a pointwise product: keeps a chunk's rows around 128 KiB.
 long chunkRows(const Conv& c) { return std::max<long>(MR, std::min<long>(512, (32768 / std::max<long>(1, c.K())) / MR * MR)); }
 
 enum Act { LINEAR = 0, RELU = 1, RELU6 = 2 };
@@ -643,20 +607,15 @@ bool directConvInput(const Conv& c, const float* dy, const float* w, float* dx) 
   return true;
 }
 
-// y[pixels, Co] = im2col(x) * w[K, Co] (+ bias, activation), in chunks of output pixels.
+// y[pixels, Co] = x * w[K, Co] (+ bias, activation) for a pointwise convolution (x is already the
+// product's left matrix), in chunks of output pixels; any other one is a direct convolution.
 void conv2d(const Conv& c, const float* x, const float* w, const float* bias, int act, float* y) {
   if (!isPointwise(c)) return directConv(c, x, w, bias, act, y);
   long P = c.pixels(), K = c.K(), chunk = chunkRows(c);
   View Wv{w, c.Co, 1};
   pool.parallelFor(ceilDiv(P, chunk), [&](long i) {
     long p0 = i * chunk, rows = std::min(chunk, P - p0);
-    const float* cols = x + p0 * K;
-    if (!isPointwise(c)) {
-      if (tlsCols.size() < (size_t)(rows * K)) tlsCols.resize(rows * K);
-      im2col(c, x, p0, rows, tlsCols.data());
-      cols = tlsCols.data();
-    }
-    gemm(rows, c.Co, K, View{cols, K, 1}, Wv, y + p0 * c.Co, c.Co, false, tlsGemm);
+    gemm(rows, c.Co, K, View{x + p0 * K, K, 1}, Wv, y + p0 * c.Co, c.Co, false, tlsGemm);
     epilogue(y + p0 * c.Co, rows, c.Co, bias, act);
   });
 }
@@ -699,7 +658,8 @@ void conv2dBackpropInput(const Conv& c, const float* dy, const float* w, float* 
   conv2dBackpropInputCols(c, dy, w, dx);        // element gets only Co MACs, so the scatter dominates)
 }
 
-// dw[K, Co] = im2col(x)^T * dy: fixed pixel ranges each sum into their own partial.
+// dw[K, Co] = x^T * dy for a pointwise convolution (any other one is direct): fixed pixel ranges
+// each sum into their own partial.
 void conv2dBackpropFilter(const Conv& c, const float* x, const float* dy, float* dw) {
   if (!isPointwise(c)) return directConvFilter(c, x, dy, dw);
   long P = c.pixels(), K = c.K(), chunk = chunkRows(c);
@@ -709,13 +669,7 @@ void conv2dBackpropFilter(const Conv& c, const float* x, const float* dy, float*
     partial[part].assign(K * c.Co, 0.f);
     for (long p0 = part * per, e = std::min(P, p0 + per); p0 < e; p0 += chunk) {
       long rows = std::min(chunk, e - p0);
-      const float* cols = x + p0 * K;
-      if (!isPointwise(c)) {
-        if (tlsCols.size() < (size_t)(rows * K)) tlsCols.resize(rows * K);
-        im2col(c, x, p0, rows, tlsCols.data());
-        cols = tlsCols.data();
-      }
-      gemm(K, c.Co, rows, View{cols, 1, K}, View{dy + p0 * c.Co, c.Co, 1}, partial[part].data(), c.Co, true, tlsGemm);
+      gemm(K, c.Co, rows, View{x + p0 * K, 1, K}, View{dy + p0 * c.Co, c.Co, 1}, partial[part].data(), c.Co, true, tlsGemm);
     }
   });
   sumPartials(partial, K * c.Co, dw);
@@ -1033,7 +987,7 @@ void adam(const float* w, const float* g, float* m, float* v, const float* c, fl
   pool.parallelFor(ceilDiv(n, CHUNK), [&](long part) { adamRange(w, g, m, v, c, wOut, part * CHUNK, std::min(n, (part + 1) * CHUNK)); });
 }
 
-// out = y > 0 ? dy : 0: the ReLU gradient taken from the activation's output (fused-layers.ts).
+// out = dy · step(y): the ReLU gradient taken from the activation's output (fused-layers.ts).
 PB_CLONES void reluBackpropRange(const float* __restrict dy, const float* __restrict y, float* __restrict out, long from, long to) {
   // dy · step(y), step(NaN) = NaN, as tfjs' Relu gradient: a NaN or ±Inf never turns into 0 here.
   for (long i = from; i < to; i++) out[i] = dy[i] * (y[i] > 0.f ? 1.f : (y[i] == y[i] ? 0.f : NAN));
