@@ -54,7 +54,7 @@ async function pick(prefer?: 'tensorflow' | 'wasm' | 'cpu'): Promise<{ tf: TF; i
         await registerLeanKernels();
         const native = loadNativeKernels();
         registerFusedAdamKernel(native.kernels);
-        installFusedLayerTraining(native.kernels);
+        installFusedLayerTraining();
         registerFusedLossKernels();
         if (native.kernels) {
           registerNativeKernels(native.kernels);

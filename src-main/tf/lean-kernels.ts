@@ -146,8 +146,11 @@ function sameShape(a: readonly number[], b: readonly number[]): boolean {
   return a.length === b.length && a.every((d, i) => d === b[i]);
 }
 
-/** tfjs' Relu gradient, as one kernel where it can be. */
-function reluGradient(dy: tf.Tensor, x: tf.Tensor): tf.Tensor {
+/**
+ * tfjs' Relu gradient dy · step(x), as one kernel where it can be. Also right with the ReLU's output
+ * in place of x (step(relu(x)) = step(x), NaN included): fused-layers.ts passes the saved output.
+ */
+export function reluGradient(dy: tf.Tensor, x: tf.Tensor): tf.Tensor {
   if (tf.getBackend() === 'wasm' && tf.getKernel(RELU_GRAD, 'wasm') && dy.dtype === 'float32' && x.dtype === 'float32' && sameShape(dy.shape, x.shape)) {
     return tf.engine().runKernel(RELU_GRAD, { dy, x }) as tf.Tensor;
   }

@@ -30,8 +30,6 @@ export interface NativeKernels {
   addBias(x: Float32Array, bias: Float32Array, out: Float32Array, rows: number, cols: number): void;
   /** Adam on one variable: m, v in place, new weights into wOut; `constants` = β1, 1−β1, β2, 1−β2, 1−β1^t, 1−β2^t, ε, −lr (fused-adam.ts). */
   adam(w: Float32Array, g: Float32Array, m: Float32Array, v: Float32Array, constants: Float32Array, wOut: Float32Array): void;
-  /** out = dy · step(y), step(NaN) = NaN: the ReLU gradient from the activation's output, element-wise. */
-  reluBackprop(dy: Float32Array, y: Float32Array, out: Float32Array): void;
   setThreads(n: number): number;
 }
 
@@ -66,7 +64,7 @@ export function threadCount(env: NodeJS.ProcessEnv = process.env): number {
 
 /** Every function the JS side calls: a stale build from an older source is refused, not half-used. */
 const REQUIRED: (keyof NativeKernels)[] = ['conv2d', 'conv2dBackpropInput', 'conv2dBackpropFilter', 'depthwise', 'depthwiseBackpropInput',
-  'depthwiseBackpropFilter', 'maxPool', 'maxPoolGrad', 'sumRows', 'addBias', 'matmul', 'adam', 'reluBackprop', 'setThreads'];
+  'depthwiseBackpropFilter', 'maxPool', 'maxPoolGrad', 'sumRows', 'addBias', 'matmul', 'adam', 'setThreads'];
 
 let cached: NativeLoad | undefined;
 

@@ -987,18 +987,6 @@ void adam(const float* w, const float* g, float* m, float* v, const float* c, fl
   pool.parallelFor(ceilDiv(n, CHUNK), [&](long part) { adamRange(w, g, m, v, c, wOut, part * CHUNK, std::min(n, (part + 1) * CHUNK)); });
 }
 
-// out = dy · step(y): the ReLU gradient taken from the activation's output (fused-layers.ts).
-PB_CLONES void reluBackpropRange(const float* __restrict dy, const float* __restrict y, float* __restrict out, long from, long to) {
-  // dy · step(y), step(NaN) = NaN, as tfjs' Relu gradient: a NaN or ±Inf never turns into 0 here.
-  for (long i = from; i < to; i++) out[i] = dy[i] * (y[i] > 0.f ? 1.f : (y[i] == y[i] ? 0.f : NAN));
-}
-
-void reluBackprop(const float* dy, const float* y, float* out, long n) {
-  const long CHUNK = 32768;
-  if (n <= 2 * CHUNK) return reluBackpropRange(dy, y, out, 0, n);
-  pool.parallelFor(ceilDiv(n, CHUNK), [&](long part) { reluBackpropRange(dy, y, out, part * CHUNK, std::min(n, (part + 1) * CHUNK)); });
-}
-
 // ---------------------------------------------------------------------------------------------
 // N-API glue. Arguments are (Float32Array..., geometry numbers...). Errors become JS exceptions.
 #define CHECK(call)                                                   \
@@ -1161,16 +1149,6 @@ napi_value Adam(napi_env env, napi_callback_info info) {
   return nullptr;
 }
 
-// reluBackprop(dy, y, out): three Float32Arrays of one length.
-napi_value ReluBackprop(napi_env env, napi_callback_info info) {
-  Args a(env, info);
-  size_t nd = 0, ny = 0, no = 0;
-  float *dy = a.f32(0, &nd), *y = a.f32(1, &ny), *out = a.f32(2, &no);
-  if (!a.ok || !dy || !y || !out || ny != nd || no != nd) return fail(env, "reluBackprop(dy, y, out): three Float32Arrays of one length");
-  reluBackprop(dy, y, out, (long)nd);
-  return nullptr;
-}
-
 napi_value SetThreads(napi_env env, napi_callback_info info) {
   Args a(env, info);
   long n = a.num(0);
@@ -1195,7 +1173,6 @@ napi_value Init(napi_env env, napi_value exports) {
       {"matmul", nullptr, MatMul, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"addBias", nullptr, AddBias, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"adam", nullptr, Adam, nullptr, nullptr, nullptr, napi_default, nullptr},
-      {"reluBackprop", nullptr, ReluBackprop, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"setThreads", nullptr, SetThreads, nullptr, nullptr, nullptr, napi_default, nullptr},
   };
   if (napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props) != napi_ok) return nullptr;
