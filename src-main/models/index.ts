@@ -17,7 +17,7 @@
  */
 export { buildTemplate, DEFAULT_MOBILENET_BLOCKS, TEMPLATES } from './templates';
 export type { LenetSpec, MlpSpec, MobilenetSpec, ResnetSpec, TemplateBase, TemplateName, TemplateSpec } from './templates';
-export { folderIOHandler, loadModel, MODEL_JSON, readModelArtifacts, saveModel, serializeModel, WEIGHTS_FILE } from './io';
+export { folderIOHandler, loadModel, META_KEY, MODEL_JSON, readModelArtifacts, saveModel, serializeModel, WEIGHTS_FILE } from './io';
 export type { LoadedModel, SavedModel } from './io';
 export { summarizeModel } from './summary';
 export type { LayerSummary, ModelSummary } from './summary';

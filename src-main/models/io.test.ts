@@ -49,6 +49,23 @@ describe('save and load', () => {
     loaded.model.dispose();
   });
 
+  it('stores labels and the input convention in model.json and reads them back; the meta is part of the content hash', async () => {
+    const model = buildTemplate({ template: 'mlp', inputShape: [4, 4, 3], numClasses: 3, width: 0.25, seed: 5 });
+    const meta = {
+      labels: ['空', 'Paper', 'b'],
+      input: { kind: 'image' as const, size: [4, 4] as [number, number], channels: 3 as const, normalization: { mean: [127.5], std: [127.5] }, dtype: 'float32' as const },
+      output: 'logits' as const,
+    };
+    const plain = await saveModel(model, path.join(tmp, 'meta'));
+    const withMeta = await saveModel(model, path.join(tmp, 'meta'), meta);
+    expect(withMeta.contentHash).not.toBe(plain.contentHash);
+    const loaded = await loadModel(withMeta.path);
+    expect(loaded.meta).toEqual(meta);
+    expect((await loadModel(plain.path)).meta).toBeNull();
+    loaded.model.dispose();
+    model.dispose();
+  });
+
   it('the same model saves once, to the same folder; a different one elsewhere; no partial folders left', async () => {
     const m1 = buildTemplate({ template: 'lenet', inputShape: [28, 28, 1], numClasses: 10, width: 0.25, seed: 1 });
     const m2 = buildTemplate({ template: 'lenet', inputShape: [28, 28, 1], numClasses: 10, width: 0.25, seed: 1 });

@@ -10,6 +10,7 @@ import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { AppError } from '../../src-shared/errors';
+import type { ModelMeta } from '../../src-shared/model-io';
 import { assertSupported } from './supported';
 
 export const MODEL_JSON = 'model.json';
@@ -28,7 +29,12 @@ export interface LoadedModel extends SavedModel {
   model: tfl.LayersModel;
   /** The model.json that was read. */
   jsonPath: string;
+  /** What PocketBench stored about the model (labels, input convention), when it did. */
+  meta: ModelMeta | null;
 }
+
+/** Key under model.json's `userDefinedMetadata` holding the model's `ModelMeta`. */
+export const META_KEY = 'pocketbench';
 
 interface ModelJson {
   format?: string;
@@ -45,7 +51,7 @@ function hashOf(json: Uint8Array, weights: Uint8Array): string {
 }
 
 /** Serialise a model to model.json bytes and one weight buffer (in memory). */
-export async function serializeModel(model: tfl.LayersModel): Promise<{ json: Buffer; weights: Buffer }> {
+export async function serializeModel(model: tfl.LayersModel, meta?: ModelMeta | null): Promise<{ json: Buffer; weights: Buffer }> {
   let artifacts: tf.io.ModelArtifacts | null = null;
   await model.save(
     tf.io.withSaveHandler(async (a) => {
@@ -55,7 +61,7 @@ export async function serializeModel(model: tfl.LayersModel): Promise<{ json: Bu
   );
   const a = artifacts as tf.io.ModelArtifacts | null;
   if (!a || !a.modelTopology) throw new AppError('INTERNAL', 'The model could not be serialised (no topology was produced).');
-  return toFiles(a);
+  return toFiles(meta ? { ...a, userDefinedMetadata: { [META_KEY]: meta as unknown as object } } : a);
 }
 
 /** Artifacts -> the model.json and weight-file bytes of the TF.js Layers format (one weight shard). */
@@ -68,6 +74,7 @@ function toFiles(a: tf.io.ModelArtifacts): { json: Buffer; weights: Buffer } {
     modelTopology: a.modelTopology,
     weightsManifest: [{ paths: [WEIGHTS_FILE], weights: a.weightSpecs ?? [] }],
     ...(a.trainingConfig ? { trainingConfig: a.trainingConfig } : {}),
+    ...(a.userDefinedMetadata ? { userDefinedMetadata: a.userDefinedMetadata as Record<string, unknown> } : {}),
   };
   return { json: Buffer.from(JSON.stringify(json)), weights };
 }
@@ -77,8 +84,8 @@ function toFiles(a: tf.io.ModelArtifacts): { json: Buffer; weights: Buffer } {
  * same folder (written once). Files are written to a temporary folder and renamed into place,
  * so a crash never leaves a half-written artifact under a valid name.
  */
-export async function saveModel(model: tfl.LayersModel, artifactsDir: string): Promise<SavedModel> {
-  const { json, weights } = await serializeModel(model);
+export async function saveModel(model: tfl.LayersModel, artifactsDir: string, meta?: ModelMeta | null): Promise<SavedModel> {
+  const { json, weights } = await serializeModel(model, meta);
   const contentHash = hashOf(json, weights);
   const dir = path.join(artifactsDir, contentHash.slice(0, 16));
   const bytes = json.length + weights.length;
@@ -136,7 +143,7 @@ export function resolveModelJson(p: string): string {
  * model), that each weight file exists inside the model's folder and holds exactly the bytes the
  * manifest describes, and that every layer is one the exporter supports.
  */
-export function readModelArtifacts(p: string): { artifacts: tf.io.ModelArtifacts; jsonPath: string; contentHash: string; bytes: number } {
+export function readModelArtifacts(p: string): { artifacts: tf.io.ModelArtifacts; jsonPath: string; contentHash: string; bytes: number; meta: ModelMeta | null } {
   const jsonPath = resolveModelJson(p);
   const jsonBytes = fs.readFileSync(jsonPath);
   let doc: ModelJson;
@@ -193,12 +200,13 @@ export function readModelArtifacts(p: string): { artifacts: tf.io.ModelArtifacts
     convertedBy: doc.convertedBy ?? undefined,
     trainingConfig: doc.trainingConfig,
   };
-  return { artifacts, jsonPath, contentHash: hashOf(jsonBytes, weights), bytes: jsonBytes.length + weights.length };
+  const meta = (doc.userDefinedMetadata?.[META_KEY] as ModelMeta | undefined) ?? null;
+  return { artifacts, jsonPath, contentHash: hashOf(jsonBytes, weights), bytes: jsonBytes.length + weights.length, meta };
 }
 
 /** Load a TF.js Layers model from a folder or model.json path. Needs an initialised backend. */
 export async function loadModel(p: string): Promise<LoadedModel> {
-  const { artifacts, jsonPath, contentHash, bytes } = readModelArtifacts(p);
+  const { artifacts, jsonPath, contentHash, bytes, meta } = readModelArtifacts(p);
   let model: tfl.LayersModel;
   try {
     model = await tfl.loadLayersModel(tf.io.fromMemory(artifacts));
@@ -210,7 +218,7 @@ export async function loadModel(p: string): Promise<LoadedModel> {
     model.dispose();
     throw new AppError('UNSUPPORTED', `${jsonPath} has ${n}; PocketBench works with classifiers that take one input and give one output.`, { file: jsonPath });
   }
-  return { model, path: path.dirname(jsonPath), jsonPath, contentHash, bytes };
+  return { model, path: path.dirname(jsonPath), jsonPath, contentHash, bytes, meta };
 }
 
 /** An IOHandler for a folder, for code that wants `model.save(handler)` / `tf.loadLayersModel(handler)`. */

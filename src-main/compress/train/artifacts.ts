@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { gzipSync } from 'node:zlib';
 import type * as tfl from '@tensorflow/tfjs-layers';
+import type { ModelMeta } from '../../../src-shared/model-io';
 import type { Precision } from '../../../src-shared/types';
 import { MODEL_JSON, saveModel, serializeModel, summarizeModel, type ModelSummary, WEIGHTS_FILE } from '../../models';
 import type { ModelRef, StageContext } from '../../pipeline/stage';
@@ -35,9 +36,11 @@ export async function storeModelArtifact(
     precision?: Precision;
     /** Size figures at that precision, when they are not the saved float files' (quantize, prune). */
     size?: StoredModel['size'];
+    /** Labels and input convention, stored in model.json and carried to students and the .tflite. */
+    meta?: ModelMeta | null;
   },
 ): Promise<StoredModel> {
-  const saved = await saveModel(model, ctx.paths.artifactsDir);
+  const saved = await saveModel(model, ctx.paths.artifactsDir, opts.meta);
   const summary = summarizeModel(model);
   const size = opts.size ?? {
     params: summary.totals.params,
