@@ -20,6 +20,8 @@
  * - weights of a layer at `<container path>/layers/<snake_case class>[_n]/vars/<i>`, numbered per
  *   class within each model, Sequential's InputLayer not counted.
  */
+import fs from 'node:fs';
+import path from 'node:path';
 import { zipSync } from 'fflate';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { type H5File, writeH5 } from '../../src-main/models/import/h5';
@@ -44,6 +46,7 @@ const SNAKE: Record<string, string> = {
   ZeroPadding2D: 'zero_padding2d',
   Rescaling: 'rescaling',
   Flatten: 'flatten',
+  Reshape: 'reshape',
   Model: 'functional',
   Functional: 'functional',
   Sequential: 'sequential',
@@ -214,4 +217,13 @@ export async function writeKeras3(
   };
   if (!opts.omitWeights) files['model.weights.h5'] = weights;
   return zipSync(files);
+}
+
+/** Write `bytes` as `name` in a fresh folder under `root`, with `extra` text files beside it (labels.txt…). */
+export function writeModelFile(root: string, name: string, bytes: Uint8Array | string, extra: Record<string, string> = {}): string {
+  const dir = fs.mkdtempSync(path.join(root, 'm-'));
+  const file = path.join(dir, name);
+  fs.writeFileSync(file, bytes);
+  for (const [n, text] of Object.entries(extra)) fs.writeFileSync(path.join(dir, n), text);
+  return file;
 }

@@ -11,7 +11,7 @@ import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { writeKeras2H5, writeKeras3 } from '../../../test/helpers/keras-files';
+import { writeKeras2H5, writeKeras3, writeModelFile } from '../../../test/helpers/keras-files';
 import { buildTflite } from '../../export/exporter';
 import { loadTfliteModel } from '../../export/litert-node';
 import { initBackend } from '../../tf';
@@ -87,13 +87,7 @@ function tmLikeModel(size = 16, classes = 3, seed = 7): tfl.LayersModel {
   return top;
 }
 
-function write(name: string, bytes: Uint8Array | string, extra: Record<string, string> = {}): string {
-  const dir = fs.mkdtempSync(path.join(tmp, 'm-'));
-  const file = path.join(dir, name);
-  fs.writeFileSync(file, bytes);
-  for (const [n, text] of Object.entries(extra)) fs.writeFileSync(path.join(dir, n), text);
-  return file;
-}
+const write = (name: string, bytes: Uint8Array | string, extra: Record<string, string> = {}) => writeModelFile(tmp, name, bytes, extra);
 
 describe('small facts', () => {
   it("kerasSnakeCase gives Keras' saving_lib keys", () => {

@@ -1,10 +1,10 @@
 /**
  * Reading named entries of a zip (a Keras 3 `.keras` file) with fflate, within size limits: a
  * hostile archive (a "zip bomb": kilobytes that inflate to gigabytes, or headers that lie about
- * sizes) must not exhaust memory. The archive is fed to fflate's streaming `Unzip` in 64 KiB
- * pieces, so at most one piece's output (≤ 1032× by deflate's format) is produced before the
- * inflated bytes are counted against the limit; sizes declared in the headers are checked too,
- * but the count of bytes actually inflated is what decides.
+ * sizes) must not exhaust memory. The archive is fed to fflate's streaming `Unzip` in 16 KiB
+ * pieces, so at most one piece's output (≤ 1032× its size, deflate's limit: 16.5 MiB) is produced
+ * before the inflated bytes are counted against the limit; sizes declared in the headers are
+ * checked too, but the count of bytes actually inflated is what decides.
  */
 import { Unzip, UnzipInflate, type UnzipFile } from 'fflate';
 import { AppError } from '../../../src-shared/errors';
@@ -19,7 +19,7 @@ export interface ZipLimits {
 /** A `.keras` holds a small config.json and model.weights.h5; 1 GiB is far above any phone model. */
 export const DEFAULT_ZIP_LIMITS: ZipLimits = { maxEntryBytes: 1 << 30, maxTotalBytes: 1 << 30 };
 
-const PIECE = 64 * 1024;
+export const ZIP_PIECE_BYTES = 16 * 1024;
 
 /**
  * The entries of `data` whose names `want` accepts, inflated. Throws `INVALID_MODEL` when the
@@ -71,7 +71,7 @@ export function readZipEntries(data: Uint8Array, want: (name: string) => boolean
     file.start();
   };
   try {
-    for (let i = 0; i < data.length && !failure; i += PIECE) uz.push(data.subarray(i, Math.min(i + PIECE, data.length)), i + PIECE >= data.length);
+    for (let i = 0; i < data.length && !failure; i += ZIP_PIECE_BYTES) uz.push(data.subarray(i, Math.min(i + ZIP_PIECE_BYTES, data.length)), i + ZIP_PIECE_BYTES >= data.length);
   } catch (err) {
     if (!failure) failure = new AppError('INVALID_MODEL', `${what} is not a readable zip archive (${(err as Error).message}); the file is damaged or cut short. Save the model again with Keras.`, { file: what });
   }
