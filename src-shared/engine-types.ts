@@ -2,6 +2,9 @@
  * Engine result types shared by the backend (src-main/data, src-main/models) and the UI: dataset
  * previews, model summaries and student/teacher capacity figures. The backend modules re-export them.
  */
+import type { ModelMeta, ModelSourceFormat } from './model-io';
+import type { ArtifactSummary } from './types';
+
 export interface ClassPreview {
   name: string;
   count: number;
@@ -112,4 +115,22 @@ export interface RecipeEstimate {
   totalMs: number;
   teacher?: { params: number; macs: number; bytes: number };
   student?: { params: number; macs: number; bytes: number };
+}
+
+/** What `models.import` and `pocketbench import` report about a model brought from outside. */
+export interface ModelImportResult {
+  /** The stored artifact (a flat TF.js Layers model with its meta). */
+  artifact: ArtifactSummary;
+  /** The file read and its format. */
+  file: string;
+  format: ModelSourceFormat;
+  meta: ModelMeta;
+  summary: ModelSummary;
+  /** Things to know that did not stop the import (guessed normalization, labels not found…). */
+  warnings: string[];
+  /** How the input normalization was chosen, and whether it is a guess to check. */
+  normalization: { source: string; reason: string; guessed: boolean };
+  labelsSource: string | null;
+  /** Nested models expanded into the flat graph. */
+  nestedModels: number;
 }

@@ -102,7 +102,7 @@ export const trainTeacherStage = z.object({
 
 export const loadTeacherStage = z.object({
   kind: z.literal('load-teacher'),
-  /** A TF.js model.json, or an artifact already in the history. */
+  /** A model file (TF.js model.json, Keras .h5 or .keras, or a folder holding one), or an artifact already in the history. */
   path: z.string().optional(),
   artifactId: int(1, Number.MAX_SAFE_INTEGER).optional(),
 });

@@ -47,6 +47,30 @@ describe('pocketbench CLI', () => {
     expect(t[3]).toBe('long  100');
   });
 
+  it.runIf(fs.existsSync('/work/shared/real-models/tm-keras-rps') || fs.existsSync(path.resolve(import.meta.dirname, '../../../shared/real-models/tm-keras-rps')))(
+    'import stores a Teachable Machine .h5 as an artifact and prints its input, labels, parameters and layers',
+    async () => {
+      const real = [path.resolve(import.meta.dirname, '../../../shared/real-models'), '/work/shared/real-models'].find((d) => fs.existsSync(path.join(d, 'tm-keras-rps')))!;
+      const text = await run(['import', path.join(real, 'tm-keras-rps')]);
+      expect(text).toMatch(/Artifact #\d+: keras_model\.h5 \(imported\)/);
+      expect(text).toMatch(/from: .*keras_model\.h5 \(keras-h5, 3 nested models flattened\)/);
+      expect(text).toMatch(/input: +\[224, 224, 3\] float32, normalization mean 127\.5 std 127\.5/);
+      expect(text).toMatch(/MobileNetV2/);
+      expect(text).toMatch(/labels: +Rock, Paper, Scissors, Nothing/);
+      expect(text).toMatch(/Layer\s+Type\s+Output\s+Params\s+MACs/);
+      expect(text).toMatch(/Conv1\s+Conv2D/);
+      const json = JSON.parse(await run(['import', path.join(real, 'tm-keras-rps', 'keras_model.h5'), '--json', '--normalization', 'unit']));
+      expect(json.meta.input.normalization).toEqual({ mean: [0], std: [255] });
+      expect(json.normalization.source).toBe('caller');
+      expect(json.artifact.runId).toBeNull();
+      const store = new Store(path.join(dir, 'history.sqlite'));
+      expect(store.artifacts.list({ limit: 10, offset: 0 }).items.filter((a) => a.metrics?.imported === true).length).toBe(2);
+      store.close();
+      await expect(run(['import', real, '--normalization', 'half'])).rejects.toThrow(/--normalization must be one of signed, unit, raw/);
+    },
+    120_000,
+  );
+
   it('the built bin prints help', () => {
     const bin = path.resolve(import.meta.dirname, '../../bin/pocketbench.js');
     if (!fs.existsSync(path.resolve(import.meta.dirname, '../../out/main/cli.js'))) return;

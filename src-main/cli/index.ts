@@ -7,6 +7,7 @@ import { resolvePaths } from '../host/paths';
 import { APP_VERSION } from '../host/version';
 import { addDeviceCommands } from './devices-command';
 import { addExportCommands } from './export-command';
+import { addImportCommand } from './import-command';
 import { addRunCommands, type CliEnv } from './run-command';
 import { formatDuration, formatTable } from './table';
 
@@ -58,6 +59,7 @@ export function buildCli(env: CliEnv = {}): Command {
   addRunCommands(program, env);
   addDeviceCommands(program);
   addExportCommands(program);
+  addImportCommand(program);
 
   return program;
 }

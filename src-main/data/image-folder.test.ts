@@ -4,6 +4,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeImage, writeImageFolder } from '../../test/fixtures/data-fixtures';
 import { decodeImageFolder, loadImageFolder, previewImageFolder } from './image-folder';
+import { errorOf } from '../../test/helpers/errors';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'pb-imgs-'));
 afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
@@ -12,15 +13,6 @@ const good = path.join(tmp, 'good');
 beforeAll(async () => {
   await writeImageFolder(good, ['bird', 'cat', 'dog'], 10, [6, 5]);
 });
-
-async function errorOf(p: Promise<unknown>): Promise<{ code?: string; message: string; details?: Record<string, unknown> }> {
-  try {
-    await p;
-  } catch (err) {
-    return err as { code?: string; message: string };
-  }
-  throw new Error('expected an error');
-}
 
 describe('loading an image folder', () => {
   it('decodes grayscale PNGs at their own size into NHWC floats in [0, 1], classes sorted', async () => {

@@ -2,6 +2,7 @@
 import type { engineMethods } from '../../src-shared/contract/engine';
 import type { Handlers } from '../../src-shared/rpc';
 import { capacityReport, estimateRecipe, modelSummary } from '../compress/train/engine-service';
+import { importModelArtifact } from '../compress/train/import-artifact';
 import { datasetSource } from '../compress/train/run-data';
 import { previewDataset } from '../data';
 import { TEMPLATES } from '../models';
@@ -14,6 +15,7 @@ export function engineHandlers(deps: HostDeps): Handlers<typeof engineMethods, C
     'models.templates': () => TEMPLATES,
     'models.summary': ({ model, inputShape, numClasses }) => modelSummary(store, model, inputShape, numClasses),
     'models.capacity': ({ teacher, student, inputShape, numClasses }) => capacityReport(store, teacher, student, inputShape, numClasses),
+    'models.import': (a) => importModelArtifact(deps, a),
     'recipes.estimate': ({ recipe }) => estimateRecipe(store, recipe),
   };
 }

@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '../tf';
 import { folderIOHandler, loadModel, MODEL_JSON, saveModel, WEIGHTS_FILE } from './io';
 import { buildTemplate, type TemplateSpec } from './templates';
+import { errorOf } from '../../test/helpers/errors';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'pb-models-'));
 const artifacts = path.join(tmp, 'artifacts');
@@ -14,15 +15,6 @@ beforeAll(async () => {
   await initBackend({ prefer: 'cpu' });
 });
 afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
-
-async function errorOf(p: Promise<unknown>): Promise<{ code?: string; message: string; details?: Record<string, unknown> }> {
-  try {
-    await p;
-  } catch (err) {
-    return err as { code?: string; message: string };
-  }
-  throw new Error('expected an error');
-}
 
 const cases: TemplateSpec[] = [
   { template: 'mlp', inputShape: [28, 28, 1], numClasses: 10 },

@@ -141,9 +141,10 @@ export function resolveModelJson(p: string): string {
 /**
  * Read and check every file of a saved model: JSON syntax, that it is a Layers model (not a graph
  * model), that each weight file exists inside the model's folder and holds exactly the bytes the
- * manifest describes, and that every layer is one the exporter supports.
+ * manifest describes, and (unless `checkSupported` is false: the importer checks the flattened
+ * graph instead) that every layer is one the exporter supports.
  */
-export function readModelArtifacts(p: string): { artifacts: tf.io.ModelArtifacts; jsonPath: string; contentHash: string; bytes: number; meta: ModelMeta | null } {
+export function readModelArtifacts(p: string, opts: { checkSupported?: boolean } = {}): { artifacts: tf.io.ModelArtifacts; jsonPath: string; contentHash: string; bytes: number; meta: ModelMeta | null } {
   const jsonPath = resolveModelJson(p);
   const jsonBytes = fs.readFileSync(jsonPath);
   let doc: ModelJson;
@@ -162,7 +163,7 @@ export function readModelArtifacts(p: string): { artifacts: tf.io.ModelArtifacts
   }
   if (!doc.modelTopology || typeof doc.modelTopology !== 'object') throw invalid(jsonPath, 'there is no "modelTopology": this is not a TF.js Layers model.json.');
   if (!Array.isArray(doc.weightsManifest)) throw invalid(jsonPath, 'there is no "weightsManifest": the file does not say where the weights are.');
-  assertSupported(doc.modelTopology, `The model ${jsonPath}`);
+  if (opts.checkSupported !== false) assertSupported(doc.modelTopology, `The model ${jsonPath}`);
 
   const dir = path.dirname(jsonPath);
   const weightSpecs: tf.io.WeightsManifestEntry[] = [];

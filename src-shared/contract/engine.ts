@@ -1,6 +1,6 @@
 /** Contract area: engine (datasets, models, estimates). Handlers live in src-main/host/engine-handlers.ts. */
 import { z } from 'zod';
-import type { CapacityReport, DatasetPreview, ModelSummary, RecipeEstimate, TemplateInfo } from '../engine-types';
+import type { CapacityReport, DatasetPreview, ModelImportResult, ModelSummary, RecipeEstimate, TemplateInfo } from '../engine-types';
 import { method } from '../rpc';
 import { datasetSchema, templateNames } from '../recipe';
 import { id, none } from './common';
@@ -8,14 +8,14 @@ import { id, none } from './common';
 const shape = z.array(z.number().int().min(1).max(100_000)).min(1).max(4);
 const classes = z.number().int().min(2).max(100_000);
 
-/** A model to summarise: a template at a width, a TF.js model.json on this computer, or an artifact. */
+/** A model to summarise: a template at a width, a model file on this computer (model.json, .h5, .keras), or an artifact. */
 export const modelRefSchema = z.union([
   z.object({
     template: z.enum(templateNames, { error: `must be one of ${templateNames.join(', ')}` }),
     width: z.number().min(0.03).max(8).default(1),
     options: z.record(z.string(), z.unknown()).optional(),
   }),
-  z.object({ path: z.string().min(1, 'give the path of a TF.js model.json') }),
+  z.object({ path: z.string().min(1, 'give the path of a model file (model.json, .h5, .keras)') }),
   z.object({ artifactId: id }),
 ]);
 
@@ -32,6 +32,14 @@ export const engineMethods = {
   'models.capacity': method<CapacityReport>()(
     z.object({ teacher: modelRefSchema, student: modelRefSchema, inputShape: shape, numClasses: classes }),
     'The capacity check: can this student follow this teacher? Size ratios, findings and suggested widths.',
+  ),
+  'models.import': method<ModelImportResult>()(
+    z.object({
+      path: z.string().min(1, 'give the path of a model file or folder').max(4096),
+      name: z.string().min(1).max(200).optional(),
+      normalization: z.enum(['signed', 'unit', 'raw'], { error: 'must be signed (x/127.5 − 1), unit (x/255) or raw (0–255)' }).optional(),
+    }),
+    'Import a TF.js model.json (nested models included), Keras .h5 or Keras 3 .keras (or a folder holding one) as an artifact: one flat TF.js model with its labels and input convention, a layer summary, and what was decided and why.',
   ),
   'recipes.estimate': method<RecipeEstimate>()(
     z.object({ recipe: z.unknown() }),

@@ -5,7 +5,7 @@ import { gzipSync } from 'node:zlib';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import type { ModelMeta } from '../../../src-shared/model-io';
 import type { Precision } from '../../../src-shared/types';
-import { MODEL_JSON, saveModel, serializeModel, summarizeModel, type ModelSummary, WEIGHTS_FILE } from '../../models';
+import { MODEL_JSON, type SavedModel, saveModel, serializeModel, summarizeModel, type ModelSummary, WEIGHTS_FILE } from '../../models';
 import type { ModelRef, StageContext } from '../../pipeline/stage';
 
 export interface StoredModel {
@@ -22,11 +22,12 @@ export async function modelBytes(model: tfl.LayersModel): Promise<{ bytes: numbe
 }
 
 /**
- * Save `model` under `paths.artifactsDir` (content-hashed) and record it for this run's stage with
- * its size figures and `metrics`. Returns the slot reference and the figures.
+ * Save `model` under `paths.artifactsDir` (content-hashed) and record it for this run's stage (or
+ * for no run: an imported model) with its size figures and `metrics`. Returns the slot reference and
+ * the figures. When recording fails, the saved folder is removed unless an artifact row uses it.
  */
 export async function storeModelArtifact(
-  ctx: Pick<StageContext, 'store' | 'paths' | 'runId' | 'stageId'>,
+  ctx: Pick<StageContext, 'store' | 'paths'> & Partial<Pick<StageContext, 'runId' | 'stageId'>>,
   model: tfl.LayersModel,
   opts: {
     name: string;
@@ -41,6 +42,20 @@ export async function storeModelArtifact(
   },
 ): Promise<StoredModel> {
   const saved = await saveModel(model, ctx.paths.artifactsDir, opts.meta);
+  try {
+    return recordModelArtifact(ctx, model, saved, opts);
+  } catch (err) {
+    if (ctx.store.artifacts.unreferenced([saved.path]).length) fs.rmSync(saved.path, { recursive: true, force: true });
+    throw err;
+  }
+}
+
+function recordModelArtifact(
+  ctx: Pick<StageContext, 'store' | 'paths'> & Partial<Pick<StageContext, 'runId' | 'stageId'>>,
+  model: tfl.LayersModel,
+  saved: SavedModel,
+  opts: Parameters<typeof storeModelArtifact>[2],
+): StoredModel {
   const summary = summarizeModel(model);
   const size = opts.size ?? {
     params: summary.totals.params,

@@ -12,6 +12,7 @@ import { AppError } from '../../../src-shared/errors';
 import { type DatasetSpec, type Recipe, type StageSpec, validateRecipe } from '../../../src-shared/recipe';
 import { findFashionMnistFiles, previewDataset, readIdxFile } from '../../data';
 import { buildTemplate, loadModel, suggestWidths, summarizeModel, type ModelSummary, type TemplateSpec, toLogitsModel } from '../../models';
+import { importModel } from '../../models/import';
 import type { Store } from '../../store';
 import { initBackend } from '../../tf';
 import { capacityCheck } from './capacity';
@@ -27,14 +28,14 @@ export async function resolveModel(store: Store, ref: ModelRefInput, inputShape?
     if (!inputShape || !numClasses) throw new AppError('INVALID_ARGS', 'A template needs the input shape and the number of classes: pick the dataset first.');
     return buildTemplate({ ...(ref.options ?? {}), template: ref.template, width: ref.width, inputShape, numClasses, seed: 0 } as TemplateSpec);
   }
-  let file: string;
   if ('artifactId' in ref) {
     const a = store.artifacts.get(ref.artifactId);
     if (!a) throw new AppError('NOT_FOUND', `Artifact #${ref.artifactId} is not in the history (it may have been deleted).`);
     if (a.format !== 'tfjs-layers') throw new AppError('INVALID_ARGS', `Artifact #${ref.artifactId} is a ${a.format} file; pick a TF.js model.`);
-    file = a.path;
-  } else file = ref.path;
-  return (await loadModel(file)).model;
+    return (await loadModel(a.path)).model;
+  }
+  // A file from outside: any format the importer reads (nested TF.js, Keras .h5/.keras).
+  return (await importModel(ref.path)).model;
 }
 
 export async function modelSummary(store: Store, ref: ModelRefInput, inputShape?: number[], numClasses?: number): Promise<ModelSummary> {

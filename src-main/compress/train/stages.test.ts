@@ -7,9 +7,12 @@ import path from 'node:path';
 import { afterAll, beforeAll, beforeEach, afterEach, describe, expect, it } from 'vitest';
 import type { RunProgress } from '../../../src-shared/contract/pipeline';
 import { writeFakeFashionMnist } from '../../../test/fixtures/data-fixtures';
-import { DEFAULT_FASHION_MNIST_DIR, findFashionMnistFiles } from '../../data';
+import * as tf from '@tensorflow/tfjs-core';
+import * as tfl from '@tensorflow/tfjs-layers';
+import { writeKeras2H5, writeModelFile } from '../../../test/helpers/keras-files';
+import { DEFAULT_FASHION_MNIST_DIR, FASHION_MNIST_CLASSES, findFashionMnistFiles } from '../../data';
 import type { EventBus } from '../../host/events';
-import { buildTemplate, saveModel } from '../../models';
+import { buildTemplate, loadModel, saveModel } from '../../models';
 import type { PipelineService } from '../../pipeline/service';
 import type { Store } from '../../store';
 import { type PipelineHarness, pipelineHarness } from '../../../test/helpers/pipeline-harness';
@@ -100,6 +103,34 @@ describe('train-teacher and load-teacher stages', { timeout: 180_000 }, () => {
     const run = store.runs.get(runId)!;
     expect(run.status).toBe('failed');
     expect(run.error).toMatch(/has 4 outputs but the dataset .* has 10 classes/);
+  });
+
+  it('loads a Keras .h5 teacher, puts its outputs in the dataset class order and stores it with its meta', async () => {
+    const inp = tfl.input({ shape: [28, 28, 1], name: 'image' });
+    const hidden = tfl.layers.dense({ units: 16, activation: 'relu', name: 'hidden' }).apply(tfl.layers.flatten({ name: 'flatten' }).apply(inp)) as tfl.SymbolicTensor;
+    const out = tfl.layers.dense({ units: 10, activation: 'softmax', name: 'scores' }).apply(hidden) as tfl.SymbolicTensor;
+    const keras = tfl.model({ inputs: inp, outputs: out, name: 'keras_teacher' });
+    // The model's classes in another order than the dataset's (as Teachable Machine lists them in training order).
+    const order = [...FASHION_MNIST_CLASSES].reverse();
+    const file = writeModelFile(dir, 'keras_model.h5', await writeKeras2H5(keras), { 'labels.txt': order.map((c, i) => `${i} ${c}`).join('\n') });
+    const { runId } = service.start({ name: 'keras', dataset: dataset(), stages: [{ kind: 'load-teacher', path: file }] });
+    await service.idle();
+    const run = store.runs.get(runId)!;
+    expect(run.error).toBeNull();
+    const m = run.stages[0].metrics as { accuracy: number; importedFrom: { format: string }; outputs: { teacher: { artifactId: number } } };
+    expect(typeof m.accuracy).toBe('number');
+    expect(m.importedFrom.format).toBe('keras-h5');
+    const art = store.artifacts.get(m.outputs.teacher.artifactId)!;
+    const loaded = await loadModel(art.path);
+    expect(loaded.meta).toMatchObject({ labels: [...FASHION_MNIST_CLASSES], output: 'logits', input: { kind: 'image', size: [28, 28], channels: 1 } });
+    // Stored logits, column c = the original's column for class c (reversed), up to the softmax.
+    const x = tf.randomUniform([4, 28, 28, 1], 0, 1, 'float32', 3);
+    const probs = (keras.predict(x) as tf.Tensor).arraySync() as number[][];
+    const stored = (tf.softmax(loaded.model.predict(x) as tf.Tensor).arraySync()) as number[][];
+    for (let r = 0; r < 4; r++) for (let c = 0; c < 10; c++) expect(stored[r][c]).toBeCloseTo(probs[r][9 - c], 5);
+    tf.dispose(x);
+    loaded.model.dispose();
+    keras.dispose();
   });
 
   it('fails clearly on a stage kind this build does not have', async () => {

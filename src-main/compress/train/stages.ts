@@ -7,16 +7,21 @@
  *   every epoch into `ctx.checkpointDir` and resumes from it, evaluates once on the test split, and
  *   stores the artifact (content-hashed, with params/MACs/bytes/gzip bytes and metrics) as both
  *   `teacher` and `current`.
- * - load-teacher: a TF.js Layers model.json (or an artifact of an earlier run), checked against the
- *   dataset's input shape and classes, evaluated on validation and test.
+ * - load-teacher: a model file (TF.js model.json, nested models included; Keras .h5 / .keras; or a
+ *   folder holding one) read by `importModel`, or an artifact of an earlier run; checked against the
+ *   dataset's input shape and classes, its outputs put in the dataset's class order when the labels
+ *   name the same classes in another order, evaluated on validation and test when the labels match,
+ *   and stored with its meta (labels, input convention).
  */
-import type * as tf from '@tensorflow/tfjs-core';
+import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { AppError } from '../../../src-shared/errors';
 import type { StageSpec } from '../../../src-shared/recipe';
 import { type LoadedDataset, trainingView } from '../../data';
 import { createRng, deriveSeed } from '../../data/rng';
+import type { ModelMeta } from '../../../src-shared/model-io';
 import { buildTemplate, loadModel, toLogitsModel, type TemplateSpec } from '../../models';
+import { importModel } from '../../models/import';
 import type { StageContext, StageRegistry, StageResult } from '../../pipeline/stage';
 import { initBackend } from '../../tf';
 import type { ClassificationMetrics } from '../metrics';
@@ -137,6 +142,34 @@ async function trainTeacher(ctx: StageContext<Extract<StageSpec, { kind: 'train-
   }
 }
 
+/**
+ * Put the teacher's outputs in the dataset's class order when both name the same classes in
+ * another order (Teachable Machine lists classes in training order, an image folder sorts them):
+ * the final Dense layer's columns are permuted, an exact rewrite. Returns the permutation applied
+ * (output i of the result = output perm[i] of the model), or null when nothing changed.
+ */
+export function alignOutputsToClasses(model: tfl.LayersModel, modelLabels: string[] | null, classes: string[], what: string): number[] | null {
+  if (!modelLabels || modelLabels.length !== classes.length || modelLabels.every((l, i) => l === classes[i])) return null;
+  const index = new Map(modelLabels.map((l, i) => [l, i]));
+  if (index.size !== modelLabels.length || !classes.every((c) => index.has(c))) return null;
+  const perm = classes.map((c) => index.get(c)!);
+  const last = model.outputs[0].sourceLayer;
+  if (last.getClassName() !== 'Dense') {
+    throw new AppError('INVALID_MODEL', `${what} names the same classes as the dataset in another order (${modelLabels.join(', ')} vs ${classes.join(', ')}), and its last layer (${last.getClassName()}) cannot be reordered. Rename or reorder the dataset's class folders to the model's order.`);
+  }
+  const [kernel, bias] = last.getWeights();
+  const idx = tf.tensor1d(perm, 'int32');
+  const reordered = [tf.gather(kernel, idx, 1), ...(bias ? [tf.gather(bias, idx)] : [])];
+  last.setWeights(reordered);
+  tf.dispose([idx, ...reordered]);
+  return perm;
+}
+
+/** Labels that say nothing (the importer's "class 0"… placeholders). */
+function placeholderLabels(labels: string[] | null | undefined): boolean {
+  return !labels || labels.every((l, i) => l === `class ${i}`);
+}
+
 async function loadTeacher(ctx: StageContext<Extract<StageSpec, { kind: 'load-teacher' }>>): Promise<StageResult> {
   await initBackend();
   const s = ctx.stage;
@@ -151,26 +184,50 @@ async function loadTeacher(ctx: StageContext<Extract<StageSpec, { kind: 'load-te
   } else if (s.path) {
     file = s.path;
   } else {
-    throw new AppError('INVALID_ARGS', 'The load-teacher stage needs a model: give the path of a TF.js model.json, or an artifact from an earlier run.');
+    throw new AppError('INVALID_ARGS', 'The load-teacher stage needs a model: give the path of a model file (TF.js model.json, Keras .h5 or .keras, or a folder holding one), or an artifact from an earlier run.');
   }
   ctx.progress({ message: 'loading the dataset', fraction: 0 });
   const ds = await loadRunDataset(ctx);
   ctx.progress({ message: 'loading the teacher', fraction: 0.3 });
-  const loaded = await loadModel(file);
-  const model = await toLogitsModel(loaded.model);
+  let original: tfl.LayersModel;
+  let meta: ModelMeta | null;
+  if (existing) {
+    const loaded = await loadModel(file);
+    original = loaded.model;
+    meta = loaded.meta;
+  } else {
+    // Any format the importer reads: nested TF.js models, Keras .h5 / .keras (float .tflite: importTflite once it lands).
+    const imported = await importModel(file);
+    original = imported.model;
+    meta = imported.meta;
+    for (const w of imported.warnings) ctx.log('warn', w);
+    if (imported.details) ctx.log('info', `Input convention: ${imported.details.normalization.reason}`);
+  }
+  const what = existing ? `Artifact #${existing.artifactId}` : `The model ${file}`;
+  const model = await toLogitsModel(original);
   try {
-    checkModelFitsDataset(model, ds, existing ? `Artifact #${existing.artifactId}` : `The model ${file}`);
+    checkModelFitsDataset(model, ds, what);
+    const perm = placeholderLabels(meta?.labels) ? null : alignOutputsToClasses(model, meta!.labels, ds.info.classes, what);
+    if (perm) ctx.log('info', `The teacher's outputs were reordered to the dataset's class order (${ds.info.classes.join(', ')}); the model listed them as ${meta!.labels!.join(', ')}.`);
+    const labelsMatch = placeholderLabels(meta?.labels) || perm !== null || meta!.labels!.every((l, i) => l === ds.info.classes[i]);
+    if (!labelsMatch) ctx.log('warn', `The teacher's labels (${meta!.labels!.join(', ')}) are not the dataset's classes (${ds.info.classes.join(', ')}); accuracy is not measured, since it would compare different classes.`);
     ctx.throwIfCancelled();
-    ctx.progress({ message: 'evaluating', fraction: 0.6 });
-    const val = evaluate(model, ds.val, { numClasses: ds.info.classes.length });
-    const test = evaluate(model, ds.test, { numClasses: ds.info.classes.length });
-    const metrics = { ...evaluationMetrics(test, ds.info.classes, val), source: existing ? `artifact #${existing.artifactId}` : file };
+    let metrics: Record<string, unknown> = { source: existing ? `artifact #${existing.artifactId}` : file };
+    if (labelsMatch) {
+      ctx.progress({ message: 'evaluating', fraction: 0.6 });
+      const val = evaluate(model, ds.val, { numClasses: ds.info.classes.length });
+      const test = evaluate(model, ds.test, { numClasses: ds.info.classes.length });
+      metrics = { ...evaluationMetrics(test, ds.info.classes, val), ...metrics };
+    }
+    if (meta?.importedFrom) metrics.importedFrom = meta.importedFrom;
+    // The stored teacher gives logits (toLogitsModel), in the dataset's class order when they were reordered.
+    const storedMeta: ModelMeta | null = meta ? { ...meta, output: 'logits', labels: perm || placeholderLabels(meta.labels) ? [...ds.info.classes] : meta.labels } : null;
     // A teacher from the history stays that artifact; an imported file is stored (logits form) so later stages and runs can find it.
-    const stored = await storeModelArtifact(ctx, model, { name: 'teacher (loaded)', parentId: existing?.artifactId, metrics });
+    const stored = await storeModelArtifact(ctx, model, { name: 'teacher (loaded)', parentId: existing?.artifactId, metrics, meta: storedMeta });
     return { metrics: { ...metrics, ...stored.size }, outputs: { teacher: stored.ref, current: stored.ref } };
   } finally {
-    if (model !== loaded.model) model.dispose();
-    loaded.model.dispose();
+    if (model !== original) model.dispose();
+    original.dispose();
   }
 }
 

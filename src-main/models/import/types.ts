@@ -17,4 +17,15 @@ export interface ImportedModel {
   meta: ModelMeta;
   /** Things the user should know that did not stop the import (e.g. labels not found: "class 0…"). */
   warnings: string[];
+  /** What the reader decided and why (shown by the CLI and the import wizard). */
+  details?: ImportDetails;
+}
+
+export interface ImportDetails {
+  /** How the input normalization was chosen, in words, and whether it is a guess to check. */
+  normalization: { source: string; reason: string; guessed: boolean };
+  /** Where the labels came from (a file path, the model's metadata), or null when none were found. */
+  labelsSource: string | null;
+  /** Nested models expanded into the flat graph (0 when it was flat). */
+  nestedModels: number;
 }
