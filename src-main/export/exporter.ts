@@ -183,7 +183,8 @@ function lower(g: IrGraph, opts: ExportOptions & { precision: ExportPrecision },
   const fbq = (p: ActivationQuant): FbQuant => ({ scale: [p.scale], zeroPoint: [p.zeroPoint] });
 
   const activationParams = (value: string, op: IrOp): ActivationQuant => {
-    if (op.kind === 'softmax') return SOFTMAX_OUTPUT_QUANT;
+    // TFLite's int8 SOFTMAX and LOGISTIC require this fixed output quantization.
+    if (op.kind === 'softmax' || op.kind === 'logistic') return SOFTMAX_OUTPUT_QUANT;
     const keeps = op.kind === 'maxpool' || op.kind === 'avgpool' || op.kind === 'reshape' || op.kind === 'pad' || op.kind === 'mean';
     if (keeps && paramsOf.has(op.inputs[0])) return paramsOf.get(op.inputs[0])!;
     const p = q!.activations[value];
@@ -343,16 +344,22 @@ function lower(g: IrGraph, opts: ExportOptions & { precision: ExportPrecision },
       }
       case 'softmax':
       case 'relu':
-      case 'relu6': {
+      case 'relu6':
+      case 'logistic':
+      case 'hardswish': {
         const y = produce(op.output, mode, op);
-        const name = op.kind === 'softmax' ? 'SOFTMAX' : op.kind === 'relu' ? 'RELU' : 'RELU6';
-        b.op(name, versionOf(name, mode), [x], [y], op.kind === 'softmax' ? options.softmax(1) : undefined);
+        const name = ({ softmax: 'SOFTMAX', relu: 'RELU', relu6: 'RELU6', logistic: 'LOGISTIC', hardswish: 'HARD_SWISH' } as const)[op.kind];
+        const o = op.kind === 'softmax' ? options.softmax(1) : op.kind === 'hardswish' ? options.empty(BuiltinOptions.HardSwishOptions) : undefined;
+        // HARD_SWISH has one version for float and int8 (TFLite registers only version 1).
+        b.op(name, op.kind === 'hardswish' ? 1 : versionOf(name, mode), [x], [y], o);
         break;
       }
-      case 'add': {
+      case 'add':
+      case 'mul': {
         const x2 = use(op.inputs[1], mode);
         const y = produce(op.output, mode, op);
-        b.op('ADD', versionOf('ADD', mode), [x, x2], [y], options.add({ activation: op.activation }));
+        if (op.kind === 'add') b.op('ADD', versionOf('ADD', mode), [x, x2], [y], options.add({ activation: op.activation }));
+        else b.op('MUL', versionOf('MUL', mode), [x, x2], [y], options.mul({ activation: op.activation }));
         break;
       }
       case 'concat': {
