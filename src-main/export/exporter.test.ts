@@ -143,7 +143,7 @@ describe('exporter', () => {
   it('exports a tabular MLP (rank-2 input) in full INT8 that matches the integer reference', async () => {
     const model = buildTemplate({ template: 'mlp', inputShape: [8], numClasses: 3, hidden: [16], seed: 1 });
     const x = Float32Array.from({ length: 40 * 8 }, (_, i) => Math.sin(i * 1.37) * 2);
-    const built = buildTflite(model, { precision: 'int8', quant: calibrateMinMax(model, { x, n: 40, sampleShape: [8] }).params, metadata: { inputKind: 'features' } });
+    const built = buildTflite(model, { precision: 'int8', quant: calibrateMinMax(model, { x, n: 40, sampleShape: [8] }).params });
     expect(built.ops.map((o) => o.op)).toEqual(['QUANTIZE', 'FULLY_CONNECTED', 'FULLY_CONNECTED', 'DEQUANTIZE']);
     await expectLiteRtWithinOneStep(built.bytes, x, 8);
   });
@@ -287,7 +287,7 @@ describe('exporter', () => {
     const info = inspectTflite(a.path);
     expect(info).toMatchObject({ precision: 'fp16', labels, recipeHash: 'abc123', hasTfliteMetadata: true, schemaVersion: 3 });
     expect(info.producer).toMatch(/^PocketBench /);
-    expect(info.metadata).toMatchObject({ name: 'zoo', version: 'recipe abc123', author: expect.stringMatching(/^PocketBench /), normalization: { mean: [0], std: [1] }, associatedFiles: ['labels.txt'] });
+    expect(info.metadata).toMatchObject({ name: 'zoo', version: 'recipe abc123', author: expect.stringMatching(/^PocketBench /), normalization: { mean: [0], std: [255] }, associatedFiles: ['labels.txt'] });
     expect(info.operators.find((o) => o.op === 'DEQUANTIZE')).toMatchObject({ version: 3 });
   });
 

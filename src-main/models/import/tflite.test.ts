@@ -273,8 +273,9 @@ describe('importTflite: files PocketBench exports', () => {
         const file = write(built.bytes);
         const { model, meta } = await importTflite(file);
         try {
-          // Labels come from the file's own metadata (no labels.txt beside it).
+          // Labels and the input convention come from the file's own metadata (no labels.txt beside it).
           expect(meta.labels).toEqual(labels);
+          expect((meta.input as ImageInputConvention).normalization).toEqual(UNIT);
           const x = images(50, c.shape, UNIT, 21);
           const { maxDiff, ours } = await agreement(model, file, x, c.shape);
           expect(spread(ours, labels.length), 'the outputs vary across the inputs').toBeGreaterThan(0.05);
