@@ -590,12 +590,13 @@ export function parseLabels(text: string): string[] {
 
 interface LabelSource {
   labels: string[];
-  from: string;
+  /** The labels.txt beside the model, when the labels came from one. */
+  besideFile?: string;
 }
 
 function labelsFor(path: string, bytes: Uint8Array, meta: TfliteMetadataInfo | null, classes: number, warnings: string[]): LabelSource {
   const beside = join(dirname(path), 'labels.txt');
-  const check = (labels: string[], from: string): LabelSource => {
+  const check = (labels: string[], from: string, besideFile?: string): LabelSource => {
     if (labels.length !== classes) {
       throw new AppError(
         'LABELS_MISMATCH',
@@ -603,11 +604,11 @@ function labelsFor(path: string, bytes: Uint8Array, meta: TfliteMetadataInfo | n
         { file: from, labels: labels.length, outputs: classes },
       );
     }
-    return { labels, from };
+    return { labels, ...(besideFile ? { besideFile } : {}) };
   };
   if (existsSync(beside) && statSync(beside).isFile()) {
     if (statSync(beside).size > 4 << 20) throw new AppError('INVALID_FILE', `${beside} is larger than 4 MiB; that is not a labels file. Move it away or replace it with the model's labels.`, { file: beside });
-    return check(parseLabels(readFileSync(beside, 'utf8')), beside);
+    return check(parseLabels(readFileSync(beside, 'utf8')), beside, beside);
   }
   const labelFile = meta?.outputs[0]?.associatedFiles.find((f) => f.type === 'TENSOR_AXIS_LABELS');
   if (labelFile) {
@@ -616,7 +617,7 @@ function labelsFor(path: string, bytes: Uint8Array, meta: TfliteMetadataInfo | n
     warnings.push(`The file's metadata names the labels file "${labelFile.name}", but the file does not contain it.`);
   }
   warnings.push(`No labels were found (no labels.txt beside ${basename(path)}, none in its metadata): the classes are called "class 0" to "class ${classes - 1}". Put the model's labels.txt beside it and import again to name them.`);
-  return { labels: Array.from({ length: classes }, (_, i) => `class ${i}`), from: '' };
+  return { labels: Array.from({ length: classes }, (_, i) => `class ${i}`) };
 }
 
 function checkNormalization(n: { mean: number[]; std: number[] }, channels: number, what: string): string | null {
@@ -634,7 +635,7 @@ function imageConvention(
   rb: Rebuilder,
   path: string,
   meta: TfliteMetadataInfo | null,
-  labelsFrom: string,
+  labelsFile: string | undefined,
   opts: TfliteImportOptions,
   warnings: string[],
 ): InputConvention {
@@ -667,7 +668,7 @@ function imageConvention(
   const evidence: string[] = [];
   const inputName = m.tensors[m.inputs[0]].name;
   if (/^serving_default_sequential(_\d+)?_input/.test(inputName)) evidence.push(`its input is named "${inputName}" (a Keras Sequential model)`);
-  if (labelsFrom && /^\s*0\s+\S/.test(readFileSync(labelsFrom, 'utf8'))) evidence.push(`${basename(labelsFrom)} uses Teachable Machine's "0 name" lines`);
+  if (labelsFile && /^\s*0\s+\S/.test(readFileSync(labelsFile, 'utf8'))) evidence.push(`${basename(labelsFile)} uses Teachable Machine's "0 name" lines`);
   if (basename(path) === 'model_unquant.tflite') evidence.push('its file name is model_unquant.tflite');
   const stem = m.operators.find((op) => op.op === 'CONV_2D');
   const stemFilter = stem ? m.tensors[stem.inputs[1]]?.shape : undefined;
@@ -751,8 +752,8 @@ export async function importTflite(path: string, opts: TfliteImportOptions = {})
     const tfliteMeta = metaEntry ? readTfliteMetadata(metaEntry.data) : null;
     if (metaEntry && !tfliteMeta) warnings.push("The file's TFLite metadata could not be read; labels and normalization were looked for elsewhere.");
     const classes = outT.shape[1];
-    const { labels, from } = labelsFor(file, bytes, tfliteMeta, classes, warnings);
-    const input: InputConvention = image ? imageConvention(m, rb, file, tfliteMeta, from, opts, warnings) : { kind: 'features', features: inT.shape[1] };
+    const { labels, besideFile } = labelsFor(file, bytes, tfliteMeta, classes, warnings);
+    const input: InputConvention = image ? imageConvention(m, rb, file, tfliteMeta, besideFile, opts, warnings) : { kind: 'features', features: inT.shape[1] };
     const lastOp = m.operators.findLast((op) => op.outputs.includes(m.outputs[0]));
     const meta: ModelMeta = {
       labels,
