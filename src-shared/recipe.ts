@@ -204,7 +204,8 @@ export const exportStage = z.object({
   kind: z.literal('export'),
   /** `auto` follows the quantize stage (fp32 when there is none). */
   precision: z.enum(['auto', 'fp32', 'fp16', 'int8-dynamic', 'int8']).default('auto'),
-  io: z.enum(['float32', 'int8']).default('float32'),
+  /** Full INT8 only: `uint8` takes raw 0–255 pixels (the drop-in form an Android image classifier feeds). */
+  io: z.enum(['float32', 'int8', 'uint8']).default('float32'),
   /** Accuracy of the exact .tflite file on the whole test split, with LiteRT on this computer. */
   desktopAccuracy: z.boolean().default(true),
 });

@@ -40,13 +40,17 @@ export function addExportCommands(program: Command): void {
     .command('export <artifactId>')
     .description('export a TF.js artifact from the history to .tflite and measure its desktop accuracy')
     .option('--precision <p>', 'fp32, fp16, int8-dynamic or int8', 'int8')
-    .option('--int8-io', 'int8 input and output (full INT8 only)')
+    .option('--int8-io', 'int8 input and output (full INT8 only; same as --io int8)')
+    .option('--io <type>', 'full INT8 only: float, int8, or uint8 (takes raw 0–255 pixels, the drop-in form for Android image classifiers)', 'float')
     .option('--calibration <n>', 'calibration samples for full INT8', '256')
     .option('--no-accuracy', 'skip the desktop accuracy on the test split')
-    .action(async (artifactId: string, opts: { precision: string; int8Io?: boolean; calibration: string; accuracy: boolean }) => {
+    .action(async (artifactId: string, opts: { precision: string; int8Io?: boolean; io: string; calibration: string; accuracy: boolean }) => {
       const precisions = ['fp32', 'fp16', 'int8-dynamic', 'int8'] as const;
       const precision = precisions.find((p) => p === opts.precision);
       if (!precision) throw new AppError('INVALID_ARGS', `--precision must be one of ${precisions.join(', ')} (got ${opts.precision}).`);
+      const ios = ['float', 'int8', 'uint8'] as const;
+      const io = opts.int8Io ? 'int8' : ios.find((v) => v === opts.io);
+      if (!io) throw new AppError('INVALID_ARGS', `--io must be one of ${ios.join(', ')} (got ${opts.io}).`);
       const paths = resolvePaths(program.opts<{ data?: string }>().data);
       const store = new Store(paths.dbPath);
       try {
@@ -54,12 +58,12 @@ export function addExportCommands(program: Command): void {
         const { artifact, dataset } = await exportModelArtifact(store, {
           artifactId: Number(artifactId),
           precision,
-          io: opts.int8Io ? 'int8' : 'float',
+          io,
           calibrationSamples: Number(opts.calibration),
           artifactsDir: paths.artifactsDir,
         });
         console.log(`Artifact #${artifact.id}: ${artifact.path} (${artifact.bytes} bytes, gzip ${artifact.gzipBytes})`);
-        if (opts.accuracy && !opts.int8Io && dataset) {
+        if (opts.accuracy && io !== 'int8' && dataset) {
           const acc = await recordDesktopAccuracy(store, artifact.id, dataset);
           console.log(`Desktop accuracy (LiteRT, CPU): ${(acc.deployedAccuracy * 100).toFixed(2)} % on ${acc.samples} test samples${acc.tfjsAccuracy !== null ? `; TF.js ${(acc.tfjsAccuracy * 100).toFixed(2)} %` : ''}`);
         }

@@ -4,9 +4,10 @@ import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { seeded } from '../../test/helpers/seeded';
 import { TfliteReference } from '../../test/helpers/tflite-reference';
 import { calibrateMinMax } from '../compress/quantize/minmax';
-import { buildTemplate } from '../models';
+import { buildTemplate, HardSwish, ScaleShift } from '../models';
 import { initBackend } from '../tf';
 import { buildTflite, toFloat16Bits } from './exporter';
 import { inspectTflite, inspectTfliteBytes } from './inspect';
@@ -22,20 +23,6 @@ beforeAll(async () => {
 type S = tfl.SymbolicTensor;
 const apply = (layer: tfl.layers.Layer, x: S | S[]) => layer.apply(x) as S;
 
-/**
- * The same weights on every run: TF.js initializers without a seed draw theirs from Math.random, so
- * it is replaced by a seeded generator while the model is built.
- */
-function seeded<T>(seed: number, fn: () => T): T {
-  const original = Math.random;
-  let s = seed;
-  Math.random = () => (s = (s * 16807) % 2147483647) / 2147483647;
-  try {
-    return fn();
-  } finally {
-    Math.random = original;
-  }
-}
 
 /** Every operator the writer emits, in one small graph, with non-trivial layouts (depth multiplier 2, dilation, odd sizes). */
 function zoo(seed = 20261128): tfl.LayersModel {
@@ -156,7 +143,7 @@ describe('exporter', () => {
   it('exports a tabular MLP (rank-2 input) in full INT8 that matches the integer reference', async () => {
     const model = buildTemplate({ template: 'mlp', inputShape: [8], numClasses: 3, hidden: [16], seed: 1 });
     const x = Float32Array.from({ length: 40 * 8 }, (_, i) => Math.sin(i * 1.37) * 2);
-    const built = buildTflite(model, { precision: 'int8', quant: calibrateMinMax(model, { x, n: 40, sampleShape: [8] }).params, metadata: { inputKind: 'features' } });
+    const built = buildTflite(model, { precision: 'int8', quant: calibrateMinMax(model, { x, n: 40, sampleShape: [8] }).params });
     expect(built.ops.map((o) => o.op)).toEqual(['QUANTIZE', 'FULLY_CONNECTED', 'FULLY_CONNECTED', 'DEQUANTIZE']);
     await expectLiteRtWithinOneStep(built.bytes, x, 8);
   });
@@ -210,6 +197,46 @@ describe('exporter', () => {
     await expectLiteRtWithinOneStep(buildTflite(body, { precision: 'int8', quant: calibrateMinMax(model, { x, n: 30, sampleShape: [6] }).params }).bytes, x, 6);
   });
 
+  it('writes the layers imported .tflite files need (HardSwish, ScaleShift, Multiply, sigmoid) and never fuses a ReLU into CONCATENATION', async () => {
+    const model = seeded(20261204, () => {
+      const input = tfl.input({ shape: [8, 8, 3], name: 'input' });
+      const conv = apply(tfl.layers.conv2d({ filters: 6, kernelSize: 3, padding: 'same', name: 'conv', biasInitializer: 'randomNormal' }), input);
+      const hs = apply(new HardSwish({ name: 'hswish' }), conv);
+      const gate = apply(tfl.layers.dense({ units: 6, activation: 'sigmoid', name: 'gate' }), apply(tfl.layers.globalAveragePooling2d({ name: 'squeeze' }), hs));
+      const excited = apply(tfl.layers.multiply({ name: 'excite' }), [hs, apply(tfl.layers.reshape({ targetShape: [1, 1, 6], name: 'gate4' }), gate)]);
+      const relu = apply(tfl.layers.reLU({ name: 'relu' }), excited);
+      // The ReLU fuses into MUL; the ScaleShift after it has no convolution to fold into: a 1×1 depthwise.
+      const affine = apply(new ScaleShift({ name: 'affine' }), relu);
+      const cat = apply(tfl.layers.concatenate({ name: 'cat' }), [affine, conv]);
+      const catRelu = apply(tfl.layers.reLU({ name: 'cat_relu' }), cat);
+      const pooled = apply(tfl.layers.globalAveragePooling2d({ name: 'gap' }), catRelu);
+      return tfl.model({ inputs: input, outputs: apply(tfl.layers.dense({ units: 3, activation: 'softmax', name: 'probs' }), pooled) });
+    });
+    model.getLayer('affine').setWeights([tf.tensor(Float32Array.from({ length: 6 }, (_, i) => 0.5 + i / 4)), tf.tensor(Float32Array.from({ length: 6 }, (_, i) => i / 10 - 0.2))]);
+    const fp32 = buildTflite(model, { precision: 'fp32' });
+    expect(fp32.ops.map((o) => o.op)).toEqual(['CONV_2D', 'HARD_SWISH', 'MEAN', 'FULLY_CONNECTED', 'LOGISTIC', 'RESHAPE', 'MUL', 'DEPTHWISE_CONV_2D', 'CONCATENATION', 'RELU', 'MEAN', 'FULLY_CONNECTED', 'SOFTMAX']);
+    const n = 16;
+    const x = sample(n, 8 * 8 * 3);
+    const expected = tf.tidy(() => (model.predict(tf.tensor(x, [n, 8, 8, 3])) as tf.Tensor).dataSync());
+    const run = async (bytes: Uint8Array) => {
+      const m = await loadTfliteModel(bytes);
+      const out: number[] = [];
+      for (let i = 0; i < n; i++) out.push(...(await m.run([x.slice(i * 192, (i + 1) * 192)]))[0]);
+      m.close();
+      return out;
+    };
+    (await run(fp32.bytes)).forEach((v, i) => expect(Math.abs(v - expected[i])).toBeLessThanOrEqual(1e-5));
+    // Full INT8: the same operators in int8 (LOGISTIC with TFLite's fixed 1/256 output scale) run in LiteRT.
+    const { params } = calibrateMinMax(model, { x, n, sampleShape: [8, 8, 3] });
+    expect(params.activations.gate).toMatchObject({ scale: 1 / 256, zeroPoint: -128 });
+    const int8 = buildTflite(model, { precision: 'int8', quant: params });
+    // (plus the QUANTIZE ops at the edges and where CONCATENATION's inputs need the output's parameters)
+    expect(int8.ops.map((o) => o.op).filter((op) => op !== 'QUANTIZE' && op !== 'DEQUANTIZE')).toEqual(fp32.ops.map((o) => o.op));
+    const got = await run(int8.bytes);
+    const worst = Math.max(...got.map((v, i) => Math.abs(v - expected[i])));
+    expect(worst).toBeLessThanOrEqual(0.05);
+  });
+
   it('keeps named layers in float inside a full-INT8 model', async () => {
     const model = zoo();
     const x = sample(16, 189);
@@ -260,7 +287,7 @@ describe('exporter', () => {
     const info = inspectTflite(a.path);
     expect(info).toMatchObject({ precision: 'fp16', labels, recipeHash: 'abc123', hasTfliteMetadata: true, schemaVersion: 3 });
     expect(info.producer).toMatch(/^PocketBench /);
-    expect(info.metadata).toMatchObject({ name: 'zoo', version: 'recipe abc123', author: expect.stringMatching(/^PocketBench /), normalization: { mean: [0], std: [1] }, associatedFiles: ['labels.txt'] });
+    expect(info.metadata).toMatchObject({ name: 'zoo', version: 'recipe abc123', author: expect.stringMatching(/^PocketBench /), normalization: { mean: [0], std: [255] }, associatedFiles: ['labels.txt'] });
     expect(info.operators.find((o) => o.op === 'DEQUANTIZE')).toMatchObject({ version: 3 });
   });
 

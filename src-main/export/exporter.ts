@@ -9,7 +9,12 @@
  *   float; the runtime's hybrid kernels quantize activations on the fly.
  * - int8: full integer: int8 weights and activations, int32 biases, following QuantParams (see
  *   compress/quantize/params.ts); float input/output through QUANTIZE/DEQUANTIZE at the edges, or
- *   int8 input/output (`io: 'int8'`, what integer-only accelerators want).
+ *   int8 input/output (`io: 'int8'`, what integer-only accelerators want), or uint8 input/output
+ *   (`io: 'uint8'`, the drop-in form of an image classifier: it takes raw 0–255 pixels). With integer
+ *   I/O on an image model the input quantization is derived from the model's stated normalization,
+ *   not from calibration: model input = (raw − mean) / std = scale · (q − zero point) with q the raw
+ *   pixel (uint8) or the raw pixel − 128 (int8, as TFLite's metadata schema describes int8 images), so
+ *   scale = 1 / std and zero point = mean (− 128), and the metadata's NormalizationOptions hold.
  *
  * Operator versions are the lowest that support what each operator uses (the table in TFLite's
  * tools/versioning/op_version.cc), so older runtimes on phones load the file.
@@ -28,7 +33,7 @@ import {
   weightScale,
 } from '../compress/quantize/params';
 import { buildGraph, type ConvOp, type DenseOp, type IrGraph, type IrOp } from './graph';
-import { appendZip, buildMetadata, labelsFile, type ExportMetadata } from './metadata';
+import { appendZip, buildMetadata, imageNormalization, labelsFile, type ExportMetadata } from './metadata';
 import { BuiltinOptions, Op, TensorType, type OpName } from './tflite/schema';
 import { type FbOperator, type FbOptions, type FbQuant, type FbTensor, options, serializeModel } from './tflite/write';
 
@@ -40,8 +45,8 @@ export interface ExportOptions {
   precision: ExportPrecision | 'dynamic';
   /** Required for `int8`. */
   quant?: QuantParams;
-  /** Full INT8 only: float (default) or int8 model input and output. */
-  io?: 'float' | 'int8';
+  /** Full INT8 only: float (default), int8, or uint8 (raw pixels) model input and output. */
+  io?: 'float' | 'int8' | 'uint8';
   metadata?: ExportMetadata;
 }
 
@@ -171,6 +176,33 @@ function versionOf(op: OpName, mode: Mode | 'hybrid', detail: { perChannel?: boo
   }
 }
 
+/**
+ * Input quantization of an image model fed raw pixels: model input = (raw − mean) / std must equal
+ * scale · (q − zero point) for q = raw (uint8; int8 holds raw − 128, the same parameters shifted), so
+ * scale = 1/std and zero point = mean. A zero point is a whole number: a mean of 127.5 (Teachable
+ * Machine) becomes 128, half a quantization step off, as TFLite's converter does it; the warning says so.
+ * One scale serves every channel, so a per-channel normalization cannot be expressed.
+ */
+export function rawPixelInputQuant(meta: ExportMetadata | undefined, warnings: string[]): ActivationQuant {
+  const { mean, std } = imageNormalization(meta ?? {});
+  if (new Set(mean).size > 1 || new Set(std).size > 1) {
+    throw new AppError(
+      'UNSUPPORTED',
+      `The model normalizes each colour channel differently (mean ${mean.join(', ')}; std ${std.join(', ')}), which one input quantization cannot express; export with float input instead.`,
+    );
+  }
+  const zeroPointU8 = Math.max(0, Math.min(255, Math.round(mean[0])));
+  const scale = 1 / std[0];
+  if (!(scale > 0) || !Number.isFinite(scale)) throw new AppError('INVALID_ARGS', `The input normalization's std (${std[0]}) must be positive for an integer input.`);
+  if (zeroPointU8 !== mean[0]) {
+    warnings.push(
+      `The input normalization's mean ${mean[0]} is not a whole number: the integer input uses zero point ${zeroPointU8}, so the file computes (pixel − ${zeroPointU8}) / ${std[0]}, ${Math.abs(zeroPointU8 - mean[0])} pixel level off the float model's input (TFLite's converter makes the same approximation).`,
+    );
+  }
+  const zeroPoint = zeroPointU8 - 128;
+  return { scale, zeroPoint, min: (-128 - zeroPoint) * scale, max: (127 - zeroPoint) * scale };
+}
+
 /** Lowers the graph to TFLite tensors and operators. */
 function lower(g: IrGraph, opts: ExportOptions & { precision: ExportPrecision }, b: TfliteBuilder, warnings: string[]): { input: number; output: number } {
   const { precision } = opts;
@@ -183,7 +215,8 @@ function lower(g: IrGraph, opts: ExportOptions & { precision: ExportPrecision },
   const fbq = (p: ActivationQuant): FbQuant => ({ scale: [p.scale], zeroPoint: [p.zeroPoint] });
 
   const activationParams = (value: string, op: IrOp): ActivationQuant => {
-    if (op.kind === 'softmax') return SOFTMAX_OUTPUT_QUANT;
+    // TFLite's int8 SOFTMAX and LOGISTIC require this fixed output quantization.
+    if (op.kind === 'softmax' || op.kind === 'logistic') return SOFTMAX_OUTPUT_QUANT;
     const keeps = op.kind === 'maxpool' || op.kind === 'avgpool' || op.kind === 'reshape' || op.kind === 'pad' || op.kind === 'mean';
     if (keeps && paramsOf.has(op.inputs[0])) return paramsOf.get(op.inputs[0])!;
     const p = q!.activations[value];
@@ -201,8 +234,8 @@ function lower(g: IrGraph, opts: ExportOptions & { precision: ExportPrecision },
       const given = op ? activationParams(value, op) : paramsOf.get(value)!;
       const p = adjust ? adjust(given) : given;
       paramsOf.set(value, p);
-      // With float I/O the model's output tensor keeps the plain name; its int8 producer gets a suffix.
-      t = b.tensor(value === g.output && io === 'float' ? `${value}:int8` : value, shape(value), TensorType.INT8, undefined, fbq(p));
+      // With float or uint8 I/O the model's output tensor keeps the plain name; its int8 producer gets a suffix.
+      t = b.tensor(value === g.output && io !== 'int8' ? `${value}:int8` : value, shape(value), TensorType.INT8, undefined, fbq(p));
       entry.int8 = t;
     } else {
       t = b.tensor(value, shape(value), TensorType.FLOAT32);
@@ -234,14 +267,23 @@ function lower(g: IrGraph, opts: ExportOptions & { precision: ExportPrecision },
     return t;
   };
 
+  /** The uint8 twin of an int8 tensor: same scale, zero point + 128 (what QUANTIZE between them keeps exact). */
+  const uint8Quant = (p: ActivationQuant): FbQuant => ({ scale: [p.scale], zeroPoint: [p.zeroPoint + 128] });
+
   // Model input.
-  if (precision === 'int8' && io === 'int8') {
-    const p = q!.activations[g.input];
+  let input: number;
+  if (precision === 'int8' && io !== 'float') {
+    const image = shape(g.input).length === 4;
+    const p = image ? rawPixelInputQuant(opts.metadata, warnings) : q!.activations[g.input];
     if (!p) throw new AppError('INVALID_ARGS', `The quantization parameters have no range for the model input "${g.input}"; calibrate the model again.`);
     paramsOf.set(g.input, p);
-    produce(g.input, 'int8');
-  } else produce(g.input, 'float');
-  const input = (tensorsOf.get(g.input)!.int8 ?? tensorsOf.get(g.input)!.float)!;
+    if (io === 'uint8') {
+      input = b.tensor(g.input, shape(g.input), TensorType.UINT8, undefined, uint8Quant(p));
+      const t = b.tensor(`${g.input}:int8`, shape(g.input), TensorType.INT8, undefined, fbq(p));
+      b.op('QUANTIZE', versionOf('QUANTIZE', 'int8'), [input], [t], options.empty(BuiltinOptions.QuantizeOptions));
+      tensorsOf.set(g.input, { int8: t });
+    } else input = produce(g.input, 'int8');
+  } else input = produce(g.input, 'float');
 
   const constInt32 = (name: string, values: number[], dims: number[]) => b.tensor(name, dims, TensorType.INT32, bytesOf(Int32Array.from(values)));
 
@@ -343,16 +385,22 @@ function lower(g: IrGraph, opts: ExportOptions & { precision: ExportPrecision },
       }
       case 'softmax':
       case 'relu':
-      case 'relu6': {
+      case 'relu6':
+      case 'logistic':
+      case 'hardswish': {
         const y = produce(op.output, mode, op);
-        const name = op.kind === 'softmax' ? 'SOFTMAX' : op.kind === 'relu' ? 'RELU' : 'RELU6';
-        b.op(name, versionOf(name, mode), [x], [y], op.kind === 'softmax' ? options.softmax(1) : undefined);
+        const name = ({ softmax: 'SOFTMAX', relu: 'RELU', relu6: 'RELU6', logistic: 'LOGISTIC', hardswish: 'HARD_SWISH' } as const)[op.kind];
+        const o = op.kind === 'softmax' ? options.softmax(1) : op.kind === 'hardswish' ? options.empty(BuiltinOptions.HardSwishOptions) : undefined;
+        // HARD_SWISH has one version for float and int8 (TFLite registers only version 1).
+        b.op(name, op.kind === 'hardswish' ? 1 : versionOf(name, mode), [x], [y], o);
         break;
       }
-      case 'add': {
+      case 'add':
+      case 'mul': {
         const x2 = use(op.inputs[1], mode);
         const y = produce(op.output, mode, op);
-        b.op('ADD', versionOf('ADD', mode), [x, x2], [y], options.add({ activation: op.activation }));
+        if (op.kind === 'add') b.op('ADD', versionOf('ADD', mode), [x, x2], [y], options.add({ activation: op.activation }));
+        else b.op('MUL', versionOf('MUL', mode), [x, x2], [y], options.mul({ activation: op.activation }));
         break;
       }
       case 'concat': {
@@ -382,7 +430,11 @@ function lower(g: IrGraph, opts: ExportOptions & { precision: ExportPrecision },
 
   let output: number;
   if (precision === 'int8' && io === 'int8') output = use(g.output, 'int8');
-  else output = use(g.output, 'float');
+  else if (precision === 'int8' && io === 'uint8') {
+    const t = use(g.output, 'int8');
+    output = b.tensor(g.output, shape(g.output), TensorType.UINT8, undefined, uint8Quant(paramsOf.get(g.output)!));
+    b.op('QUANTIZE', versionOf('QUANTIZE', 'int8'), [t], [output], options.empty(BuiltinOptions.QuantizeOptions));
+  } else output = use(g.output, 'float');
   if (precision === 'int8' && floatLayers.size) warnings.push(`Kept in float: ${[...floatLayers].join(', ')}.`);
   return { input, output };
 }
@@ -391,7 +443,7 @@ function lower(g: IrGraph, opts: ExportOptions & { precision: ExportPrecision },
 export function buildTflite(model: tfl.LayersModel, options_: ExportOptions): BuiltTflite {
   const opts = { ...options_, precision: options_.precision === 'dynamic' ? ('int8-dynamic' as const) : options_.precision };
   if (!PRECISIONS.includes(opts.precision)) throw new AppError('INVALID_ARGS', `Unknown precision "${String(opts.precision)}"; choose one of ${PRECISIONS.join(', ')}.`);
-  if (opts.io === 'int8' && opts.precision !== 'int8') throw new AppError('INVALID_ARGS', 'int8 input/output needs the full INT8 precision; choose precision "int8" or float I/O.');
+  if (opts.io && opts.io !== 'float' && opts.precision !== 'int8') throw new AppError('INVALID_ARGS', `${opts.io} input/output needs the full INT8 precision; choose precision "int8" or float I/O.`);
   if (opts.precision === 'int8') {
     if (!opts.quant) {
       throw new AppError('INVALID_ARGS', 'A full-INT8 export needs quantization parameters: calibrate the model on training samples first (quantize stage, or min-max calibration).');
@@ -402,7 +454,12 @@ export function buildTflite(model: tfl.LayersModel, options_: ExportOptions): Bu
   const b = new TfliteBuilder();
   const warnings: string[] = [...graph.notes];
   const { input, output } = lower(graph, opts, b, warnings);
-  const meta = buildMetadata(opts.metadata ?? {}, { modelName: model.name, precision: opts.precision, outputName: 'output' });
+  const io = opts.precision === 'int8' ? (opts.io ?? 'float') : 'float';
+  const meta = buildMetadata(opts.metadata ?? {}, {
+    modelName: model.name,
+    precision: opts.precision,
+    input: { shape: graph.shapes.get(graph.input)!, dtype: io === 'float' ? 'float32' : io },
+  });
   const metadata: { name: string; buffer: number }[] = [];
   for (const m of meta) {
     metadata.push({ name: m.name, buffer: b.buffers.length });

@@ -53,10 +53,11 @@ export interface PoolOp extends OpBase {
   activation: FusedActivation;
 }
 export interface SimpleOp extends OpBase {
-  kind: 'mean' | 'reshape' | 'softmax' | 'relu' | 'relu6';
+  kind: 'mean' | 'reshape' | 'softmax' | 'relu' | 'relu6' | 'logistic' | 'hardswish';
 }
 export interface AddOp extends OpBase {
-  kind: 'add';
+  /** Element-wise sum or product of two values (`mul` may broadcast, e.g. a squeeze-excite gate). */
+  kind: 'add' | 'mul';
   activation: FusedActivation;
 }
 export interface ConcatOp extends OpBase {
@@ -90,7 +91,10 @@ export interface IrGraph {
   notes: string[];
 }
 
-const ACTIVATIONS: Record<string, FusedActivation | 'softmax'> = { linear: 'NONE', relu: 'RELU', relu6: 'RELU6', softmax: 'softmax' };
+/** `softmax` and `sigmoid` become operators of their own (SOFTMAX, LOGISTIC) after the layer's. */
+type LayerActivation = FusedActivation | 'softmax' | 'sigmoid';
+const ACTIVATIONS: Record<string, LayerActivation> = { linear: 'NONE', relu: 'RELU', relu6: 'RELU6', softmax: 'softmax', sigmoid: 'sigmoid' };
+const SEPARATE_OP = { softmax: 'softmax', sigmoid: 'logistic' } as const;
 
 function unsupported(layer: tfl.layers.Layer, why: string): AppError {
   return new AppError(
@@ -148,7 +152,7 @@ export function buildGraph(model: tfl.LayersModel): IrGraph {
     const from = (inbound.get(layer.name) ?? []).map(resolve);
     const rawFrom = inbound.get(layer.name) ?? [];
     const outShape = () => batch1(layer.outputShape as (number | null)[], layer);
-    const activation = (): FusedActivation | 'softmax' => {
+    const activation = (): LayerActivation => {
       const a = cfg.activation === undefined ? 'linear' : String(cfg.activation);
       const act = ACTIVATIONS[a];
       if (!act) throw unsupported(layer, `activation "${a}" has no TFLite equivalent here (supported: ${Object.keys(ACTIVATIONS).join(', ')})`);
@@ -156,13 +160,13 @@ export function buildGraph(model: tfl.LayersModel): IrGraph {
     };
     if (cfg.dataFormat && cfg.dataFormat !== 'channelsLast') throw unsupported(layer, 'only channels-last (NHWC) data is supported');
     const weights = () => layer.getWeights().map((t) => t.dataSync() as Float32Array);
-    /** Adds an op whose activation may be softmax (split into a SOFTMAX op after it). */
+    /** Adds an op whose activation may be softmax or sigmoid (split into a SOFTMAX / LOGISTIC op after it). */
     const withActivation = (op: ConvOp | DenseOp | PoolOp, shape: number[]) => {
       const act = activation();
-      if (act === 'softmax') {
+      if (act === 'softmax' || act === 'sigmoid') {
         op.output = `${layer.name}:logits`;
         add(op, shape);
-        add({ kind: 'softmax', layers: [layer.name], inputs: [op.output], output: layer.name }, shape);
+        add({ kind: SEPARATE_OP[act], layers: [layer.name], inputs: [op.output], output: layer.name }, shape);
       } else {
         op.activation = act;
         add(op, shape);
@@ -233,20 +237,26 @@ export function buildGraph(model: tfl.LayersModel): IrGraph {
         );
         break;
       }
-      case 'BatchNormalization': {
+      case 'BatchNormalization':
+      case 'ScaleShift': {
         const axis = Number(cfg.axis ?? -1);
         const rank = shapes.get(from[0])!.length;
         if (axis !== -1 && axis !== rank - 1) throw unsupported(layer, 'only normalization over the last (channel) axis is supported');
         const ws = weights();
-        let k = 0;
         const channels = shapes.get(from[0])![rank - 1];
-        const gamma = cfg.scale === false ? new Float32Array(channels).fill(1) : ws[k++];
-        const beta = cfg.center === false ? new Float32Array(channels) : ws[k++];
-        const mean = ws[k++];
-        const variance = ws[k++];
-        const eps = Number(cfg.epsilon ?? 1e-3);
-        const scale = Float32Array.from(gamma, (g, c) => g / Math.sqrt(variance[c] + eps));
-        const shift = Float32Array.from(beta, (b, c) => b - mean[c] * scale[c]);
+        let scale: Float32Array;
+        let shift: Float32Array;
+        if (cls === 'ScaleShift') [scale, shift] = [Float32Array.from(ws[0]), Float32Array.from(ws[1])];
+        else {
+          let k = 0;
+          const gamma = cfg.scale === false ? new Float32Array(channels).fill(1) : ws[k++];
+          const beta = cfg.center === false ? new Float32Array(channels) : ws[k++];
+          const mean = ws[k++];
+          const variance = ws[k++];
+          const eps = Number(cfg.epsilon ?? 1e-3);
+          scale = Float32Array.from(gamma, (g, c) => g / Math.sqrt(variance[c] + eps));
+          shift = Float32Array.from(beta, (b, c) => b - mean[c] * scale[c]);
+        }
         const prev = fusable(from[0], rawFrom[0]);
         if (prev && (prev.kind === 'conv' || prev.kind === 'depthwise' || prev.kind === 'dense') && prev.activation === 'NONE') {
           // Fold: every output channel's weights and bias scale by gamma/σ, then shift.
@@ -272,7 +282,7 @@ export function buildGraph(model: tfl.LayersModel): IrGraph {
       }
       case 'ReLU':
       case 'Activation': {
-        let act: FusedActivation | 'softmax';
+        let act: LayerActivation;
         if (cls === 'ReLU') {
           const max = cfg.maxValue;
           if (max != null && max !== 6) throw unsupported(layer, `a ReLU capped at ${String(max)} has no TFLite fused form (only 6)`);
@@ -283,12 +293,14 @@ export function buildGraph(model: tfl.LayersModel): IrGraph {
           break;
         }
         const prev = fusable(from[0], rawFrom[0]);
-        if (act !== 'softmax' && prev && 'activation' in prev && prev.activation === 'NONE') {
+        // Never into CONCATENATION: TFLite's kernel refuses a fused activation there (its Prepare checks
+        // activation == NONE) while XNNPack silently ignores it.
+        if (act !== 'softmax' && act !== 'sigmoid' && prev && prev.kind !== 'concat' && 'activation' in prev && prev.activation === 'NONE') {
           prev.activation = act;
           prev.layers.push(layer.name);
           rename(prev, layer.name);
         } else {
-          const kind = act === 'softmax' ? 'softmax' : act === 'RELU6' ? 'relu6' : 'relu';
+          const kind = act === 'softmax' || act === 'sigmoid' ? SEPARATE_OP[act] : act === 'RELU6' ? 'relu6' : 'relu';
           add({ kind, layers: [layer.name], inputs: [from[0]], output: layer.name }, outShape());
         }
         break;
@@ -309,14 +321,21 @@ export function buildGraph(model: tfl.LayersModel): IrGraph {
       case 'Reshape':
         add({ kind: 'reshape', layers: [layer.name], inputs: [from[0]], output: layer.name }, outShape());
         break;
-      case 'Add': {
-        if (from.length !== 2) throw unsupported(layer, `it adds ${from.length} tensors; only two are supported`);
+      case 'Add':
+      case 'Multiply': {
+        const verb = cls === 'Add' ? 'adds' : 'multiplies';
+        if (from.length !== 2) throw unsupported(layer, `it ${verb} ${from.length} tensors; only two are supported`);
         const a = shapes.get(from[0])!;
         const b = shapes.get(from[1])!;
-        if (a.join() !== b.join()) throw unsupported(layer, `its inputs have different shapes [${a.join(', ')}] and [${b.join(', ')}]`);
-        add({ kind: 'add', layers: [layer.name], inputs: from, output: layer.name, activation: 'NONE' }, outShape());
+        // MUL broadcasts a [1, 1, 1, C] gate over a feature map (squeeze-and-excite); ADD needs equal shapes.
+        const broadcasts = a.length === b.length && a.every((d, i) => d === b[i] || d === 1 || b[i] === 1);
+        if (cls === 'Add' ? a.join() !== b.join() : !broadcasts) throw unsupported(layer, `its inputs have different shapes [${a.join(', ')}] and [${b.join(', ')}]`);
+        add({ kind: cls === 'Add' ? 'add' : 'mul', layers: [layer.name], inputs: from, output: layer.name, activation: 'NONE' }, outShape());
         break;
       }
+      case 'HardSwish':
+        add({ kind: 'hardswish', layers: [layer.name], inputs: [from[0]], output: layer.name }, outShape());
+        break;
       case 'Concatenate': {
         const shape = outShape();
         const axis = Number(cfg.axis ?? -1);

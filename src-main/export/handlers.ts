@@ -18,7 +18,7 @@ export function exportHandlers(deps: HostDeps): Handlers<typeof exportMethods, C
       const { artifact } = await exportModelArtifact(store, {
         artifactId: a.artifactId,
         precision: a.precision,
-        io: a.io === 'int8' ? 'int8' : 'float',
+        io: a.io === 'float32' ? 'float' : a.io,
         calibrationSamples: a.calibrationSamples,
         artifactsDir: paths.artifactsDir,
       });

@@ -8,35 +8,24 @@ import { basename } from 'node:path';
 import { AppError } from '../../src-shared/errors';
 import type { TfliteInfo, TflitePrecision } from '../../src-shared/contract/export';
 import { LABELS_FILE, PRODUCER_METADATA_NAME, type ProducerInfo } from './metadata';
-import { METADATA_FILE_IDENTIFIER, METADATA_NAME, MF, ProcessUnitOptions } from './tflite/schema';
-import { readTflite, rootTable, type ReadModel } from './tflite/read';
+import { readTfliteMetadata } from './tflite/metadata-read';
+import { METADATA_NAME } from './tflite/schema';
+import { readTflite, type ReadModel } from './tflite/read';
 import { readZipEntry } from './zip-read';
 
 /** The parts of a TFLITE_METADATA (ModelMetadata) entry the inspector shows; null when unreadable. */
 export function readModelMetadata(data: Uint8Array): TfliteInfo['metadata'] | null {
-  try {
-    const m = rootTable(data, METADATA_FILE_IDENTIFIER);
-    const sub = m.tables(MF.ModelMetadata.subgraph_metadata)[0];
-    const input = sub?.tables(MF.SubGraphMetadata.input_tensor_metadata)[0];
-    const output = sub?.tables(MF.SubGraphMetadata.output_tensor_metadata)[0];
-    let normalization: { mean: number[]; std: number[] } | undefined;
-    for (const unit of input?.tables(MF.TensorMetadata.process_units) ?? []) {
-      if (unit.uint8(MF.ProcessUnit.options_type) !== ProcessUnitOptions.NormalizationOptions) continue;
-      const o = unit.table(MF.ProcessUnit.options);
-      if (o) normalization = { mean: o.float32s(MF.NormalizationOptions.mean), std: o.float32s(MF.NormalizationOptions.std) };
-    }
-    const files = (output?.tables(MF.TensorMetadata.associated_files) ?? []).map((f) => f.string(MF.AssociatedFile.name) ?? '');
-    return {
-      name: m.string(MF.ModelMetadata.name),
-      description: m.string(MF.ModelMetadata.description),
-      version: m.string(MF.ModelMetadata.version),
-      author: m.string(MF.ModelMetadata.author),
-      ...(normalization ? { normalization } : {}),
-      associatedFiles: files,
-    };
-  } catch {
-    return null;
-  }
+  const m = readTfliteMetadata(data);
+  if (!m) return null;
+  const normalization = m.inputs[0]?.normalization;
+  return {
+    ...(m.name !== undefined ? { name: m.name } : {}),
+    ...(m.description !== undefined ? { description: m.description } : {}),
+    ...(m.version !== undefined ? { version: m.version } : {}),
+    ...(m.author !== undefined ? { author: m.author } : {}),
+    ...(normalization ? { normalization } : {}),
+    associatedFiles: (m.outputs[0]?.associatedFiles ?? []).map((f) => f.name),
+  };
 }
 
 function precisionOf(m: ReadModel): TflitePrecision {

@@ -1,14 +1,39 @@
 /**
- * Model metadata in the standard TFLite form (`TFLITE_METADATA`, a `ModelMetadata` flatbuffer from
- * tensorflow/tflite-support's metadata_schema.fbs, identifier `M001`), which Android tooling (Task
- * Library, Android Studio's ML binding) reads: input normalization and value range, output labels as an
- * associated file, producer name and version. A second entry, `pocketbench`, holds the same producer
- * facts and the recipe hash as JSON, for our own inspector.
+ * Model metadata in the standard TFLite form, so the exported file is a drop-in for an Android app's
+ * image classifier (Task Library `ImageClassifier`, MediaPipe Tasks, Android Studio's ML binding):
+ * `TFLITE_METADATA`, a `ModelMetadata` flatbuffer defined by tensorflow/tflite-support's
+ * tensorflow_lite_support/metadata/metadata_schema.fbs (file identifier `M001`, schema 1.x). What is
+ * written, field by field, as that schema defines it:
  *
- * Associated files (labels.txt) travel the way the metadata populator packs them: a zip archive
- * appended to the flatbuffer (the file stays a valid .tflite: the runtime ignores trailing bytes).
+ * - Input `TensorMetadata`: `content` = `ImageProperties` { `color_space` RGB or GRAYSCALE by channel
+ *   count, `default_size` { width, height } } (or `FeatureProperties` for a feature vector);
+ *   `process_units` = one `NormalizationOptions` { mean, std }: "Tensor values are normalized on a
+ *   per-channel basis, by the formula (x - mean) / std", x being the raw value; for images the raw
+ *   pixel 0–255, so a model trained on [0, 1] pixels states mean 0 / std 255 and one trained on
+ *   x / 127.5 − 1 (Teachable Machine, Keras MobileNet) mean 127.5 / std 127.5. "Quantized models
+ *   share the same normalization parameters as their corresponding float models": a uint8-input
+ *   file states the float model's normalization too, and its input quantization (scale 1/std, zero
+ *   point mean) does the normalizing inside. `stats` = per-channel min / max of the tensor's values,
+ *   as the tflite-support metadata writer fills them: (0 − mean)/std and (255 − mean)/std for a float
+ *   input, 0 and 255 for a uint8 one. `Content.range` (a `ValueRange`) stays unset: the schema says a
+ *   NULL range means the content uses every dimension but the batch axis, which is what a single image
+ *   (its Case 1) is.
+ * - Output `TensorMetadata`: `FeatureProperties`, and the labels as an `AssociatedFile` of type
+ *   `TENSOR_AXIS_LABELS` ("labels that annotate certain axis of the tensor ... the label file in
+ *   image classification"), one label per line.
+ * - `ModelMetadata`: name, description, version, author, `min_parser_version` 1.0.0 (no field used
+ *   here is newer).
+ *
+ * A second metadata entry, `pocketbench`, holds the producer facts and the recipe hash as JSON for our
+ * own inspector. Associated files travel the way tflite-support's MetadataPopulator packs them: a zip
+ * archive appended to the flatbuffer, written with fflate (stored, not compressed, so the labels can be
+ * read in place) and relocated so its offsets count from the start of the whole file, as the
+ * populator's `zipfile` append writes them; the runtime ignores the trailing bytes.
  */
+import { zipSync } from 'fflate';
 import { Builder } from 'flatbuffers';
+import { AppError } from '../../src-shared/errors';
+import { UNIT_RANGE_NORMALIZATION, type InputConvention } from '../../src-shared/model-io';
 import { APP_NAME, APP_VERSION } from '../host/version';
 import { AssociatedFileType, ColorSpaceType, ContentProperties, METADATA_FILE_IDENTIFIER, METADATA_NAME, MF, ProcessUnitOptions } from './tflite/schema';
 import { float32Vector, offsetVector } from './tflite/write';
@@ -16,11 +41,16 @@ import { float32Vector, offsetVector } from './tflite/write';
 export interface ExportMetadata {
   /** Class names in output order; written as labels.txt (TENSOR_AXIS_LABELS). */
   labels?: string[];
-  /** Input normalization the model expects: (x − mean) / std per channel. Images here are [0,1] so mean 0 std 1 by default. */
-  normalization?: { mean: number[]; std: number[] };
-  /** Range of raw input values. */
-  inputRange?: { min: number; max: number };
-  inputKind?: 'image' | 'features';
+  /**
+   * How raw data becomes the model's input (the artifact's `ModelMeta.input`). Without it an image
+   * model is taken to use PocketBench's [0, 1] pixels (mean 0, std 255) and a feature model to carry
+   * no normalization. Size and channels always come from the model itself.
+   */
+  input?: InputConvention;
+  /** Feature models: the dataset's standardization of raw features, (x − mean) / std. */
+  featureNormalization?: { mean: number[]; std: number[] };
+  /** Whether the model's output is probabilities (ends in softmax) or logits. */
+  output?: 'logits' | 'probabilities';
   recipeHash?: string;
   description?: string;
 }
@@ -36,7 +66,31 @@ export interface ProducerInfo {
   modelName: string;
 }
 
-export function buildMetadata(meta: ExportMetadata, ctx: { modelName: string; precision: string; outputName: string }): { name: string; data: Uint8Array }[] {
+/** What the file's input tensor is, for the metadata. */
+export interface InputTensorFacts {
+  /** Model input shape with batch 1: [1, H, W, C] or [1, F]. */
+  shape: number[];
+  dtype: 'float32' | 'uint8' | 'int8';
+}
+
+/** The image normalization the metadata states for a model with this input. */
+export function imageNormalization(meta: ExportMetadata): { mean: number[]; std: number[] } {
+  const n = meta.input?.kind === 'image' ? meta.input.normalization : UNIT_RANGE_NORMALIZATION;
+  return { mean: [...n.mean], std: [...n.std] };
+}
+
+/** Checks a normalization before it is written: one value or one per channel, finite, std ≠ 0. */
+function checkNormalization(n: { mean: number[]; std: number[] }, channels: number): void {
+  const ok = (v: number[]) => v.length === 1 || v.length === channels;
+  if (!ok(n.mean) || !ok(n.std) || ![...n.mean, ...n.std].every(Number.isFinite) || n.std.some((s) => s === 0)) {
+    throw new AppError(
+      'INVALID_ARGS',
+      `The model's input normalization (mean ${n.mean.join(', ')}; std ${n.std.join(', ')}) cannot be written for ${channels} channel(s): give one value or one per channel, finite, with std ≠ 0.`,
+    );
+  }
+}
+
+export function buildMetadata(meta: ExportMetadata, ctx: { modelName: string; precision: string; input: InputTensorFacts }): { name: string; data: Uint8Array }[] {
   const producer: ProducerInfo = {
     producer: APP_NAME,
     producerVersion: APP_VERSION,
@@ -50,63 +104,91 @@ export function buildMetadata(meta: ExportMetadata, ctx: { modelName: string; pr
   ];
 }
 
-function modelMetadata(meta: ExportMetadata, ctx: { modelName: string; outputName: string }, producer: ProducerInfo): Uint8Array {
+function modelMetadata(meta: ExportMetadata, ctx: { modelName: string; input: InputTensorFacts }, producer: ProducerInfo): Uint8Array {
   const b = new Builder(1024);
   const str = (s: string) => b.createString(s);
+  /** A table whose fields are all offsets (`[slot, offset]`; an offset of 0 leaves the field unset). */
+  const tableOf = (slots: number, fields: [number, number][]) => {
+    b.startObject(slots);
+    for (const [slot, offset] of fields) if (offset) b.addFieldOffset(slot, offset, 0);
+    return b.endObject();
+  };
+  const T = MF.TensorMetadata;
+  const { shape, dtype } = ctx.input;
+  const image = shape.length === 4;
+  const channels = shape[shape.length - 1];
+
+  /** A ProcessUnit holding NormalizationOptions. */
+  const normalizationUnit = (n: { mean: number[]; std: number[] }) => {
+    const opts = tableOf(2, [
+      [MF.NormalizationOptions.mean, float32Vector(b, n.mean)],
+      [MF.NormalizationOptions.std, float32Vector(b, n.std)],
+    ]);
+    b.startObject(2);
+    b.addFieldInt8(MF.ProcessUnit.options_type, ProcessUnitOptions.NormalizationOptions, 0);
+    b.addFieldOffset(MF.ProcessUnit.options, opts, 0);
+    return b.endObject();
+  };
+  const statsTable = (min: number[], max: number[]) =>
+    tableOf(2, [
+      [MF.Stats.max, float32Vector(b, max)],
+      [MF.Stats.min, float32Vector(b, min)],
+    ]);
+  const content = (type: number, props: number) => {
+    b.startObject(3);
+    b.addFieldInt8(MF.Content.content_properties_type, type, 0);
+    b.addFieldOffset(MF.Content.content_properties, props, 0);
+    return b.endObject();
+  };
 
   // Input tensor.
-  const inName = str(meta.inputKind === 'features' ? 'features' : 'image');
-  const inDesc = str(meta.inputKind === 'features' ? 'Standardized feature vector.' : 'Input image, NHWC, values as given by the normalization.');
-  let contentOffset = 0;
-  if (meta.inputKind !== 'features') {
+  let inputMeta: number;
+  if (image) {
+    const [, height, width] = shape;
+    const norm = imageNormalization(meta);
+    checkNormalization(norm, channels);
+    const inName = str('image');
+    const inDesc = str(
+      dtype === 'float32'
+        ? `Input image, ${width}×${height}×${channels}, as (pixel − mean) / std of 0–255 pixel values (the NormalizationOptions).`
+        : `Input image, ${width}×${height}×${channels}, raw 0–255 pixel values (${dtype}); the input quantization applies the normalization.`,
+    );
     b.startObject(2);
-    b.addFieldInt8(MF.ImageProperties.color_space, ColorSpaceType.GRAYSCALE, 0);
-    const props = b.endObject();
-    b.startObject(3);
-    b.addFieldInt8(MF.Content.content_properties_type, ContentProperties.ImageProperties, 0);
-    b.addFieldOffset(MF.Content.content_properties, props, 0);
-    contentOffset = b.endObject();
+    b.addFieldInt32(MF.ImageSize.width, width, 0);
+    b.addFieldInt32(MF.ImageSize.height, height, 0);
+    const size = b.endObject();
+    b.startObject(2);
+    b.addFieldInt8(MF.ImageProperties.color_space, channels === 3 ? ColorSpaceType.RGB : channels === 1 ? ColorSpaceType.GRAYSCALE : ColorSpaceType.UNKNOWN, 0);
+    b.addFieldOffset(MF.ImageProperties.default_size, size, 0);
+    const contentOffset = content(ContentProperties.ImageProperties, b.endObject());
+    const units = offsetVector(b, [normalizationUnit(norm)]);
+    const per = (v: number[], c: number) => v[Math.min(c, v.length - 1)];
+    const n = Math.max(norm.mean.length, norm.std.length);
+    const stats =
+      dtype === 'float32'
+        ? statsTable(
+            Array.from({ length: n }, (_, c) => (0 - per(norm.mean, c)) / per(norm.std, c)),
+            Array.from({ length: n }, (_, c) => (255 - per(norm.mean, c)) / per(norm.std, c)),
+          )
+        : statsTable([0], [255]);
+    inputMeta = tableOf(7, [[T.name, inName], [T.description, inDesc], [T.content, contentOffset], [T.process_units, units], [T.stats, stats]]);
   } else {
+    const inName = str('features');
+    const inDesc = str(meta.featureNormalization ? 'Feature vector, as (x − mean) / std of the raw features (the NormalizationOptions).' : 'Feature vector, as the model was trained on it.');
     b.startObject(0);
-    const props = b.endObject();
-    b.startObject(3);
-    b.addFieldInt8(MF.Content.content_properties_type, ContentProperties.FeatureProperties, 0);
-    b.addFieldOffset(MF.Content.content_properties, props, 0);
-    contentOffset = b.endObject();
+    const contentOffset = content(ContentProperties.FeatureProperties, b.endObject());
+    let units = 0;
+    if (meta.featureNormalization) {
+      checkNormalization(meta.featureNormalization, channels);
+      units = offsetVector(b, [normalizationUnit(meta.featureNormalization)]);
+    }
+    inputMeta = tableOf(7, [[T.name, inName], [T.description, inDesc], [T.content, contentOffset], [T.process_units, units]]);
   }
-  const norm = meta.normalization ?? { mean: [0], std: [1] };
-  const meanV = float32Vector(b, norm.mean);
-  const stdV = float32Vector(b, norm.std);
-  b.startObject(2);
-  b.addFieldOffset(MF.NormalizationOptions.mean, meanV, 0);
-  b.addFieldOffset(MF.NormalizationOptions.std, stdV, 0);
-  const normOpts = b.endObject();
-  b.startObject(2);
-  b.addFieldInt8(MF.ProcessUnit.options_type, ProcessUnitOptions.NormalizationOptions, 0);
-  b.addFieldOffset(MF.ProcessUnit.options, normOpts, 0);
-  const unit = b.endObject();
-  const units = offsetVector(b, [unit]);
-  const range = meta.inputRange ?? (meta.inputKind === 'features' ? undefined : { min: 0, max: 1 });
-  let stats = 0;
-  if (range) {
-    const maxV = float32Vector(b, [range.max]);
-    const minV = float32Vector(b, [range.min]);
-    b.startObject(2);
-    b.addFieldOffset(MF.Stats.max, maxV, 0);
-    b.addFieldOffset(MF.Stats.min, minV, 0);
-    stats = b.endObject();
-  }
-  b.startObject(7);
-  b.addFieldOffset(MF.TensorMetadata.name, inName, 0);
-  b.addFieldOffset(MF.TensorMetadata.description, inDesc, 0);
-  b.addFieldOffset(MF.TensorMetadata.content, contentOffset, 0);
-  b.addFieldOffset(MF.TensorMetadata.process_units, units, 0);
-  if (stats) b.addFieldOffset(MF.TensorMetadata.stats, stats, 0);
-  const inputMeta = b.endObject();
 
   // Output tensor, with the labels file.
-  const outName = str(ctx.outputName);
-  const outDesc = str('Class scores (logits unless the model ends in softmax), one per label.');
+  const probabilities = meta.output === 'probabilities';
+  const outName = str(probabilities ? 'probabilities' : 'logits');
+  const outDesc = str(probabilities ? 'Probability of each class (softmax), one per label.' : 'Class scores (logits; apply a softmax for probabilities), one per label.');
   let outFiles = 0;
   if (meta.labels?.length) {
     const fname = str(LABELS_FILE);
@@ -118,110 +200,60 @@ function modelMetadata(meta: ExportMetadata, ctx: { modelName: string; outputNam
     outFiles = offsetVector(b, [b.endObject()]);
   }
   b.startObject(0);
-  const outProps = b.endObject();
-  b.startObject(3);
-  b.addFieldInt8(MF.Content.content_properties_type, ContentProperties.FeatureProperties, 0);
-  b.addFieldOffset(MF.Content.content_properties, outProps, 0);
-  const outContent = b.endObject();
-  b.startObject(7);
-  b.addFieldOffset(MF.TensorMetadata.name, outName, 0);
-  b.addFieldOffset(MF.TensorMetadata.description, outDesc, 0);
-  b.addFieldOffset(MF.TensorMetadata.content, outContent, 0);
-  if (outFiles) b.addFieldOffset(MF.TensorMetadata.associated_files, outFiles, 0);
-  const outputMeta = b.endObject();
+  const outContent = content(ContentProperties.FeatureProperties, b.endObject());
+  const outStats = probabilities ? statsTable([0], [1]) : 0;
+  const outputMeta = tableOf(7, [[T.name, outName], [T.description, outDesc], [T.content, outContent], [T.stats, outStats], [T.associated_files, outFiles]]);
 
-  const inputs = offsetVector(b, [inputMeta]);
-  const outputs = offsetVector(b, [outputMeta]);
-  b.startObject(5);
-  b.addFieldOffset(MF.SubGraphMetadata.input_tensor_metadata, inputs, 0);
-  b.addFieldOffset(MF.SubGraphMetadata.output_tensor_metadata, outputs, 0);
-  const subgraph = b.endObject();
-  const subgraphs = offsetVector(b, [subgraph]);
-
-  const name = str(ctx.modelName);
-  const description = str(meta.description ?? `Image classifier exported by ${producer.producer}.`);
-  const version = str(producer.recipeHash ? `recipe ${producer.recipeHash}` : `${producer.producer} ${producer.producerVersion}`);
-  const author = str(`${producer.producer} ${producer.producerVersion}`);
-  const minParser = str('1.0.0');
-  b.startObject(8);
-  b.addFieldOffset(MF.ModelMetadata.name, name, 0);
-  b.addFieldOffset(MF.ModelMetadata.description, description, 0);
-  b.addFieldOffset(MF.ModelMetadata.version, version, 0);
-  b.addFieldOffset(MF.ModelMetadata.subgraph_metadata, subgraphs, 0);
-  b.addFieldOffset(MF.ModelMetadata.author, author, 0);
-  b.addFieldOffset(MF.ModelMetadata.min_parser_version, minParser, 0);
-  const root = b.endObject();
+  const subgraph = tableOf(5, [
+    [MF.SubGraphMetadata.input_tensor_metadata, offsetVector(b, [inputMeta])],
+    [MF.SubGraphMetadata.output_tensor_metadata, offsetVector(b, [outputMeta])],
+  ]);
+  const M = MF.ModelMetadata;
+  const root = tableOf(8, [
+    [M.name, str(ctx.modelName)],
+    [M.description, str(meta.description ?? `${image ? 'Image' : 'Feature'} classifier exported by ${producer.producer}.`)],
+    [M.version, str(producer.recipeHash ? `recipe ${producer.recipeHash}` : `${producer.producer} ${producer.producerVersion}`)],
+    [M.subgraph_metadata, offsetVector(b, [subgraph])],
+    [M.author, str(`${producer.producer} ${producer.producerVersion}`)],
+    [M.min_parser_version, str('1.0.0')],
+  ]);
   b.finish(root, METADATA_FILE_IDENTIFIER);
   return b.asUint8Array().slice();
 }
 
-// ---- associated files: a stored (uncompressed) zip appended to the model --------------------------
+// ---- associated files: a zip archive appended to the model ----------------------------------------
 
-const CRC_TABLE = (() => {
-  const t = new Uint32Array(256);
-  for (let n = 0; n < 256; n++) {
-    let c = n;
-    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
-    t[n] = c >>> 0;
-  }
-  return t;
-})();
-
-function crc32(data: Uint8Array): number {
-  let c = 0xffffffff;
-  for (const byte of data) c = CRC_TABLE[(c ^ byte) & 0xff] ^ (c >>> 8);
-  return (c ^ 0xffffffff) >>> 0;
-}
+/** A fixed time stamp (the DOS epoch, in local time as zip stores it), so the same export gives the same bytes. */
+const ZIP_TIME = new Date(1980, 0, 1, 0, 0, 0);
 
 /**
- * Appends files as a zip archive whose offsets count from the start of the whole file (what zip
- * readers and the metadata extractor expect of a model with associated files).
+ * Appends files as a zip archive (fflate, stored) whose offsets count from the start of the whole
+ * file, as tflite-support's populator leaves them; zip readers that allow a prefix (minizip, Python's
+ * zipfile, fflate given the whole file) find the entries either way.
  */
 export function appendZip(model: Uint8Array, files: { name: string; data: Uint8Array }[]): Uint8Array {
   if (!files.length) return model;
-  const parts: Uint8Array[] = [model];
-  const central: Uint8Array[] = [];
-  let offset = model.length;
-  for (const f of files) {
-    const name = new TextEncoder().encode(f.name);
-    const crc = crc32(f.data);
-    const local = new DataView(new ArrayBuffer(30));
-    local.setUint32(0, 0x04034b50, true);
-    local.setUint16(4, 10, true); // version needed
-    local.setUint32(14, crc, true);
-    local.setUint32(18, f.data.length, true);
-    local.setUint32(22, f.data.length, true);
-    local.setUint16(26, name.length, true);
-    const cen = new DataView(new ArrayBuffer(46));
-    cen.setUint32(0, 0x02014b50, true);
-    cen.setUint16(4, 20, true);
-    cen.setUint16(6, 10, true);
-    cen.setUint32(16, crc, true);
-    cen.setUint32(20, f.data.length, true);
-    cen.setUint32(24, f.data.length, true);
-    cen.setUint16(28, name.length, true);
-    cen.setUint32(42, offset, true);
-    parts.push(new Uint8Array(local.buffer), name, f.data);
-    central.push(new Uint8Array(cen.buffer), name);
-    offset += 30 + name.length + f.data.length;
+  const zip = zipSync(Object.fromEntries(files.map((f) => [f.name, [f.data, { level: 0, mtime: ZIP_TIME }]])));
+  const out = new Uint8Array(model.length + zip.length);
+  out.set(model, 0);
+  out.set(zip, model.length);
+  // Relocate: every central-directory entry's local-header offset and the directory's own offset.
+  const v = new DataView(out.buffer, model.length, zip.length);
+  const eocd = zip.length - 22; // fflate writes no archive comment
+  if (v.getUint32(eocd, true) !== 0x06054b50) throw new AppError('INTERNAL', 'The labels archive has an unexpected layout; it was not appended.');
+  const count = v.getUint16(eocd + 10, true);
+  const cd = v.getUint32(eocd + 16, true);
+  let at = cd;
+  for (let i = 0; i < count; i++) {
+    if (v.getUint32(at, true) !== 0x02014b50) throw new AppError('INTERNAL', 'The labels archive has an unexpected layout; it was not appended.');
+    v.setUint32(at + 42, v.getUint32(at + 42, true) + model.length, true);
+    at += 46 + v.getUint16(at + 28, true) + v.getUint16(at + 30, true) + v.getUint16(at + 32, true);
   }
-  const cdSize = central.reduce((n, p) => n + p.length, 0);
-  const end = new DataView(new ArrayBuffer(22));
-  end.setUint32(0, 0x06054b50, true);
-  end.setUint16(8, files.length, true);
-  end.setUint16(10, files.length, true);
-  end.setUint32(12, cdSize, true);
-  end.setUint32(16, offset, true);
-  const all = [...parts, ...central, new Uint8Array(end.buffer)];
-  const out = new Uint8Array(all.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of all) {
-    out.set(p, at);
-    at += p.length;
-  }
+  v.setUint32(eocd + 16, cd + model.length, true);
   return out;
 }
 
 export function labelsFile(labels: string[]): { name: string; data: Uint8Array } {
-  return { name: LABELS_FILE, data: new TextEncoder().encode(`${labels.join('\n')}\n`) };
+  // One label per line: a line break inside a label would shift every label after it.
+  return { name: LABELS_FILE, data: new TextEncoder().encode(`${labels.map((l) => l.replace(/[\r\n]+/g, ' ')).join('\n')}\n`) };
 }

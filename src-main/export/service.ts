@@ -9,6 +9,7 @@ import { basename, join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { AppError } from '../../src-shared/errors';
+import type { ModelMeta } from '../../src-shared/model-io';
 import type { DatasetSpec, Recipe } from '../../src-shared/recipe';
 import type { ArtifactSummary } from '../../src-shared/types';
 import { calibrateMinMax } from '../compress/quantize/minmax';
@@ -82,16 +83,20 @@ export async function datasetOfArtifact(store: Store, artifact: ArtifactSummary)
   return loadDataset(source, opts);
 }
 
-/** Export metadata from a loaded dataset: labels, input kind, normalization. */
-export function metadataFor(ds: LoadedDataset | null, recipeHash?: string): ExportOptions['metadata'] {
-  if (!ds) return recipeHash ? { recipeHash } : {};
-  const image = ds.info.inputShape.length === 3;
-  const std = ds.info.standardization as { mean?: number[]; std?: number[] } | undefined;
+/**
+ * Export metadata for a model: its own description first (`ModelMeta`, stored with the artifact:
+ * labels, input convention, output kind; an imported teacher's and the students distilled from it),
+ * then its dataset (class names; a feature model's standardization). Without either, the metadata
+ * writer's defaults apply (images in [0, 1]: mean 0, std 255).
+ */
+export function metadataFor(ds: LoadedDataset | null, recipeHash?: string, meta?: ModelMeta | null): NonNullable<ExportOptions['metadata']> {
+  const std = ds?.info.standardization as { mean?: number[]; std?: number[] } | undefined;
+  const labels = meta?.labels ?? ds?.info.classes;
   return {
-    labels: ds.info.classes,
-    inputKind: image ? 'image' : 'features',
-    normalization: image ? { mean: [0], std: [1] } : { mean: std?.mean ?? [0], std: std?.std ?? [1] },
-    ...(image ? { inputRange: { min: 0, max: 1 } } : {}),
+    ...(labels?.length ? { labels } : {}),
+    ...(meta?.input ? { input: meta.input } : {}),
+    ...(meta?.output ? { output: meta.output } : {}),
+    ...(ds && ds.info.inputShape.length !== 3 && std?.mean && std.std ? { featureNormalization: { mean: std.mean, std: std.std } } : {}),
     ...(recipeHash ? { recipeHash } : {}),
   };
 }
@@ -99,7 +104,7 @@ export function metadataFor(ds: LoadedDataset | null, recipeHash?: string): Expo
 export interface ExportArtifactArgs {
   artifactId: number;
   precision: ExportPrecision;
-  io?: 'float' | 'int8';
+  io?: 'float' | 'int8' | 'uint8';
   /** QuantParams from the quantize stage; without them a full-INT8 export calibrates with min-max. */
   quant?: QuantParams;
   calibrationSamples?: number;
@@ -115,7 +120,7 @@ export async function exportModelArtifact(store: Store, args: ExportArtifactArgs
   const source = store.artifacts.get(args.artifactId);
   if (!source) throw new AppError('NOT_FOUND', `There is no artifact ${args.artifactId}; pick one from the run's artifacts.`);
   if (source.format !== 'tfjs-layers') throw new AppError('INVALID_ARGS', `Artifact "${source.name}" is already a .tflite file; export works from a TF.js model.`);
-  const { model } = await loadModel(source.path);
+  const { model, meta } = await loadModel(source.path);
   try {
     let dataset = args.dataset ?? null;
     const needsData = args.precision === 'int8' && !args.quant;
@@ -139,13 +144,13 @@ export async function exportModelArtifact(store: Store, args: ExportArtifactArgs
       precision: args.precision,
       ...(quant ? { quant } : {}),
       ...(args.io ? { io: args.io } : {}),
-      metadata: metadataFor(dataset, run?.recipeHash),
+      metadata: metadataFor(dataset, run?.recipeHash, meta),
       outDir: args.artifactsDir,
     });
     const summary = summarizeModel(model).totals;
     const tfjsAccuracy = typeof source.metrics?.accuracy === 'number' ? source.metrics.accuracy : null;
     const id = store.artifacts.create({
-      name: `${source.name} · ${args.precision}${args.io === 'int8' ? ' int8-io' : ''}.tflite`,
+      name: `${source.name} · ${args.precision}${args.io && args.io !== 'float' ? ` ${args.io}-io` : ''}.tflite`,
       format: 'tflite',
       path: written.path,
       contentHash: written.sha256,
@@ -175,20 +180,33 @@ export async function exportModelArtifact(store: Store, args: ExportArtifactArgs
   }
 }
 
+/**
+ * How a dataset sample (the model's float input) is fed to the file: as it is for float input; for a
+ * uint8 input taking raw pixels, turned back into the pixels with the normalization the file's own
+ * metadata states (raw = x · std + mean). LiteRT on the desktop cannot feed int8.
+ */
+function inputFeeder(path: string, dtype: string, sampleShape: number[]): (x: Float32Array) => Float32Array | Uint8Array {
+  if (dtype === 'float32') return (x) => x;
+  if (dtype !== 'uint8') throw new AppError('UNSUPPORTED', `This .tflite takes ${dtype} input, which LiteRT on the desktop cannot feed; measure its float-input twin instead.`);
+  const norm = inspectTflite(path).metadata?.normalization;
+  if (!norm?.mean.length || !norm.std.length) throw new AppError('UNSUPPORTED', 'This .tflite takes uint8 input but states no input normalization, so the dataset cannot be turned back into its pixels; measure its float-input twin instead.');
+  const channels = sampleShape[sampleShape.length - 1];
+  const at = (v: number[], c: number) => v[Math.min(c, v.length - 1)];
+  return (x) => Uint8Array.from(x, (v, i) => Math.max(0, Math.min(255, Math.round(v * at(norm.std, i % channels) + at(norm.mean, i % channels)))));
+}
+
 /** Top-1 accuracy of a .tflite file on a split, run one sample at a time in LiteRT (CPU). */
 export async function tfliteAccuracy(path: string, split: { x: Float32Array; y: Int32Array; n: number; sampleShape: number[] }, signal?: AbortSignal): Promise<number> {
   const model = await loadTfliteModel(path);
   try {
-    if (model.inputs[0].dtype !== 'float32') {
-      throw new AppError('UNSUPPORTED', 'This .tflite takes int8 input, which LiteRT on the desktop cannot feed; measure its float-input twin instead.');
-    }
     const per = split.sampleShape.reduce((a, b) => a * b, 1);
     const expected = model.inputs[0].shape.reduce((a, b) => a * b, 1);
     if (expected !== per) throw new AppError('INVALID_ARGS', `The model takes ${expected} values per sample but the dataset has ${per}; it was exported for another dataset.`);
+    const toInput = inputFeeder(path, model.inputs[0].dtype, split.sampleShape);
     let correct = 0;
     for (let i = 0; i < split.n; i++) {
       if (signal?.aborted) throw new AppError('CANCELLED', 'Cancelled.');
-      const [y] = await model.run([split.x.subarray(i * per, (i + 1) * per)]);
+      const [y] = await model.run([toInput(split.x.subarray(i * per, (i + 1) * per))]);
       let best = 0;
       for (let j = 1; j < y.length; j++) if (y[j] > y[best]) best = j;
       if (best === split.y[i]) correct++;

@@ -53,7 +53,7 @@ export const stages: StageRegistry = {
     const { artifact, written } = await exportModelArtifact(ctx.store, {
       artifactId: current.artifactId,
       precision,
-      io: ctx.stage.io === 'int8' ? 'int8' : 'float',
+      io: ctx.stage.io === 'float32' ? 'float' : ctx.stage.io,
       ...(quant ? { quant } : {}),
       calibrationSamples: quantStage?.kind === 'quantize' && quantStage.calibrationSamples > 0 ? quantStage.calibrationSamples : 256,
       runId: ctx.runId,
@@ -69,7 +69,7 @@ export const stages: StageRegistry = {
       metrics.deployedAccuracy = acc.deployedAccuracy;
       if (acc.tfjsAccuracy !== null) metrics.accuracy = acc.tfjsAccuracy;
     } else if (ctx.stage.desktopAccuracy) {
-      ctx.log('info', 'LiteRT on the desktop cannot feed int8 input, so the desktop accuracy of this int8-I/O file was not measured.');
+      ctx.log('info', 'LiteRT on the desktop cannot feed int8 input, so the desktop accuracy of this int8-I/O file was not measured (a uint8-I/O file can be).');
     }
     ctx.progress({ fraction: 1 });
     return { metrics, outputs: { tflite: { artifactId: artifact.id, path: artifact.path, format: 'tflite' } } };

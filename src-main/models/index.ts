@@ -26,3 +26,4 @@ export type { CapacityComparison, WidthSuggestion } from './capacity';
 export { assertSupported, findUnsupported, SUPPORTED_ACTIVATIONS, SUPPORTED_LAYERS } from './supported';
 export type { LayerProblem } from './supported';
 export { outputsProbabilities, toLogitsModel } from './logits';
+export { CUSTOM_LAYER_CLASSES, HardSwish, ScaleShift } from './custom-layers';

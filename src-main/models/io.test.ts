@@ -138,14 +138,14 @@ describe('bad model files', () => {
     const input = tfl.input({ shape: [8, 8, 1] });
     let x = tfl.layers.separableConv2d({ name: 'my_sep', filters: 2, kernelSize: 3 }).apply(input) as tfl.SymbolicTensor;
     x = tfl.layers.flatten({ name: 'flat' }).apply(x) as tfl.SymbolicTensor;
-    x = tfl.layers.dense({ name: 'squash', units: 2, activation: 'sigmoid' }).apply(x) as tfl.SymbolicTensor;
+    x = tfl.layers.dense({ name: 'squash', units: 2, activation: 'tanh' }).apply(x) as tfl.SymbolicTensor;
     const m = tfl.model({ inputs: input, outputs: x });
     const dir = path.join(tmp, 'unsupported');
     await m.save(folderIOHandler(dir));
     const err = await errorOf(loadModel(dir));
     expect(err.code).toBe('UNSUPPORTED');
     expect(err.message).toContain('"my_sep" (SeparableConv2D: layer type not supported)');
-    expect(err.message).toContain('"squash" (Dense: activation "sigmoid" not supported)');
+    expect(err.message).toContain('"squash" (Dense: activation "tanh" not supported)');
     expect(err.message).toMatch(/Supported layers: InputLayer, Dense, Conv2D, DepthwiseConv2D, BatchNormalization/);
   });
 

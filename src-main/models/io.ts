@@ -12,6 +12,8 @@ import * as tfl from '@tensorflow/tfjs-layers';
 import { AppError } from '../../src-shared/errors';
 import type { ModelMeta } from '../../src-shared/model-io';
 import { assertSupported } from './supported';
+// Registers ScaleShift and HardSwish with tfjs' serialization, so models holding them load.
+import './custom-layers';
 
 export const MODEL_JSON = 'model.json';
 export const WEIGHTS_FILE = 'group1-shard1of1.bin';

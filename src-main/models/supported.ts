@@ -22,9 +22,13 @@ export const SUPPORTED_LAYERS = [
   'Concatenate',
   'ZeroPadding2D',
   'Dropout',
+  'Multiply',
+  // PocketBench's own (models/custom-layers.ts), for operators of imported .tflite files.
+  'ScaleShift',
+  'HardSwish',
 ] as const;
 
-export const SUPPORTED_ACTIVATIONS = ['linear', 'relu', 'relu6', 'softmax'] as const;
+export const SUPPORTED_ACTIVATIONS = ['linear', 'relu', 'relu6', 'softmax', 'sigmoid'] as const;
 
 export interface LayerProblem {
   layer: string;

@@ -66,7 +66,7 @@ export const exportMethods = {
     z.object({
       artifactId: id,
       precision: z.enum(['fp32', 'fp16', 'int8-dynamic', 'int8']),
-      io: z.enum(['float32', 'int8']).default('float32'),
+      io: z.enum(['float32', 'int8', 'uint8']).default('float32'),
       calibrationSamples: z.number().int().min(1).max(100_000).default(256),
     }),
     'Export a TF.js artifact to .tflite; records a tflite artifact whose parent is the source.',

@@ -17,7 +17,7 @@ import {
   type QuantParams,
 } from './params';
 
-/** Key of the pre-softmax range of a layer with a softmax activation (its FULLY_CONNECTED output). */
+/** Key of the pre-softmax (or pre-sigmoid) range of a layer with that activation (its FULLY_CONNECTED output). */
 export const LOGITS_SUFFIX = ':logits';
 
 /** Fewer samples than this gives ranges that often miss the tails: warn. */
@@ -52,7 +52,8 @@ export function observeMinMax(model: tfl.LayersModel, samples: Pick<Split, 'x' |
   const computed = model.layers.filter((l) => l.inboundNodes[0]?.inboundLayers.length);
   const inputLayers = model.layers.filter((l) => !l.inboundNodes[0]?.inboundLayers.length);
   const probe = tfl.model({ inputs: model.inputs, outputs: computed.map((l) => l.output as tfl.SymbolicTensor) });
-  const softmaxDense = computed.filter((l) => l.getClassName() === 'Dense' && activationOf(l) === 'softmax');
+  // The exporter writes softmax and sigmoid as operators of their own (SOFTMAX, LOGISTIC) after the layer's.
+  const softmaxDense = computed.filter((l) => l.getClassName() === 'Dense' && (activationOf(l) === 'softmax' || activationOf(l) === 'sigmoid'));
   const ranges = new Map<string, LayerRange>();
   const merge = (name: string, min: number, max: number) => {
     const r = ranges.get(name);
@@ -103,7 +104,8 @@ export function paramsFromRanges(model: tfl.LayersModel, ranges: Map<string, Lay
   for (const layer of model.layers) {
     const cls = layer.getClassName();
     const from = inbound.get(layer.name) ?? [];
-    if (activationOf(layer) === 'softmax') {
+    // TFLite's int8 SOFTMAX and LOGISTIC outputs have fixed parameters.
+    if (activationOf(layer) === 'softmax' || activationOf(layer) === 'sigmoid') {
       activations[layer.name] = { ...SOFTMAX_OUTPUT_QUANT };
       const logits = ranges.get(`${layer.name}${LOGITS_SUFFIX}`);
       if (logits) activations[`${layer.name}${LOGITS_SUFFIX}`] = activationQuant(logits.min, logits.max);

@@ -8,6 +8,7 @@
 import zlib from 'node:zlib';
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
+import { fromHalfBits } from '../../../src-shared/float16';
 import type { Precision } from '../../../src-shared/types';
 import { summarizeModel } from '../../models';
 import { roundAway } from './simulate';
@@ -40,14 +41,7 @@ export function toHalfBits(v: number): number {
   return sign | half;
 }
 
-export function fromHalfBits(h: number): number {
-  const sign = h & 0x8000 ? -1 : 1;
-  const exp = (h >> 10) & 0x1f;
-  const mant = h & 0x3ff;
-  if (exp === 0) return sign * mant * 2 ** -24;
-  if (exp === 0x1f) return mant ? NaN : sign * Infinity;
-  return sign * (1 + mant / 1024) * 2 ** (exp - 15);
-}
+export { fromHalfBits };
 
 /** Symmetric int8 per output channel (last axis; depthwise: in·mult), dequantized. */
 function int8Weights(kernel: tf.Tensor, perChannel: boolean): tf.Tensor {

@@ -132,8 +132,11 @@ export interface ReadTensor {
 export interface ReadOperator {
   op: string;
   version: number;
+  /** Tensor indices; -1 marks an optional input that is absent (e.g. a FULLY_CONNECTED without bias). */
   inputs: number[];
   outputs: number[];
+  /** The BuiltinOptions union member of `options` (0 = none). */
+  optionsType: number;
   options: FbTable | null;
 }
 export interface ReadModel {
@@ -201,19 +204,38 @@ export function readTflite(bytes: Uint8Array, what = 'the file'): ReadModel {
       const idx = o.int32(F.Operator.opcode_index);
       const code = codes[idx];
       if (!code) throw new Corrupt(`an operator uses operator code ${idx}, but only ${codes.length} exist`);
-      return { op: code.name, version: code.version, inputs: o.int32s(F.Operator.inputs), outputs: o.int32s(F.Operator.outputs), options: o.table(F.Operator.builtin_options) };
+      return {
+        op: code.name,
+        version: code.version,
+        inputs: o.int32s(F.Operator.inputs),
+        outputs: o.int32s(F.Operator.outputs),
+        optionsType: o.uint8(F.Operator.builtin_options_type),
+        options: o.table(F.Operator.builtin_options),
+      };
     });
-    for (const op of operators) {
-      for (const i of [...op.inputs, ...op.outputs]) if (i >= tensors.length) throw new Corrupt(`operator ${op.op} refers to tensor ${i}, but only ${tensors.length} exist`);
+    // Every index is checked here, so readers of the result can index without guarding against a hostile file.
+    const tensorIndex = (i: number, what: string, optional: boolean) => {
+      if (i >= tensors.length || i < (optional ? -1 : 0)) throw new Corrupt(`${what} refers to tensor ${i}, but only tensors 0 to ${tensors.length - 1} exist`);
+    };
+    operators.forEach((op, n) => {
+      for (const i of op.inputs) tensorIndex(i, `operator ${n} (${op.op})`, true);
+      for (const i of op.outputs) tensorIndex(i, `operator ${n} (${op.op})`, false);
+    });
+    const inputs = sg.int32s(F.SubGraph.inputs);
+    const outputs = sg.int32s(F.SubGraph.outputs);
+    for (const i of inputs) tensorIndex(i, 'the model input list', false);
+    for (const i of outputs) tensorIndex(i, 'the model output list', false);
+    for (const t of tensors) {
+      if (t.buffer < 0 || t.buffer >= buffers.length) throw new Corrupt(`tensor "${t.name}" refers to buffer ${t.buffer}, but only buffers 0 to ${buffers.length - 1} exist`);
+      if (t.shape.some((d) => d < -1)) throw new Corrupt(`tensor "${t.name}" has the shape [${t.shape.join(', ')}]`);
     }
-    for (const t of tensors) if (t.buffer >= buffers.length) throw new Corrupt(`tensor "${t.name}" refers to buffer ${t.buffer}, but only ${buffers.length} exist`);
     const metadata = model.tables(F.Model.metadata).map((m) => ({ name: m.string(F.Metadata.name) ?? '', data: buffers[m.int32(F.Metadata.buffer)] ?? new Uint8Array(0) }));
     return {
       version: model.int32(F.Model.version),
       description: model.string(F.Model.description),
       tensors,
-      inputs: sg.int32s(F.SubGraph.inputs),
-      outputs: sg.int32s(F.SubGraph.outputs),
+      inputs,
+      outputs,
       operators,
       buffers,
       metadata,

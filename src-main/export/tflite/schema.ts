@@ -51,6 +51,7 @@ export const Op = {
   DEPTHWISE_CONV_2D: 4,
   DEQUANTIZE: 6,
   FULLY_CONNECTED: 9,
+  LOGISTIC: 14,
   MAX_POOL_2D: 17,
   MUL: 18,
   RELU: 19,
@@ -60,6 +61,7 @@ export const Op = {
   PAD: 34,
   MEAN: 40,
   QUANTIZE: 114,
+  HARD_SWISH: 117,
 } as const;
 export type OpName = keyof typeof Op;
 
@@ -109,8 +111,13 @@ export const BuiltinOptions = {
   MulOptions: 21,
   PadOptions: 22,
   ReducerOptions: 27,
+  SubOptions: 28,
+  DivOptions: 29,
+  SqueezeOptions: 30,
   DequantizeOptions: 38,
+  PadV2Options: 43,
   QuantizeOptions: 89,
+  HardSwishOptions: 91,
 } as const;
 
 export const Padding = { SAME: 0, VALID: 1 } as const;
@@ -139,6 +146,9 @@ export const F = {
   ConcatenationOptions: { axis: 0, fused_activation_function: 1 },
   AddOptions: { fused_activation_function: 0, pot_scale_int16: 1 },
   MulOptions: { fused_activation_function: 0 },
+  SubOptions: { fused_activation_function: 0, pot_scale_int16: 1 },
+  DivOptions: { fused_activation_function: 0 },
+  SqueezeOptions: { squeeze_dims: 0 },
   ReshapeOptions: { new_shape: 0 },
   ReducerOptions: { keep_dims: 0 },
 } as const;
@@ -152,6 +162,8 @@ export const MF = {
   TensorMetadata: { name: 0, description: 1, dimension_names: 2, content: 3, process_units: 4, stats: 5, associated_files: 6 },
   Content: { content_properties_type: 0, content_properties: 1, range: 2 },
   ImageProperties: { color_space: 0, default_size: 1 },
+  ImageSize: { width: 0, height: 1 },
+  ValueRange: { min: 0, max: 1 },
   ProcessUnit: { options_type: 0, options: 1 },
   NormalizationOptions: { mean: 0, std: 1 },
   Stats: { max: 0, min: 1 },

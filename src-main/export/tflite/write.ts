@@ -47,7 +47,8 @@ export interface FbOperator {
 }
 
 export interface FbModelSpec {
-  operatorCodes: { code: number; version: number }[];
+  /** `customCode` names a CUSTOM (code 32) operator. */
+  operatorCodes: { code: number; version: number; customCode?: string }[];
   tensors: FbTensor[];
   inputs: number[];
   outputs: number[];
@@ -109,8 +110,10 @@ export function serializeModel(spec: FbModelSpec): Uint8Array {
   const subgraph = b.endObject();
   const subgraphsVec = offsetVector(b, [subgraph]);
 
-  const opcodeOffsets = spec.operatorCodes.map(({ code, version }) => {
+  const opcodeOffsets = spec.operatorCodes.map(({ code, version, customCode }) => {
+    const custom = customCode !== undefined ? b.createString(customCode) : 0;
     b.startObject(4);
+    if (custom) b.addFieldOffset(F.OperatorCode.custom_code, custom, 0);
     // Old runtimes read only the 8-bit field; new ones read the larger of the two.
     b.addFieldInt8(F.OperatorCode.deprecated_builtin_code, Math.min(code, PLACEHOLDER_FOR_GREATER_OP_CODES), 0);
     b.addFieldInt32(F.OperatorCode.version, version, 1);
