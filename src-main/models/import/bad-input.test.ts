@@ -173,10 +173,14 @@ describe('bad files are refused with a clear error', { timeout: 60_000 }, () => 
     expect(e.message).toMatch(/is not a model PocketBench can read/);
   });
 
-  it('a .tflite is refused for now with what to do instead', async () => {
-    const e = await errorOf(importModel('/work/shared/real-models/tm-tflite-catdog'));
-    expect(e.code).toBe('UNSUPPORTED');
-    expect(e.message).toMatch(/TFLite model/);
+  it('a float .tflite goes through the same entry; a quantized one is refused as a teacher with what to do instead', async () => {
+    const ok = await importModel('/work/shared/real-models/tm-tflite-catdog');
+    expect(ok.meta.labels).toEqual(['cat', 'dog']);
+    expect(ok.meta.importedFrom?.format).toBe('tflite');
+    ok.model.dispose();
+    const e = await errorOf(importModel('/work/shared/real-models/tm-tflite-int8'));
+    expect(e.code).toBe('QUANTIZED_TEACHER');
+    expect(e.message).toMatch(/profile/i);
   });
 });
 

@@ -20,7 +20,8 @@ import path from 'node:path';
 import { AppError } from '../../../src-shared/errors';
 import type { ModelMeta } from '../../../src-shared/model-io';
 import { outputsProbabilities } from '../logits';
-import { decideConvention, type NormalizationChoice } from './convention';
+import { decideConvention, NORMALIZATIONS, type NormalizationChoice } from './convention';
+import { importTflite } from './tflite';
 import { isHdf5 } from './h5';
 import { readKerasH5 } from './keras-h5';
 import { readKerasV3 } from './keras-v3';
@@ -101,8 +102,7 @@ async function read(file: string, format: DetectedFormat, opts: ImportOptions): 
       return readKerasV3(file, bytes, contentHash, opts.zipLimits);
     }
     case 'tflite':
-      // The float .tflite reader (importTflite, src-main/models/import/tflite.ts) is being built in parallel.
-      throw new AppError('UNSUPPORTED', `${file} is a TFLite model; importing .tflite files as teachers is not available in this build yet. Import the Keras (.h5/.keras) or TF.js export of the same model, or profile the .tflite on the Devices page.`, { file, format });
+      throw new AppError('INTERNAL', `${file}: .tflite files are read by importTflite.`, { file, format });
   }
 }
 
@@ -113,6 +113,8 @@ export async function importModel(p: string, opts: ImportOptions = {}): Promise<
   if (!format) {
     throw new AppError('UNSUPPORTED', `${file} is not a model PocketBench can read: expected a Keras .h5 (HDF5), a Keras 3 .keras (zip), a TF.js model.json or a .tflite file.`, { file });
   }
+  // A .tflite is rebuilt from its operator graph (labels, metadata and quantized-file refusal included).
+  if (format === 'tflite') return importTflite(file, { normalization: opts.normalization ? NORMALIZATIONS[opts.normalization] : undefined });
   const r = await read(file, format, opts);
   const { model } = r.built;
   try {
