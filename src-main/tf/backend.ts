@@ -15,6 +15,7 @@ import { registerFusedLossKernels } from './fused-loss';
 import { registerLeanKernels } from './lean-kernels';
 import { loadNativeKernels, threadCount } from './native';
 import { registerNativeKernels } from './native-kernels';
+import { registerNativeTraining } from './native-training';
 import { registerWasmGradKernels } from './wasm-grad-kernels';
 
 type TF = typeof import('@tensorflow/tfjs-core');
@@ -58,6 +59,7 @@ async function pick(prefer?: 'tensorflow' | 'wasm' | 'cpu'): Promise<{ tf: TF; i
         registerFusedLossKernels();
         if (native.kernels) {
           registerNativeKernels(native.kernels);
+          registerNativeTraining(native.kernels);
           return { tf, info: { name: 'wasm+native', threads: threadCount(), note: notes.join('; ') || undefined } };
         }
         if (native.reason) notes.push(native.reason);
