@@ -73,14 +73,39 @@ export function addonCandidates(here: string = import.meta.dirname): string[] {
   return [...new Set(list.flatMap((p) => (p.includes(`app.asar${path.sep}`) ? [unpacked(p), p] : [p])))];
 }
 
-/** Threads for the kernels: POCKETBENCH_THREADS if set, else the available cores capped at 4. */
+/**
+ * Physical cores this process may use: on Linux, the distinct SMT sibling groups of the CPUs
+ * (`/sys/devices/system/cpu/cpuN/topology/core_cpus_list`, or `thread_siblings_list` on older
+ * kernels), never more than the CPUs the process may run on; elsewhere, or when sysfs cannot be read,
+ * the available logical CPUs. A second hardware thread of a core adds little to these compute-bound
+ * kernels and makes the two threads of a core wait for each other at every kernel's end.
+ */
+export function physicalCores(sysCpu = '/sys/devices/system/cpu', logical = os.availableParallelism(), cpus = os.cpus().length): number {
+  if (process.platform !== 'linux' && sysCpu === '/sys/devices/system/cpu') return logical;
+  const groups = new Set<string>();
+  for (let i = 0; i < cpus; i++) {
+    const dir = path.join(sysCpu, `cpu${i}`, 'topology');
+    const list = ['core_cpus_list', 'thread_siblings_list'].map((f) => {
+      try {
+        return fs.readFileSync(path.join(dir, f), 'utf8').trim();
+      } catch {
+        return '';
+      }
+    }).find(Boolean);
+    if (!list) return logical;
+    groups.add(list);
+  }
+  return Math.max(1, Math.min(logical, groups.size || logical));
+}
+
+/** Threads for the kernels: POCKETBENCH_THREADS (1–64) if set, else every physical core (at most 64). */
 export function threadCount(env: NodeJS.ProcessEnv = process.env): number {
   const raw = env.POCKETBENCH_THREADS?.trim();
   if (raw) {
     const n = Number(raw);
     if (Number.isInteger(n) && n >= 1 && n <= 64) return n;
   }
-  return Math.max(1, Math.min(4, os.availableParallelism()));
+  return Math.min(64, physicalCores());
 }
 
 /** Every function the JS side calls: a stale build from an older source is refused, not half-used. */
