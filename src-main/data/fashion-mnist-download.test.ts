@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -7,6 +8,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { closedPortUrl, type FileServer, startFileServer } from '../../test/helpers/file-server';
 import { readFashionMnist } from './fashion-mnist';
 import {
+  bundleFashionMnist,
   checkFashionMnistFile,
   DEBIAN_FASHION_MNIST_DIR,
   ensureFashionMnist,
@@ -15,6 +17,7 @@ import {
   fashionMnistSearchDirs,
 } from './fashion-mnist-download';
 
+const root = path.resolve(import.meta.dirname, '..', '..');
 const debian = FASHION_MNIST_FILES.every((f) => fs.existsSync(path.join(DEBIAN_FASHION_MNIST_DIR, f.name)));
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'pb-fmnist-dl-'));
 const saved = { ...process.env };
@@ -43,21 +46,40 @@ describe('where Fashion-MNIST is looked for', () => {
     expect(fashionMnistSearchDirs('/data')).toEqual([DEBIAN_FASHION_MNIST_DIR, '/opt/PocketBench/resources/datasets/fashion-mnist', '/data/datasets/fashion-mnist']);
   });
 
-  it.runIf(debian)('finds the installer’s bundled copy without downloading', async () => {
+  it.runIf(debian)('npm run package bundles the four verified files, and the packaged app finds them offline', async () => {
     const resources = path.join(tmp, 'resources');
     const bundled = path.join(resources, 'datasets', 'fashion-mnist');
-    fs.mkdirSync(bundled, { recursive: true });
-    for (const f of FASHION_MNIST_FILES) fs.symlinkSync(path.join(DEBIAN_FASHION_MNIST_DIR, f.name), path.join(bundled, f.name));
-    process.env.POCKETBENCH_RESOURCES_DIR = resources;
     process.env.POCKETBENCH_DATASET_MIRROR = await closedPortUrl();
-    // Debian's folder comes first on this machine; hide it by checking the order with it absent.
-    const dirs = fashionMnistSearchDirs(path.join(tmp, 'appdata'));
-    expect(dirs.indexOf(bundled)).toBeLessThan(dirs.indexOf(path.join(tmp, 'appdata', 'datasets', 'fashion-mnist')));
-    const { hasFashionMnist } = await import('./fashion-mnist-download');
-    expect(hasFashionMnist(bundled)).toBe(true);
-    // Named explicitly (as the packaged app's search reaches it), it is used as is.
-    process.env.POCKETBENCH_FASHION_MNIST_DIR = bundled;
-    expect(await ensureFashionMnist(undefined, { dataDir: path.join(tmp, 'appdata') })).toBe(bundled);
+    // The script `npm run package` runs, from a machine that has the Debian package.
+    const r = spawnSync(process.execPath, ['--import', 'tsx', path.join(root, 'scripts', 'bundle-dataset.ts'), bundled], {
+      cwd: root,
+      encoding: 'utf8',
+      env: { ...process.env, POCKETBENCH_DATA_DIR: path.join(tmp, 'pkg-data') },
+    });
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
+    for (const f of FASHION_MNIST_FILES) expect(r.stdout).toContain(`bundled ${f.name} (verified) from ${path.join(DEBIAN_FASHION_MNIST_DIR, f.name)}`);
+    expect(fs.readdirSync(bundled).sort()).toEqual(FASHION_MNIST_FILES.map((f) => f.name).sort());
+    // electron-builder ships resources/datasets as <resources>/datasets.
+    expect(fs.readFileSync(path.join(root, 'electron-builder.yml'), 'utf8')).toMatch(/- from: resources\/datasets\n\s+to: datasets\n/);
+    expect(fs.readFileSync(path.join(root, 'package.json'), 'utf8')).toMatch(/"package": "[^"]*tsx scripts\/bundle-dataset\.ts[^"]*electron-builder/);
+
+    // The packaged app on a machine without Debian's package and offline: found in its resources.
+    process.env.POCKETBENCH_RESOURCES_DIR = resources;
+    const appData = path.join(tmp, 'appdata');
+    expect(await ensureFashionMnist(undefined, { dataDir: appData, systemDir: null })).toBe(bundled);
+    expect(fs.existsSync(path.join(appData, 'datasets'))).toBe(false);
+    // A second bundling finds them already there and verified.
+    const again = await bundleFashionMnist(bundled, { systemDir: null });
+    expect(Object.values(again)).toEqual(new Array(4).fill('already bundled'));
+  }, 60_000);
+
+  it.runIf(debian)('without the dataset anywhere, goes to the app data folder', async () => {
+    process.env.POCKETBENCH_DATASET_MIRROR = await closedPortUrl();
+    const appData = path.join(tmp, 'appdata-offline');
+    const err = await ensureFashionMnist(undefined, { dataDir: appData, systemDir: null }).catch((e) => e);
+    expect(err.code).toBe('OFFLINE');
+    expect(fs.existsSync(path.join(appData, 'datasets', 'fashion-mnist'))).toBe(true);
   });
 });
 

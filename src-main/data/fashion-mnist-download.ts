@@ -85,10 +85,10 @@ export function cachedFashionMnistDir(dataDir: string): string {
 }
 
 /** Where the four files are looked for, in order; the last one is where a download goes. */
-export function fashionMnistSearchDirs(dataDir?: string): string[] {
+export function fashionMnistSearchDirs(dataDir?: string, systemDir: string | null = DEBIAN_FASHION_MNIST_DIR): string[] {
   const env = process.env.POCKETBENCH_FASHION_MNIST_DIR;
   if (env) return [path.resolve(env)];
-  const dirs = [DEBIAN_FASHION_MNIST_DIR, bundledFashionMnistDir(), dataDir ? cachedFashionMnistDir(dataDir) : null];
+  const dirs = [systemDir, bundledFashionMnistDir(), dataDir ? cachedFashionMnistDir(dataDir) : null];
   return dirs.filter((d): d is string => Boolean(d));
 }
 
@@ -141,6 +141,8 @@ export interface EnsureOptions {
   dataDir?: string;
   onProgress?: (p: FashionMnistProgress) => void;
   signal?: AbortSignal;
+  /** The system package's folder (tests pass null to stand for a machine without it). */
+  systemDir?: string | null;
 }
 
 /**
@@ -149,7 +151,7 @@ export interface EnsureOptions {
  */
 export async function ensureFashionMnist(dir: string | undefined, opts: EnsureOptions = {}): Promise<string> {
   if (dir) return path.resolve(dir);
-  const dirs = fashionMnistSearchDirs(opts.dataDir);
+  const dirs = fashionMnistSearchDirs(opts.dataDir, opts.systemDir);
   const found = dirs.find(hasFashionMnist);
   if (found) return found;
   const target = dirs.at(-1);
@@ -194,4 +196,36 @@ export async function downloadFashionMnist(dir: string, opts: EnsureOptions = {}
     });
   }
   if (todo.length) report(todo.length - 1, 'done');
+}
+
+/**
+ * `npm run package`: put the four verified `.gz` files in `outDir` (the installers' resources), so
+ * a packaged app works offline from its first start. Each is taken from a folder that already has
+ * it (checked against the pinned SHA-256) or downloaded like on first use. Returns where each came from.
+ */
+export async function bundleFashionMnist(outDir: string, opts: EnsureOptions = {}): Promise<Record<string, string>> {
+  fs.mkdirSync(outDir, { recursive: true });
+  const from: Record<string, string> = {};
+  const sources = fashionMnistSearchDirs(opts.dataDir, opts.systemDir).filter((d) => path.resolve(d) !== path.resolve(outDir));
+  for (const f of FASHION_MNIST_FILES) {
+    const dest = path.join(outDir, f.name);
+    if (fs.existsSync(dest) && (await checkFashionMnistFile(dest, f.name)) === null) {
+      from[f.name] = 'already bundled';
+      continue;
+    }
+    fs.rmSync(dest, { force: true });
+    for (const d of sources) {
+      const src = path.join(d, f.name);
+      if (fs.existsSync(src) && (await checkFashionMnistFile(src, f.name)) === null) {
+        fs.copyFileSync(src, dest);
+        from[f.name] = src;
+        break;
+      }
+    }
+  }
+  if (FASHION_MNIST_FILES.some((f) => !from[f.name])) {
+    await downloadFashionMnist(outDir, opts);
+    for (const f of FASHION_MNIST_FILES) from[f.name] ??= `${mirrorBaseUrl()}/${f.name}`;
+  }
+  return from;
 }
