@@ -18,7 +18,7 @@ export interface FileServer {
   requests: ServedRequest[];
   /** The next GET of `path` sends its headers, then `afterBytes` bytes of the body, then drops the connection. */
   cutOnce(path: string, afterBytes: number): void;
-  /** The next `times` full GETs of `path` serve the file with some bytes changed. */
+  /** The next `times` full GETs of `path` serve the file with some bytes changed (each time elsewhere). */
   corrupt(path: string, times?: number): void;
   /** Serve 200 with the whole file whatever the Range header says. */
   ignoreRange(on: boolean): void;
@@ -29,6 +29,7 @@ export async function startFileServer(files: Record<string, Buffer>): Promise<Fi
   const cuts = new Map<string, number>();
   const corrupted = new Map<string, number>();
   let noRange = false;
+  let damage = 0;
   const requests: ServedRequest[] = [];
   const sockets = new Set<Socket>();
   const server = http.createServer((req, res) => {
@@ -57,7 +58,9 @@ export async function startFileServer(files: Record<string, Buffer>): Promise<Fi
     if (left > 0 && start === 0) {
       corrupted.set(p, left - 1);
       body = Buffer.from(body);
-      for (let i = Math.floor(body.length / 2); i < Math.min(body.length, Math.floor(body.length / 2) + 16); i++) body[i] ^= 0xff;
+      // Each damaged copy differs from the last (as real damage would): a new place every time.
+      const at = Math.floor(body.length / 2) + 64 * (damage++ % 8);
+      for (let i = at; i < Math.min(body.length, at + 16); i++) body[i] ^= 0xff;
     }
     const slice = body.subarray(start);
     const headers: Record<string, string | number> = { 'content-length': slice.length, 'accept-ranges': 'bytes', 'content-type': 'application/octet-stream' };
