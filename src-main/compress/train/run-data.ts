@@ -45,10 +45,18 @@ export async function loadRunDataset(ctx: {
   progress?: (p: Omit<RunProgress, 'runId' | 'stageIndex' | 'stageKind'>) => void;
 }): Promise<LoadedDataset> {
   const named = datasetSource(ctx.recipe.dataset, ctx.recipe.seed);
+  let shown = '';
   const source = await resolveDatasetSource(named.source, {
     dataDir: ctx.paths.dataDir,
     signal: ctx.signal,
-    onProgress: (p) => ctx.progress?.({ phase: 'dataset download', fraction: p.total ? Math.min(1, p.bytes / p.total) : undefined, message: describeDatasetDownload(p) }),
+    onProgress: (p) => {
+      // One update per 2 % (and per phase), not per network chunk: each crosses the worker boundary.
+      const fraction = p.total ? Math.min(1, p.bytes / p.total) : undefined;
+      const step = `${p.phase}|${p.index}|${fraction === undefined ? p.bytes >> 20 : Math.floor(fraction * 50)}`;
+      if (step === shown) return;
+      shown = step;
+      ctx.progress?.({ phase: 'dataset download', fraction, message: describeDatasetDownload(p) });
+    },
   });
   const options = named.options;
   const key = JSON.stringify([source, options]);
