@@ -238,8 +238,11 @@ export class AndroidTarget implements BenchmarkTarget {
     // was printed waits for it (at most a few seconds) so the runner never outlives the benchmark.
     const stopReading = new AbortController();
     let graceTimer: NodeJS.Timeout | undefined;
+    // The cancel is reported only once the kill has been sent and answered, so a cancelled row
+    // never describes a runner that is still running on the phone.
+    let killed: Promise<void> = Promise.resolve();
     const killAndStop = () => {
-      if (pid !== null) void this.adb.kill(serial, pid);
+      if (pid !== null) killed = this.adb.kill(serial, pid);
       stopReading.abort();
     };
     const onAbort = () => {
@@ -271,7 +274,10 @@ export class AndroidTarget implements BenchmarkTarget {
       });
       stop = true;
       const output = res.output.replace(new RegExp(`^${PID_MARK}\\d+\\r?\\n?`, 'm'), '');
-      if (ctx.signal.aborted) throw new AppError('CANCELLED', 'Cancelled by the user; the runner on the phone was stopped.');
+      if (ctx.signal.aborted) {
+        await killed;
+        throw new AppError('CANCELLED', 'Cancelled by the user; the runner on the phone was stopped.');
+      }
       let exitNote: string | null = null;
       if (res.exitCode !== 0) {
         const sig = res.exitCode > 128 && res.exitCode < 160 ? res.exitCode - 128 : null;
@@ -284,7 +290,10 @@ export class AndroidTarget implements BenchmarkTarget {
       }
       return { output, vmHwmKb, vmRssKb, affinity, exitNote };
     } catch (err) {
-      if (ctx.signal.aborted) throw new AppError('CANCELLED', 'Cancelled by the user; the runner on the phone was stopped.');
+      if (ctx.signal.aborted) {
+        await killed;
+        throw new AppError('CANCELLED', 'Cancelled by the user; the runner on the phone was stopped.');
+      }
       if (err instanceof DisconnectedError) throw new DisconnectedError(serial, 'the benchmark run');
       throw err;
     } finally {
