@@ -19,6 +19,8 @@ export interface SimPhone {
   /** Is a benchmark_model process still running on the phone? */
   runnerRunning(): Promise<boolean>;
   setThermal(t: { status: number; extraC: number }): void;
+  /** Change faults while attached (e.g. a thermal zone that becomes unreadable). */
+  setFaults(f: SimFaults): void;
   /** Pull the cable (and `adb disconnect`). */
   unplug(): Promise<void>;
 }
@@ -50,6 +52,7 @@ export async function startLabSim(): Promise<LabSim> {
         commands: () => dev.commands(),
         runnerRunning: async () => dev.runnerPids().length > 0,
         setThermal: (t) => dev.setThermal(t),
+        setFaults: (f) => dev.setFaults(f),
         async unplug() {
           dev.unplug();
           await disconnect(server, dev);
