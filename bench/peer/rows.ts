@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
-import { kdObjective, liveTeacher, type TeacherSource } from '../../src-main/compress/distill/objectives';
+import { kdObjective, liveTeacher, type TeacherSource, teacherLogits } from '../../src-main/compress/distill/objectives';
 import { createOptimizer, createTrainStep } from '../../src-main/compress/train/step';
 import { buildTemplate, summarizeModel, toLogitsModel } from '../../src-main/models';
 import { importModel } from '../../src-main/models/import';
@@ -97,7 +97,7 @@ export async function buildRow(def: RowDef): Promise<BuiltRow> {
     const sameInput = input.join() === teacherInput.join();
     const txs = sameInput ? xs : seeded([b, ...teacherInput], 13);
     // The pipeline's live teacher; a teacher at another resolution reads its own copy of the batch.
-    const source: TeacherSource = sameInput ? liveTeacher(teacher) : { logits: () => teacher.apply(txs, { training: false }) as tf.Tensor2D };
+    const source: TeacherSource = sameInput ? liveTeacher(teacher) : { logits: () => teacherLogits(teacher, txs) };
     const objective = kdObjective(student, source, TEMPERATURE, ALPHA);
     const step = createTrainStep(student, createOptimizer('adam', 1e-3), objective.loss);
     return {
