@@ -16,6 +16,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { AppError } from '../../../src-shared/errors';
 import { layerSeed } from '../../models/templates/common';
+import { inferenceBatchSize } from '../train/memory';
 import { kdLoss, hintLoss, maskedCrossEntropy, progressiveSelfTargets, softCrossEntropy, softTargetLoss } from './losses';
 
 /** The subset of the training step's batch info the objectives read. */
@@ -42,6 +43,7 @@ export function cachedTeacher(teacher: tfl.LayersModel, x: Float32Array, n: numb
   const per = sampleShape.reduce((a, b) => a * b, 1);
   const numClasses = (teacher.outputs[0].shape as number[])[1];
   const table = new Float32Array(n * numClasses);
+  batchSize = inferenceBatchSize(teacher, batchSize);
   for (let start = 0; start < n; start += batchSize) {
     const end = Math.min(n, start + batchSize);
     const out = tf.tidy(() => teacher.predict(tf.tensor(x.subarray(start * per, end * per), [end - start, ...sampleShape])) as tf.Tensor);
@@ -56,7 +58,22 @@ export function cachedTeacher(teacher: tfl.LayersModel, x: Float32Array, n: numb
 
 /** The teacher run on each batch (when caching is off). */
 export function liveTeacher(teacher: tfl.LayersModel): TeacherSource {
-  return { logits: (xs) => teacher.apply(xs, { training: false }) as tf.Tensor2D };
+  return { logits: (xs) => teacherLogits(teacher, xs) };
+}
+
+/**
+ * A frozen teacher's forward pass inside a training step, kept off the gradient tape: run as the
+ * forward function of a `tf.customGrad` op (tfjs records no kernel inside another op), through
+ * `predict` (inference mode, each intermediate tensor freed as soon as the next layers have read it).
+ * On the tape it would record every kernel and keep every activation alive until the step ends
+ * (a MobileNetV2 teacher at 224×224: about 37 MiB per image). Its gradient is zero: nothing trains
+ * through a teacher.
+ */
+export function teacherLogits(teacher: tfl.LayersModel, xs: tf.Tensor): tf.Tensor2D {
+  const run = () => teacher.predict(xs, { batchSize: Math.max(1, xs.shape[0]) }) as tf.Tensor2D;
+  if (!(tf.engine() as unknown as { isTapeOn(): boolean }).isTapeOn()) return run();
+  const offTape = tf.customGrad(((x: tf.Tensor) => ({ value: run(), gradFunc: () => tf.zerosLike(x) })) as never) as (x: tf.Tensor) => tf.Tensor2D;
+  return offTape(xs);
 }
 
 /**
