@@ -14,6 +14,7 @@ import type { DatasetSpec, Recipe } from '../../src-shared/recipe';
 import type { ArtifactSummary } from '../../src-shared/types';
 import { calibrateMinMax } from '../compress/quantize/minmax';
 import type { QuantParams } from '../compress/quantize/params';
+import { imageFolderSource } from '../compress/train/run-data';
 import { calibrationSample, loadDataset, type DatasetSource, type LoadedDataset, type LoadOptions } from '../data';
 import { loadModel, summarizeModel } from '../models';
 import type { Store } from '../store';
@@ -62,7 +63,7 @@ export function datasetFromRecipe(spec: DatasetSpec, seed: number): { source: Da
       };
     case 'image-folder':
       return {
-        source: { kind: 'image-folder', dir: spec.path, ...(spec.imageSize ? { size: spec.imageSize } : {}), ...(spec.channels ? { channels: spec.channels } : {}) },
+        source: imageFolderSource(spec),
         opts: { seed, valFraction: spec.split.validation, testFraction: spec.split.test },
       };
     case 'csv':
@@ -92,9 +93,13 @@ export async function datasetOfArtifact(store: Store, artifact: ArtifactSummary)
 export function metadataFor(ds: LoadedDataset | null, recipeHash?: string, meta?: ModelMeta | null): NonNullable<ExportOptions['metadata']> {
   const std = ds?.info.standardization as { mean?: number[]; std?: number[] } | undefined;
   const labels = meta?.labels ?? ds?.info.classes;
+  // A model without its own description takes the run's images: their size and normalization (an imported teacher's, carried to the student).
+  const img = ds?.info.image;
+  const input: ModelMeta['input'] | undefined =
+    meta?.input ?? (img && ds ? { kind: 'image', size: [ds.info.inputShape[0], ds.info.inputShape[1]], channels: ds.info.inputShape[2] as 1 | 3, normalization: img.normalization, dtype: 'float32' } : undefined);
   return {
     ...(labels?.length ? { labels } : {}),
-    ...(meta?.input ? { input: meta.input } : {}),
+    ...(input ? { input } : {}),
     ...(meta?.output ? { output: meta.output } : {}),
     ...(ds && ds.info.inputShape.length !== 3 && std?.mean && std.std ? { featureNormalization: { mean: std.mean, std: std.std } } : {}),
     ...(recipeHash ? { recipeHash } : {}),

@@ -8,6 +8,19 @@ import { type DatasetSource, type LoadedDataset, loadDataset, type LoadOptions, 
 import type { AppPaths } from '../../host/paths';
 import type { Store } from '../../store';
 
+/** The data module's image-folder source for a recipe's dataset block (sizes, normalization, labels or not). */
+export function imageFolderSource(spec: Extract<DatasetSpec, { kind: 'image-folder' }>): Extract<DatasetSource, { kind: 'image-folder' }> {
+  return {
+    kind: 'image-folder',
+    dir: spec.path,
+    ...(spec.imageSize ? { size: spec.imageSize } : {}),
+    ...(spec.channels ? { channels: spec.channels } : {}),
+    ...(spec.decodeSize ? { decodeSize: spec.decodeSize } : {}),
+    ...(spec.normalization ? { normalization: spec.normalization } : {}),
+    ...(spec.unlabeled ? { unlabeled: true } : {}),
+  };
+}
+
 /** The data module's source and split options for a recipe's dataset block. */
 export function datasetSource(spec: DatasetSpec, seed: number): { source: DatasetSource; options: LoadOptions } {
   switch (spec.kind) {
@@ -18,7 +31,7 @@ export function datasetSource(spec: DatasetSpec, seed: number): { source: Datase
       };
     case 'image-folder':
       return {
-        source: { kind: 'image-folder', dir: spec.path, size: spec.imageSize, channels: spec.channels },
+        source: imageFolderSource(spec),
         options: { seed, valFraction: spec.split.validation, testFraction: spec.split.test, labeledCount: spec.labeledCount },
       };
     case 'csv':
