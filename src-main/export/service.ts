@@ -238,8 +238,10 @@ export async function recordDesktopAccuracy(
   const ms = performance.now() - started;
   const parent = artifact.parentId !== null ? store.artifacts.get(artifact.parentId) : null;
   const tfjsAccuracy = typeof parent?.metrics?.accuracy === 'number' ? parent.metrics.accuracy : typeof artifact.metrics?.accuracy === 'number' ? artifact.metrics.accuracy : null;
+  // Targets from a teacher (a folder without labels): the file's agreement with it is its fidelity.
+  const byTeacher = ds.info.targets === 'teacher';
   store.artifacts.updateMetrics(artifactId, {
-    deployedAccuracy,
+    ...(byTeacher ? { deployedFidelity: deployedAccuracy, targets: 'teacher' } : { deployedAccuracy }),
     deployedAccuracySamples: ds.test.n,
     deployedAccuracyRuntime: 'LiteRT (CPU, this computer)',
     ...(tfjsAccuracy !== null ? { accuracy: tfjsAccuracy } : {}),

@@ -7,6 +7,7 @@ import type { DatasetSpec, Recipe } from '../../../src-shared/recipe';
 import { type DatasetSource, type LoadedDataset, loadDataset, type LoadOptions, recordDataset } from '../../data';
 import type { AppPaths } from '../../host/paths';
 import type { Store } from '../../store';
+import { labelFromTeacher } from './model-view';
 
 /** The data module's image-folder source for a recipe's dataset block (sizes, normalization, labels or not). */
 export function imageFolderSource(spec: Extract<DatasetSpec, { kind: 'image-folder' }>): Extract<DatasetSource, { kind: 'image-folder' }> {
@@ -49,7 +50,8 @@ export async function loadRunDataset(ctx: { recipe: Recipe; paths: AppPaths; sto
   const { source, options } = datasetSource(ctx.recipe.dataset, ctx.recipe.seed);
   const key = JSON.stringify([source, options]);
   if (cached?.key !== key) {
-    const ds = loadDataset(source, { ...options, cacheDir: path.join(ctx.paths.dataDir, 'cache', 'datasets') });
+    // An unlabelled folder gets its classes and held-out targets from the recipe's teacher (fidelity).
+    const ds = loadDataset(source, { ...options, cacheDir: path.join(ctx.paths.dataDir, 'cache', 'datasets') }).then((d) => labelFromTeacher(d, ctx.recipe, ctx.store));
     cached = { key, ds };
     ds.catch(() => {
       if (cached?.ds === ds) cached = null;
