@@ -15,6 +15,7 @@ import type { ArtifactSummary } from '../../src-shared/types';
 import { calibrateMinMax } from '../compress/quantize/minmax';
 import type { QuantParams } from '../compress/quantize/params';
 import { imageFolderSource } from '../compress/train/run-data';
+import { withView } from '../data/image-view';
 import { calibrationSample, loadDataset, type DatasetSource, type LoadedDataset, type LoadOptions } from '../data';
 import { loadModel, summarizeModel } from '../models';
 import type { Store } from '../store';
@@ -222,6 +223,20 @@ export async function tfliteAccuracy(path: string, split: { x: Float32Array; y: 
   }
 }
 
+/**
+ * The test split as this file takes it: an image dataset's pixels at the file's input size and in the
+ * normalization its metadata states (an imported teacher exported at 224 px beside a 128-px student);
+ * other datasets, and files that state nothing, as the dataset gives them.
+ */
+export function testSplitForFile(path: string, ds: LoadedDataset): LoadedDataset['test'] {
+  if (!ds.test.images) return ds.test;
+  const info = inspectTflite(path);
+  const shape = info.inputs[0]?.shape;
+  if (!shape || shape.length !== 4) return ds.test;
+  const normalization = info.metadata?.normalization?.mean.length && info.metadata.normalization.std.length ? info.metadata.normalization : ds.test.images.view.normalization;
+  return withView(ds.test, { size: [shape[1], shape[2]], normalization: { mean: [...normalization.mean], std: [...normalization.std] } });
+}
+
 /** Measures and stores the desktop accuracy of a .tflite artifact on the whole test split. */
 export async function recordDesktopAccuracy(
   store: Store,
@@ -234,7 +249,7 @@ export async function recordDesktopAccuracy(
   if (artifact.format !== 'tflite') throw new AppError('INVALID_ARGS', `Artifact "${artifact.name}" is a TF.js model; export it to .tflite first.`);
   const ds = dataset ?? (await datasetOfArtifact(store, artifact));
   const started = performance.now();
-  const deployedAccuracy = await tfliteAccuracy(artifact.path, ds.test, signal);
+  const deployedAccuracy = await tfliteAccuracy(artifact.path, testSplitForFile(artifact.path, ds), signal);
   const ms = performance.now() - started;
   const parent = artifact.parentId !== null ? store.artifacts.get(artifact.parentId) : null;
   const tfjsAccuracy = typeof parent?.metrics?.accuracy === 'number' ? parent.metrics.accuracy : typeof artifact.metrics?.accuracy === 'number' ? artifact.metrics.accuracy : null;
