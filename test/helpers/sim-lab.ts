@@ -61,7 +61,6 @@ export async function startLabSim(): Promise<LabSim> {
           await disconnect(server, dev);
         },
         replug: () => dev.replug(),
-        setFaults: (f) => dev.setFaults(f),
       };
     },
     async close() {
