@@ -27,6 +27,7 @@ const opt = (name: string, fallback: string) => (args.includes(name) ? args[args
 const base = path.resolve(opt('--base', '/tmp/pb-base'));
 const here = path.resolve(import.meta.dirname, '..');
 const rounds = Number(opt('--rounds', '2'));
+
 if (!fs.existsSync(path.join(base, 'out', 'native'))) throw new Error(`no built base checkout at ${base} (see the header of this file)`);
 fs.copyFileSync(path.join(here, 'bench', 'step-kernels.ts'), path.join(base, 'bench', 'step-kernels.ts'));
 
@@ -42,7 +43,7 @@ const familyOf = (kernel: string) => FAMILY.find(([, re]) => re.test(kernel))?.[
 
 function run(dir: string, size: number, steps: number): StepRun {
   const out = execFileSync(process.execPath, ['--import', 'tsx', 'bench/step-kernels.ts', '--template', 'mobilenet', '--size', String(size), '--batch', '64',
-    '--steps', String(steps), '--warmup', '2', '--json'], { cwd: dir, encoding: 'utf8', maxBuffer: 1 << 24, env: { ...process.env } });
+    '--steps', String(steps), '--warmup', '2', '--micro-batch', '64', '--json'], { cwd: dir, encoding: 'utf8', maxBuffer: 1 << 24 });
   return JSON.parse(out.trim().split('\n').pop()!) as StepRun;
 }
 
@@ -51,7 +52,8 @@ const r2 = (x: number) => Math.round(x * 100) / 100;
 
 const figures: Record<string, number | string> = {};
 const conditions: Record<string, unknown> = { model: 'mobilenet template, width 1, 10 classes', batch: 64, optimizer: 'adam 1e-3', rounds,
-  order: 'base, new alternating, each in a fresh process', families: Object.fromEntries(FAMILY.map(([f, re]) => [f, re.source])) };
+  order: 'base, new alternating, each in a fresh process',
+  microBatch: '64 (one pass: the memory planner of this tree would split the step, the base does not; kernels are compared, not plans)', families: Object.fromEntries(FAMILY.map(([f, re]) => [f, re.source])) };
 for (const [size, steps] of [[32, 3], [96, 2]] as const) {
   const runs: Record<'base' | 'new', StepRun[]> = { base: [], new: [] };
   for (let i = 0; i < rounds; i++) {

@@ -7,7 +7,7 @@
  * inside kernels is the engine's bookkeeping (tape, tidy, tensor tracking). Diagnostic only: records
  * nothing. `--width 1` for the teacher, `--distill` for the distillation step's loss, `--steps N` (default 50);
  * `--template mobilenet|resnet --size 32|96 --batch N` for the CNN templates (stem stride 2 from 96 px);
- * `--warmup N` steps before timing (default 5); `--json` prints one JSON line (bench/native-speedup.ts reads it).
+ * `--warmup N` steps before timing (default 5); `--micro-batch N` overrides the memory planner's split; `--json` prints one JSON line (bench/native-speedup.ts reads it).
  *
  * Where the kernels come from (student, wasm+native): the Identity are the engine cloning every
  * tensor it saves for the backward pass (Engine.saveTensorsForBackwardMode → Engine.clone, inside
@@ -39,7 +39,9 @@ void (async () => {
   // --distill: the distillation step (KD loss, T 4, α 0.9, teacher logits from the cache as a constant).
   const teacherLogits = tf.randomNormal([batch, 10], 0, 3) as tf.Tensor2D;
   const distill: LossFn = (x, y) => kdLoss({ teacherLogits, studentLogits: model.apply(x, { training: true }) as tf.Tensor2D, labels: y, temperature: 4, alpha: 0.9 });
-  const step = createTrainStep(model, createOptimizer('adam', 1e-3), args.includes('--distill') ? distill : undefined);
+  // --micro-batch N: samples per micro-batch instead of the memory planner's split (N = batch: one pass).
+  const microBatch = flag('--micro-batch', 0);
+  const step = createTrainStep(model, createOptimizer('adam', 1e-3), args.includes('--distill') ? distill : undefined, [], microBatch ? { microBatch } : {});
   const ys = tf.tensor1d(Array.from({ length: batch }, (_, i) => i % 10), 'int32');
   for (let i = 0; i < flag('--warmup', 5); i++) step(xs, ys);
 
