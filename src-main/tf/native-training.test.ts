@@ -81,6 +81,24 @@ describe.skipIf(!native.kernels)('native training kernels match the cpu backend'
     expect(got.leaked).toBeLessThanOrEqual(2); // at most one node's unused gradients stay until the next BN gradient
   });
 
+  it('batch statistics stay accurate when a channel mean is large against its spread', () => {
+    const R = 3000;
+    const C = 11;
+    const x = randomArray([R, C], 9).map((v, i) => 500 + (i % C) * 100 + v * 0.01);
+    const [mean, variance] = [new Float32Array(C), new Float32Array(C)];
+    native.kernels!.batchNormTrain(x, null, null, new Float32Array(R * C), mean, variance, R, C, 1e-3);
+    for (let c = 0; c < C; c++) {
+      let m = 0;
+      for (let r = 0; r < R; r++) m += x[r * C + c];
+      m /= R;
+      let v = 0;
+      for (let r = 0; r < R; r++) v += (x[r * C + c] - m) ** 2;
+      v /= R;
+      expect(Math.abs(mean[c] - m)).toBeLessThanOrEqual(Math.abs(m) * 1e-7);
+      expect(Math.abs(variance[c] - v) / v).toBeLessThanOrEqual(1e-4); // v ≈ 3e-5: a naive float E[x²] − E[x]² would be all noise
+    }
+  });
+
   it('the training path runs the native kernels, not tfjs moments and its op-by-op gradient', () => {
     const names: string[] = [];
     onBackend('wasm', () => {
