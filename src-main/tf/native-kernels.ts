@@ -139,6 +139,36 @@ const maxPoolGrad: Impl = ({ inputs, backend, attrs }, native) => {
   return out;
 };
 
+const avgPool: Impl = ({ inputs, backend, attrs }, native) => {
+  const { x } = inputs;
+  if (!x || !allFloat(x) || x.shape.length !== 4) return null;
+  const info = poolInfo(x.shape, attrs);
+  const out = backend.makeOutput(info.outShape, 'float32');
+  native.avgPool(f32(backend, x), f32(backend, out), ...geometry(info));
+  return out;
+};
+
+const avgPoolGrad: Impl = ({ inputs, backend, attrs }, native) => {
+  const { dy, input } = inputs;
+  if (!dy || !input || !allFloat(dy, input) || input.shape.length !== 4) return null;
+  const info = poolInfo(input.shape, attrs);
+  const out = backend.makeOutput(input.shape, 'float32');
+  native.avgPoolGrad(f32(backend, dy), f32(backend, out), ...geometry(info));
+  return out;
+};
+
+/** Constant padding of H and W of an NHWC tensor (ZeroPadding2D); other paddings fall back. */
+const padV2: Impl = ({ inputs, backend, attrs }, native) => {
+  const { x } = inputs;
+  const pads = attrs.paddings as [number, number][];
+  if (!x || !allFloat(x) || x.shape.length !== 4 || pads.length !== 4 || [...pads[0], ...pads[3]].some((p) => p !== 0)) return null;
+  if (pads.flat().some((p) => p < 0) || tf.util.sizeFromShape(x.shape) === 0) return null;
+  const [b, h, w, c] = x.shape;
+  const out = backend.makeOutput([b, h + pads[1][0] + pads[1][1], w + pads[2][0] + pads[2][1], c], 'float32');
+  native.pad2d(f32(backend, x), f32(backend, out), b, h, w, c, pads[1][0], pads[1][1], pads[2][0], pads[2][1], (attrs.constantValue as number | undefined) ?? 0);
+  return out;
+};
+
 /** Sum over leading axes (bias gradients: [batch, ..., channels] → [channels]); others fall back. */
 const sum: Impl = ({ inputs, backend, attrs }, native) => {
   const { x } = inputs;
@@ -255,6 +285,9 @@ const impls: Record<string, Impl> = {
   [tf.DepthwiseConv2dNativeBackpropFilter]: depthwiseBackpropFilter,
   [tf.MaxPool]: maxPool,
   [tf.MaxPoolGrad]: maxPoolGrad,
+  [tf.AvgPool]: avgPool,
+  [tf.AvgPoolGrad]: avgPoolGrad,
+  [tf.PadV2]: padV2,
   [tf.Sum]: sum,
   [tf.Add]: add,
   [tf.BatchMatMul]: matMul,

@@ -181,6 +181,60 @@ describe.skipIf(!native.kernels)('native training kernels match the cpu backend'
     expect(maxRelError(runKernel('wasm', 'Mean', input, attrs), runKernel('cpu', 'Mean', input, attrs))).toBeLessThanOrEqual(1e-5);
   });
 
+  // tfjs' cpu AvgPoolGrad divides every window by its full size, also where 'same' padding cut it
+  // (its forward divides by the taps inside, as TensorFlow does both ways): the reference here is the
+  // derivative of the forward itself, a depthwise box filter divided by the count of taps inside.
+  it.each([
+    ['2x2/2 valid, odd 7x9, 5 channels', [2, 7, 9, 5], 2, 2, 'valid'],
+    ['3x3/2 same, batch 1, 13 channels', [1, 9, 8, 13], 3, 2, 'same'],
+    ['3x3/1 same, 16 channels', [3, 6, 6, 16], 3, 1, 'same'],
+  ] as const)('AvgPool and its gradient, %s', (_name, shape, size, stride, pad) => {
+    const c = shape[3];
+    const boxMean = (t: tf.Tensor4D) => {
+      const box = tf.ones([size, size, c, 1]) as tf.Tensor4D;
+      const counts = tf.depthwiseConv2d(tf.onesLike(t), box, stride, pad);
+      return tf.div(tf.depthwiseConv2d(t, box, stride, pad), counts) as tf.Tensor4D;
+    };
+    const run = (backend: string, f: (t: tf.Tensor4D) => tf.Tensor4D) =>
+      onBackend(backend, () => {
+        const x = tf.tensor4d(randomArray(shape, 41), shape as unknown as [number, number, number, number]);
+        const y = f(x);
+        const dy = tf.tensor(randomArray(y.shape, 42), y.shape);
+        const dx = tf.grad((t: tf.Tensor) => tf.sum(tf.mul(f(t as tf.Tensor4D), dy)))(x);
+        const out = [y.dataSync() as Float32Array, dx.dataSync() as Float32Array];
+        tf.dispose([x, y, dy, dx]);
+        return out;
+      });
+    const [wy, wdx] = run('cpu', boxMean);
+    const [gy, gdx] = run('wasm', (t) => tf.avgPool(t, size, stride, pad));
+    expect(maxRelError(gy, wy)).toBeLessThanOrEqual(1e-5);
+    expect(maxRelError(gdx, wdx)).toBeLessThanOrEqual(1e-5);
+    // Forward: tfjs' cpu avgPool agrees.
+    expect(maxRelError(gy, run('cpu', (t) => tf.avgPool(t, size, stride, pad))[0])).toBeLessThanOrEqual(1e-5);
+  });
+
+  it.each([
+    ['ZeroPadding2D before a stride-2 depthwise (MobileNetV2: bottom and right)', [2, 7, 7, 13], [[0, 0], [0, 1], [0, 1], [0, 0]], 0],
+    ['all four sides, batch 1, a constant', [1, 5, 6, 8], [[0, 0], [2, 1], [1, 3], [0, 0]], 0.5],
+  ] as const)('PadV2 and its gradient, %s', (_name, shape, paddings, value) => {
+    const run = (backend: string) =>
+      onBackend(backend, () => {
+        const x = tf.tensor(randomArray(shape, 43), shape as unknown as number[]);
+        const f = (t: tf.Tensor) => tf.pad(t, paddings as unknown as [number, number][], value);
+        const y = f(x);
+        const dy = tf.tensor(randomArray(y.shape, 44), y.shape);
+        const dx = tf.grad((t: tf.Tensor) => tf.sum(tf.mul(f(t), dy)))(x);
+        const out = [y.dataSync() as Float32Array, dx.dataSync() as Float32Array];
+        tf.dispose([x, y, dy, dx]);
+        return out;
+      });
+    const [wy, wdx] = run('cpu');
+    const [gy, gdx] = run('wasm');
+    expect(gy).toEqual(wy);
+    expect(gdx).toEqual(wdx);
+    expect((tf.getKernel('PadV2', 'wasm') as { native?: boolean }).native).toBe(true);
+  });
+
   it('residual Add of same shapes', () => {
     const shape = [3, 9, 9, 13];
     const inputs = { a: { shape, data: randomArray(shape, 1) }, b: { shape, data: randomArray(shape, 2) } };
@@ -208,7 +262,8 @@ describe.skipIf(!native.kernels)('native training kernels match the cpu backend'
         gap: new Float32Array(64 * C), sum: new Float32Array(C),
         convDw: new Float32Array(w.length), convDx: new Float32Array(xi.length), conv: new Float32Array(gy.length),
         dwDw: new Float32Array(9 * 24), dwDx: new Float32Array(xi.length), dw: new Float32Array(gy.length),
-        pool: new Float32Array(gy.length),
+        pool: new Float32Array(gy.length), avg: new Float32Array(gy.length), avgGrad: new Float32Array(xi.length),
+        padded: new Float32Array(8 * 18 * 18 * 24),
       };
       k.batchNormTrain(x, gamma, beta, out.y, out.mean, out.variance, R, C, 1e-3);
       k.batchNormGrad(dy, x, out.mean, out.variance, gamma, out.dx, out.dgamma, out.dbeta, R, C, 1e-3);
@@ -221,6 +276,9 @@ describe.skipIf(!native.kernels)('native training kernels match the cpu backend'
       k.depthwiseBackpropFilter(xi, gy, out.dwDw, 1, ...g);
       k.depthwiseBackpropInput(gy, w.subarray(0, 9 * 24), out.dwDx, 1, ...g);
       k.maxPool(xi, out.pool, ...g);
+      k.avgPool(xi, out.avg, ...g);
+      k.avgPoolGrad(gy, out.avgGrad, ...g);
+      k.pad2d(xi, out.padded, 8, 17, 17, 24, 0, 1, 0, 1, 0);
       return out;
     };
     const one = run(1);

@@ -49,6 +49,10 @@ export interface NativeKernels {
   /** The training gradient through the batch statistics: dx, dgamma, dbeta. */
   batchNormGrad(dy: Float32Array, x: Float32Array, mean: Float32Array, variance: Float32Array, gamma: Float32Array | null, dx: Float32Array,
     dgamma: Float32Array, dbeta: Float32Array, rows: number, cols: number, epsilon: number): void;
+  avgPool(x: Float32Array, y: Float32Array, ...geometry: number[]): void;
+  avgPoolGrad(dy: Float32Array, dx: Float32Array, ...geometry: number[]): void;
+  /** y = x[B, H, W, C] padded on H and W with `value`. */
+  pad2d(x: Float32Array, y: Float32Array, b: number, h: number, w: number, c: number, top: number, bottom: number, left: number, right: number, value: number): void;
   setThreads(n: number): number;
   /** Test hook: a pool job of n chunks whose chunk failAt throws inside the add-on (the error must reach JS). */
   failInPool(n: number, failAt: number): void;
@@ -111,7 +115,7 @@ export function threadCount(env: NodeJS.ProcessEnv = process.env): number {
 /** Every function the JS side calls: a stale build from an older source is refused, not half-used. */
 const REQUIRED: (keyof NativeKernels)[] = ['conv2d', 'conv2dBackpropInput', 'conv2dBackpropFilter', 'depthwise', 'depthwiseBackpropInput',
   'depthwiseBackpropFilter', 'maxPool', 'maxPoolGrad', 'sumRows', 'addBias', 'matmul', 'adam', 'setThreads', 'failInPool',
-  'addSame', 'clip', 'clipGrad', 'relu6Grad', 'meanMiddle', 'meanMiddleGrad', 'batchNorm', 'batchNormTrain', 'batchNormGrad'];
+  'addSame', 'clip', 'clipGrad', 'relu6Grad', 'meanMiddle', 'meanMiddleGrad', 'batchNorm', 'batchNormTrain', 'batchNormGrad', 'avgPool', 'avgPoolGrad', 'pad2d'];
 
 let cached: NativeLoad | undefined;
 

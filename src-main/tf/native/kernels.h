@@ -20,6 +20,10 @@ void depthwiseBackpropFilter(const Conv& c, long M, const float* x, const float*
 // pooling.cc (geometry as a depthwise convolution with multiplier 1).
 void maxPool(const Conv& c, const float* x, float* y);
 void maxPoolGrad(const Conv& c, const float* dy, const float* x, float* dx);
+void avgPool(const Conv& c, const float* x, float* y);
+void avgPoolGrad(const Conv& c, const float* dy, float* dx);
+// Zero padding of H and W (ZeroPadding2D / PadV2 with a constant).
+void pad2d(const float* x, float* y, long B, long H, long W, long C, long top, long bottom, long left, long right, float value);
 
 // Global average pooling: out[o, c] = mean over i of x[o, i, c], and its gradient dx = dy / inner.
 void meanMiddle(const float* x, float* out, long outer, long inner, long C);

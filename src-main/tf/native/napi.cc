@@ -211,6 +211,26 @@ ENTRY(MaxPoolGrad, "maxPoolGrad(dy, x, dx, ...geometry)", {
   maxPoolGrad(c, a.f32(0, "dy", outSize(c)), a.f32(1, "x", inSize(c)), a.f32(2, "dx", inSize(c)));
 })
 
+ENTRY(AvgPool, "avgPool(x, y, ...geometry)", {
+  Conv c = poolGeometry(a, 2);
+  avgPool(c, a.f32(0, "x", inSize(c)), a.f32(1, "y", outSize(c)));
+})
+ENTRY(AvgPoolGrad, "avgPoolGrad(dy, dx, ...geometry)", {
+  Conv c = poolGeometry(a, 2);
+  avgPoolGrad(c, a.f32(0, "dy", outSize(c)), a.f32(1, "dx", inSize(c)));
+})
+ENTRY(Pad2D, "pad2d(x, y, B, H, W, C, top, bottom, left, right, value)", {
+  long d[8];
+  static const char* names[] = {"B", "H", "W", "C", "top", "bottom", "left", "right"};
+  for (int i = 0; i < 8; i++) {
+    d[i] = a.num(2 + i, names[i]);
+    if (d[i] < 0 || d[i] > LIMIT) a.bad(std::string(names[i]) + " is out of range");
+  }
+  const long OH = d[1] + d[4] + d[5], OW = d[2] + d[6] + d[7];
+  pad2d(a.f32(0, "x", mul({d[0], d[1], d[2], d[3]})), a.f32(1, "y", mul({d[0], OH, OW, d[3]})), d[0], d[1], d[2], d[3], d[4], d[5], d[6], d[7],
+        (float)a.dbl(10, "value"));
+})
+
 // Element-wise.
 ENTRY(SumRows, "sumRows(x, out, R, C)", {
   long R = a.num(2, "R"), C = a.num(3, "C");
@@ -325,6 +345,9 @@ napi_value Init(napi_env env, napi_value exports) {
       {"depthwiseBackpropFilter", nullptr, DepthwiseBackpropFilter, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"maxPool", nullptr, MaxPool, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"maxPoolGrad", nullptr, MaxPoolGrad, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"avgPool", nullptr, AvgPool, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"avgPoolGrad", nullptr, AvgPoolGrad, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"pad2d", nullptr, Pad2D, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"sumRows", nullptr, SumRows, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"matmul", nullptr, MatMul, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"addBias", nullptr, AddBias, nullptr, nullptr, nullptr, napi_default, nullptr},

@@ -1,4 +1,6 @@
-// Pooling: max pooling and its gradient; global average pooling (Mean over the middle axes) and its gradient.
+// Pooling: max and average pooling and their gradients; global average pooling (Mean over the middle
+// axes) and its gradient; zero padding of H and W (ZeroPadding2D, PadV2).
+#include <cstring>
 #include <limits>
 
 #include "kernels.h"
@@ -162,6 +164,59 @@ void meanMiddleGrad(const float* dy, float* dx, long outer, long inner, long C) 
     for (long c = 0; c < C; c++) g[c] /= n;
     float* d = dx + o * inner * C;
     for (long i = 0; i < inner; i++) std::memcpy(d + i * C, g.data(), C * sizeof(float));
+  });
+}
+
+// Average pooling: each window's mean over the taps inside the input (padding is not counted, as
+// in TensorFlow and tfjs).
+void avgPool(const Conv& c, const float* x, float* y) {
+  pool.parallelFor(c.B * c.OH, [&](long row) {
+    long b = row / c.OH, oy = row % c.OH;
+    for (long ox = 0; ox < c.OW; ox++) {
+      float* out = y + (row * c.OW + ox) * c.Ci;
+      std::fill(out, out + c.Ci, 0.f);
+      long n = 0;
+      forEachTap(c, b, oy, ox, [&](long in, long) {
+        n++;
+        for (long ch = 0; ch < c.Ci; ch++) out[ch] += x[in + ch];
+      });
+      const float count = (float)std::max(1L, n);
+      for (long ch = 0; ch < c.Ci; ch++) out[ch] /= count;
+    }
+  });
+}
+
+// Its gradient: each window's dy / count back onto its taps, image by image (no two tasks write the
+// same input).
+void avgPoolGrad(const Conv& c, const float* dy, float* dx) {
+  const long imageSize = c.H * c.W * c.Ci;
+  pool.parallelFor(c.B, [&](long b) {
+    std::fill(dx + b * imageSize, dx + (b + 1) * imageSize, 0.f);
+    std::vector<float> g(c.Ci);
+    for (long oy = 0; oy < c.OH; oy++)
+      for (long ox = 0; ox < c.OW; ox++) {
+        long n = 0;
+        forEachTap(c, b, oy, ox, [&](long, long) { n++; });
+        const float count = (float)std::max(1L, n);
+        const float* d = dy + ((b * c.OH + oy) * c.OW + ox) * c.Ci;
+        for (long ch = 0; ch < c.Ci; ch++) g[ch] = d[ch] / count;
+        forEachTap(c, b, oy, ox, [&](long in, long) {
+          for (long ch = 0; ch < c.Ci; ch++) dx[in + ch] += g[ch];
+        });
+      }
+  });
+}
+
+// y[B, H + top + bottom, W + left + right, C] = x surrounded by `value`, row by row.
+void pad2d(const float* x, float* y, long B, long H, long W, long C, long top, long bottom, long left, long right, float value) {
+  const long OH = H + top + bottom, OW = W + left + right;
+  pool.parallelFor(B * OH, [&](long row) {
+    const long b = row / OH, oy = row % OH, iy = oy - top;
+    float* out = y + row * OW * C;
+    if (iy < 0 || iy >= H) return std::fill(out, out + OW * C, value);
+    std::fill(out, out + left * C, value);
+    std::memcpy(out + left * C, x + (b * H + iy) * W * C, W * C * sizeof(float));
+    std::fill(out + (left + W) * C, out + OW * C, value);
   });
 }
 
