@@ -25,11 +25,12 @@ interface StepRun {
 const args = process.argv.slice(2);
 const opt = (name: string, fallback: string) => (args.includes(name) ? args[args.indexOf(name) + 1] : fallback);
 const base = path.resolve(opt('--base', '/tmp/pb-base'));
-const here = path.resolve(import.meta.dirname, '..');
+// `--new DIR`: a snapshot of this tree (`git archive HEAD | tar -x`, built) so edits during the run change nothing.
+const here = path.resolve(opt('--new', path.resolve(import.meta.dirname, '..')));
 const rounds = Number(opt('--rounds', '2'));
 
 if (!fs.existsSync(path.join(base, 'out', 'native'))) throw new Error(`no built base checkout at ${base} (see the header of this file)`);
-fs.copyFileSync(path.join(here, 'bench', 'step-kernels.ts'), path.join(base, 'bench', 'step-kernels.ts'));
+fs.copyFileSync(path.join(import.meta.dirname, 'step-kernels.ts'), path.join(base, 'bench', 'step-kernels.ts'));
 
 /** Kernel families; in this model the small element-wise ops all come from BatchNormalization's tfjs op chain. */
 const FAMILY: [string, RegExp][] = [
@@ -47,7 +48,10 @@ function run(dir: string, size: number, steps: number): StepRun {
   return JSON.parse(out.trim().split('\n').pop()!) as StepRun;
 }
 
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+};
 const r2 = (x: number) => Math.round(x * 100) / 100;
 
 const figures: Record<string, number | string> = {};
@@ -59,6 +63,7 @@ for (const [size, steps] of [[32, 3], [96, 2]] as const) {
   for (let i = 0; i < rounds; i++) {
     for (const which of ['base', 'new'] as const) {
       const r = run(which === 'base' ? base : here, size, steps);
+      if (r.backend !== 'wasm+native') throw new Error(`${which} ran on ${r.backend}: its add-on did not load (rebuild it)`);
       runs[which].push(r);
       console.log(`${size}px ${which}: ${r.wallMs.toFixed(0)} ms wall, ${r.cpuMs.toFixed(0)} ms CPU, ${r.kernelsPerStep} kernels (${r.backend}, ${r.threads} threads)`);
     }
