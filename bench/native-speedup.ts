@@ -10,7 +10,7 @@
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { recordResult } from './results';
+import { gitCommit, recordResult } from './results';
 
 interface StepRun {
   backend: string;
@@ -55,7 +55,7 @@ const median = (xs: number[]) => {
 const r2 = (x: number) => Math.round(x * 100) / 100;
 
 const figures: Record<string, number | string> = {};
-const conditions: Record<string, unknown> = { model: 'mobilenet template, width 1, 10 classes', batch: 64, optimizer: 'adam 1e-3', rounds,
+const conditions: Record<string, unknown> = { newCommit: opt('--new-commit', gitCommit()), baseCommit: opt('--base-commit', 'unknown'), model: 'mobilenet template, width 1, 10 classes', batch: 64, optimizer: 'adam 1e-3', rounds,
   order: 'base, new alternating, each in a fresh process',
   microBatch: '64 (one pass: the memory planner of this tree would split the step, the base does not; kernels are compared, not plans)', families: Object.fromEntries(FAMILY.map(([f, re]) => [f, re.source])) };
 for (const [size, steps] of [[32, 3], [96, 2]] as const) {
