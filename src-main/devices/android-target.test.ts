@@ -43,14 +43,12 @@ class ShellAdb extends Adbc {
       setTimeout(() => s.destroy(), 60);
       return s;
     }
-    const child = spawn('/bin/sh', ['-c', `${mapped}; echo __PB_EXIT__$?`], { env: { ...process.env, PATH: `${this.root}/bin:${process.env.PATH}`, RUNNER_MODE: this.mode }, stdio: ['ignore', 'pipe', 'pipe'] });
+    // One pipe for stdout and stderr, as a phone's shell v1 gives (one pty): merging two pipes here
+    // let stderr written before the exit marker arrive after it under load (an error line after
+    // `__PB_EXIT__1`, or after the end), which the reader rightly took for a cut connection.
+    const child = spawn('/bin/sh', ['-c', `exec 2>&1\n${mapped}; echo __PB_EXIT__$?`], { env: { ...process.env, PATH: `${this.root}/bin:${process.env.PATH}`, RUNNER_MODE: this.mode }, stdio: ['ignore', 'pipe', 'ignore'] });
     const out = new PassThrough();
     child.stdout.pipe(out);
-    // stderr can still deliver after stdout ended the stream (seen under load in CI): a write after
-    // end errors the stream, which the reader reports as a disconnect. Late stderr is dropped.
-    child.stderr.on('data', (d) => {
-      if (!out.writableEnded) out.write(d);
-    });
     return out;
   }
   override async push(_serial: string, local: string, remote: string): Promise<void> {
