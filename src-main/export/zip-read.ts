@@ -9,6 +9,7 @@
  * flatbuffer, whose weights may hold the bytes of a zip signature, so the reader starts at the local
  * header the central directory names instead of scanning the whole file.
  */
+import { AppError } from '../../src-shared/errors';
 import { readZipEntries, type ZipLimits } from '../models/import/zip';
 
 /** Associated files are labels and vocabularies: 16 MiB is far above any real one. */
@@ -18,14 +19,7 @@ const REMEDY = 'Export or download the model again.';
 
 export function readZipEntry(bytes: Uint8Array, name: string, what = 'The model file', limits: ZipLimits = ASSOCIATED_FILE_LIMITS): Uint8Array | null {
   const v = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  // The end-of-central-directory record is in the last 22 + 65535 bytes.
-  let eocd = -1;
-  for (let i = bytes.length - 22; i >= Math.max(0, bytes.length - 22 - 0xffff); i--) {
-    if (v.getUint32(i, true) === 0x06054b50) {
-      eocd = i;
-      break;
-    }
-  }
+  const eocd = endOfCentralDirectory(bytes);
   if (eocd < 0) return null;
   const count = v.getUint16(eocd + 10, true);
   let at = v.getUint32(eocd + 16, true);
@@ -41,4 +35,27 @@ export function readZipEntry(bytes: Uint8Array, name: string, what = 'The model 
     at += 46 + nameLen + v.getUint16(at + 30, true) + v.getUint16(at + 32, true);
   }
   return null;
+}
+
+/**
+ * A file the model's TFLite metadata names (labels, vocabulary). The metadata populator refuses to
+ * write metadata naming a file it does not pack, so a missing one means the model file was cut short
+ * (the archive is its last part) or damaged: an error, never a silent model without labels.
+ */
+export function readAssociatedFile(bytes: Uint8Array, name: string, what: string): Uint8Array {
+  const data = readZipEntry(bytes, name, what);
+  if (data) return data;
+  const archive = endOfCentralDirectory(bytes) >= 0;
+  throw new AppError(
+    'INVALID_FILE',
+    `${what}: its TFLite metadata names the file "${name}", but ${archive ? 'the archive packed in the model does not hold it' : 'the model ends before the archive that holds it'}; the file was cut short or damaged. Copy, export or download it again.`,
+    { file: what, entry: name },
+  );
+}
+
+/** Offset of the end-of-central-directory record (in the last 22 + 65535 bytes), or -1. */
+function endOfCentralDirectory(bytes: Uint8Array): number {
+  const v = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  for (let i = bytes.length - 22; i >= Math.max(0, bytes.length - 22 - 0xffff); i--) if (v.getUint32(i, true) === 0x06054b50) return i;
+  return -1;
 }
