@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 /**
- * `npm run build:native`: compiles the native kernel add-on (kernels.cc, N-API, so Node and
+ * `npm run build:native`: compiles the native kernel add-on (one .cc per kernel family, N-API, so Node and
  * Electron load the same binary without a rebuild) with node-gyp against the local Node headers,
  * and copies it to out/native/, where src-main/tf/native.ts finds it.
  *
@@ -20,7 +20,8 @@ const here = import.meta.dirname;
 const root = path.resolve(here, '..', '..', '..');
 const target = path.join(root, 'out', 'native', 'pocketbench_kernels.node');
 const built = path.join(here, 'build', 'Release', 'pocketbench_kernels.node');
-const sources = ['kernels.cc', 'binding.gyp'].map((f) => path.join(here, f));
+// Every source of the add-on (one file per kernel family, see binding.gyp) and the gyp file.
+const sources = fs.readdirSync(here).filter((f) => /\.(cc|h|gyp)$/.test(f)).map((f) => path.join(here, f));
 
 function log(msg) {
   console.log(`[build:native] ${msg}`);
