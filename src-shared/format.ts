@@ -64,3 +64,11 @@ export function formatPercent(x: number | null | undefined, digits = 1): string 
   if (x === null || x === undefined || !Number.isFinite(x)) return '—';
   return `${(x * 100).toFixed(digits)} %`;
 }
+
+/** "Downloading Fashion-MNIST: 12.3 MB of 30.9 MB (file 2 of 4, resumed)", the same in the wizard and the CLI. */
+export function describeDatasetDownload(p: { file: string; index: number; files: number; bytes: number; total: number | null; resumed: boolean; phase: string }): string {
+  if (p.phase === 'done') return `Fashion-MNIST downloaded and verified (${formatBytes(p.bytes)}).`;
+  if (p.phase === 'verify') return `Checking the SHA-256 of ${p.file} (file ${p.index + 1} of ${p.files})…`;
+  const of = p.total ? ` of ${formatBytes(p.total)}` : '';
+  return `Downloading Fashion-MNIST: ${formatBytes(p.bytes)}${of} (file ${p.index + 1} of ${p.files}${p.resumed ? ', resumed' : ''})`;
+}

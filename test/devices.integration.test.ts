@@ -16,6 +16,7 @@ import { EventBus } from '../src-main/host/events';
 import { Store } from '../src-main/store';
 import { EM_AARCH64, EM_ARM, fakeElf } from './helpers/fake-elf';
 import { type LabSim, simAvailable, simUnavailableReason, startLabSim } from './helpers/sim-lab';
+import { waitFor } from './helpers/wait-for';
 
 const MODEL = path.resolve(import.meta.dirname, 'fixtures/models/face_detection_short_range.tflite');
 const FAST = { ...defaultBenchOptions, runs: 3, warmup: 1, trials: 2, cooldownMaxWaitS: 2 };
@@ -26,16 +27,6 @@ let store: Store;
 let bus: EventBus;
 let lab: DeviceLab;
 const events: BenchmarkProgress[] = [];
-
-async function waitFor<T>(fn: () => T | undefined | null | false, what: string, timeoutMs = 15_000): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const v = fn();
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 if (!simAvailable) console.warn(`device-lab integration tests skipped: ${simUnavailableReason}`);
 

@@ -1,6 +1,7 @@
 /**
  * The runner on the phone: TFLite's `benchmark_model`, one binary per ABI. The user selects the
- * file (Settings → Runners) or the app downloads the official nightly build when online. Either
+ * file (Settings → Runners) or the app downloads the official build when online, installed only
+ * when its SHA-256 is pinned in runner-pins.ts (`POCKETBENCH_RUNNER_BASE_URL` names a mirror). Either
  * way the file must be an ELF for that ABI's architecture; its SHA-256 is recorded, shown, stored
  * with every benchmark, and checked again before each push. On the phone it is pushed once: the
  * hash there is compared first.
@@ -9,10 +10,12 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { AppError } from '../../src-shared/errors';
+import { downloadVerified } from '../net/download';
 import type { Store } from '../store';
 import type { RunnerRecord } from '../store/runners';
 import { formatBytes } from '../../src-shared/format';
 import type { Adbc } from './adb';
+import { RUNNER_PINS, type RunnerPin } from './runner-pins';
 import { type HashAlgo, hashNote, localDigest, remoteDigest } from './phone-tools';
 import { command, sequence } from './shell-quote';
 
@@ -82,48 +85,61 @@ export async function setRunnerFile(store: Store, abi: string, file: string, sou
   return store.runners.get(abi)!;
 }
 
-/** Download the official build for an ABI into `dir`, with progress; then record it. */
+/**
+ * Download the official build for an ABI into `dir` (resumable, like the dataset), then record it
+ * only when its SHA-256 is one of `pins` (runner-pins.ts). A complete file with another hash is
+ * downloaded once more (it may be damaged); when the second copy has the same unknown hash it is a
+ * build PocketBench does not know: it is kept aside as `<name>.unverified` and refused with
+ * RUNNER_UNPINNED, whose details carry its path for the user to pick it deliberately.
+ */
 export async function downloadRunner(
   store: Store,
   abi: string,
   dir: string,
   onProgress: (bytes: number, total: number | null) => void,
   signal?: AbortSignal,
+  pins: readonly RunnerPin[] = RUNNER_PINS,
 ): Promise<RunnerRecord> {
   const url = officialRunnerUrl(abi);
   if (!url) throw new AppError('UNSUPPORTED', `There is no official benchmark_model build for ${abi}. Build it from TensorFlow's sources and select the file in Settings → Runners.`);
   fs.mkdirSync(dir, { recursive: true });
   const dest = path.join(dir, `benchmark_model-${abi}`);
-  const tmp = `${dest}.download`;
-  let res: Response;
-  try {
-    res = await fetch(url, { signal });
-  } catch (err) {
-    throw new AppError('DOWNLOAD_FAILED', `Could not download benchmark_model for ${abi} from ${url} (${(err as Error).message}). Check the internet connection, or select a file you already have in Settings → Runners.`);
-  }
-  if (!res.ok || !res.body) throw new AppError('DOWNLOAD_FAILED', `Downloading benchmark_model for ${abi} failed: ${url} answered ${res.status}. Select a file you already have in Settings → Runners.`);
-  const total = Number(res.headers.get('content-length')) || null;
-  const out = fs.createWriteStream(tmp);
-  let bytes = 0;
-  try {
-    for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
-      bytes += chunk.length;
-      if (!out.write(chunk)) await new Promise<void>((r) => out.once('drain', () => r()));
-      onProgress(bytes, total);
-    }
-    await new Promise<void>((resolve, reject) => out.end((err?: Error | null) => (err ? reject(err) : resolve())));
-  } catch (err) {
-    out.destroy();
-    fs.rmSync(tmp, { force: true });
-    throw new AppError('DOWNLOAD_FAILED', `The download of benchmark_model for ${abi} stopped after ${bytes} bytes (${(err as Error).message}). Try again.`);
-  }
-  try {
-    checkElf(tmp, abi);
-  } catch (err) {
-    fs.rmSync(tmp, { force: true });
-    throw err;
-  }
-  fs.renameSync(tmp, dest);
+  const aside = `${dest}.unverified`;
+  const known = pins.filter((p) => p.abi === abi);
+  let firstUnknown: string | null = null;
+  await downloadVerified({
+    url,
+    dest,
+    label: `benchmark_model for ${abi}`,
+    signal,
+    manualRoute: 'You can also select a benchmark_model file you already have in Devices → Runners.',
+    onProgress: (p) => onProgress(p.bytes, p.total),
+    verify: async (file) => {
+      try {
+        checkElf(file, abi);
+      } catch (err) {
+        fs.rmSync(file, { force: true });
+        throw err;
+      }
+      const sha = await sha256File(file);
+      if (known.some((p) => p.sha256 === sha)) return null;
+      if (firstUnknown !== sha) {
+        // Fetched again once: a damaged copy differs the second time, an unknown build does not.
+        firstUnknown ??= sha;
+        return `SHA-256 ${sha.slice(0, 16)}… is not a pinned build for ${abi}`;
+      }
+      fs.renameSync(file, aside);
+      fs.chmodSync(aside, 0o755);
+      const versions = known.map((p) => `${p.version} (${p.date})`).join(', ');
+      throw new AppError(
+        'RUNNER_UNPINNED',
+        `The benchmark_model downloaded for ${abi} (SHA-256 ${sha}) is not a build PocketBench knows, so it was not installed. ` +
+          (versions ? `Known builds: ${versions}. ` : 'PocketBench has no pinned hash for the official builds yet (they are unversioned nightlies). ') +
+          `If you trust it, select it yourself in Devices → Runners: it was kept at ${aside}.`,
+        { abi, path: aside, sha256: sha, url },
+      );
+    },
+  });
   fs.chmodSync(dest, 0o755);
   return setRunnerFile(store, abi, dest, 'download');
 }

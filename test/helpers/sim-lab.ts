@@ -23,6 +23,9 @@ export interface SimPhone {
   setFaults(f: SimFaults): void;
   /** Pull the cable (and `adb disconnect`). */
   unplug(): Promise<void>;
+  /** Plug it back in (connect to it again with the lab). */
+  replug(): void;
+  setFaults(f: SimFaults): void;
 }
 
 export interface LabSim {
@@ -57,6 +60,7 @@ export async function startLabSim(): Promise<LabSim> {
           dev.unplug();
           await disconnect(server, dev);
         },
+        replug: () => dev.replug(),
       };
     },
     async close() {

@@ -143,6 +143,13 @@ export class SimDevice {
     this.killAll();
   }
 
+  /** Plugs the cable back in: connections are accepted again (reconnect with `adb connect`); the drop-mid-run fault is cleared. */
+  replug(): void {
+    this.unplugged = false;
+    this.faults.dropMidRun = false;
+    this.runnerStarts = 0;
+  }
+
   async close(): Promise<void> {
     this.unplug();
     await new Promise<void>((r) => (this.server ? this.server.close(() => r()) : r()));
