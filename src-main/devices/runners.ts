@@ -13,8 +13,10 @@ import { AppError } from '../../src-shared/errors';
 import { downloadVerified } from '../net/download';
 import type { Store } from '../store';
 import type { RunnerRecord } from '../store/runners';
+import { formatBytes } from '../../src-shared/format';
 import type { Adbc } from './adb';
 import { RUNNER_PINS, type RunnerPin } from './runner-pins';
+import { type HashAlgo, hashNote, localDigest, remoteDigest } from './phone-tools';
 import { command, sequence } from './shell-quote';
 
 export const REMOTE_DIR = '/data/local/tmp/pocketbench';
@@ -168,14 +170,6 @@ export async function verifyRunner(r: RunnerRecord): Promise<void> {
   }
 }
 
-/** SHA-256 of a file on the phone, or null when it is not there. */
-export async function remoteSha256(adb: Adbc, serial: string, remote: string): Promise<string | null> {
-  const r = await adb.shell(serial, command('sha256sum', remote), { timeoutMs: 60_000 });
-  if (r.exitCode !== 0) return null;
-  const m = /^([0-9a-f]{64})\b/m.exec(r.output);
-  return m ? m[1] : null;
-}
-
 /** Free bytes in the folder on the phone (`df -k`), or null when df says nothing we can read. */
 export async function remoteFreeBytes(adb: Adbc, serial: string, dir: string): Promise<number | null> {
   const r = await adb.shell(serial, command('df', '-k', dir), { timeoutMs: 15_000 });
@@ -200,28 +194,34 @@ export async function pushIfChanged(
   mode: number,
   onProgress?: (bytes: number, total: number) => void,
   signal?: AbortSignal,
-): Promise<{ pushed: boolean }> {
-  if ((await remoteSha256(adb, serial, remote)) === sha256) return { pushed: false };
+): Promise<{ pushed: boolean; hash: HashAlgo; hashNote: string | null }> {
+  const same = async () => {
+    const d = await remoteDigest(adb, serial, remote);
+    return { d, ok: d !== null && d.value === (await localDigest(local, d.algo, sha256)) };
+  };
+  const before = await same();
+  if (before.ok) return { pushed: false, hash: before.d!.algo, hashNote: hashNote(before.d!.algo) };
   const dir = path.posix.dirname(remote);
   await ensureRemoteDir(adb, serial, dir);
   const size = fs.statSync(local).size;
   const free = await remoteFreeBytes(adb, serial, dir);
   if (free !== null && free < size + 1024 * 1024) {
-    throw new AppError('DISK_FULL', `The phone ${serial} has ${(free / 1e6).toFixed(1)} MB free in ${dir}, and ${path.basename(local)} needs ${(size / 1e6).toFixed(1)} MB. Free some space on the phone and run again.`);
+    throw new AppError('DISK_FULL', `The phone ${serial} has ${formatBytes(free)} free in ${dir}, and ${path.basename(local)} needs ${formatBytes(size)}. Free some space on the phone and run again.`);
   }
   await adb.push(serial, local, remote, mode, (b) => onProgress?.(b, size), signal);
-  const after = await remoteSha256(adb, serial, remote);
-  if (after !== sha256) {
+  const after = await same();
+  if (!after.ok) {
     // A short file is what a full disk or a dropped connection leaves behind.
     await adb.shell(serial, command('rm', '-f', remote), { timeoutMs: 10_000 }).catch(() => undefined);
     const freeNow = await remoteFreeBytes(adb, serial, dir).catch(() => null);
     if (freeNow !== null && freeNow < size) {
       throw new AppError('DISK_FULL', `The phone ${serial} ran out of storage while receiving ${path.basename(local)}. Free some space on it and run again.`);
     }
-    throw new AppError('PUSH_CORRUPT', `${path.basename(local)} arrived on ${serial} with a different SHA-256 (${after ?? 'unreadable'}). Run again; if it repeats, check the cable.`);
+    const what = after.d ? `a different ${after.d.algo === 'size' ? 'size' : after.d.algo.toUpperCase()} (${after.d.value})` : 'nothing readable there';
+    throw new AppError('PUSH_CORRUPT', `${path.basename(local)} arrived on ${serial} with ${what}. Run again; if it repeats, check the cable.`);
   }
   if (mode & 0o111) await adb.run(serial, sequence(command('chmod', '755', remote)), `Making ${remote} executable`);
-  return { pushed: true };
+  return { pushed: true, hash: after.d!.algo, hashNote: hashNote(after.d!.algo) };
 }
 
 /** Make sure the phone has this exact runner (pushed once; hash compared first). */

@@ -84,6 +84,11 @@ export interface TrialInfo {
   cooldownTimedOut?: boolean;
   tempBeforeC?: number | null;
   tempAfterC?: number | null;
+  warmupCount?: number | null;
+  warmupMeanUs?: number | null;
+  warmupStdUs?: number | null;
+  warmupMinUs?: number | null;
+  warmupMaxUs?: number | null;
 }
 
 export interface BenchmarkDetail {

@@ -34,8 +34,8 @@ describe.runIf(FASHION_MNIST_FILES.every((f) => fs.existsSync(path.join(debianDi
       expect(seen.every((p) => p.phase === 'dataset download')).toBe(true);
       expect(seen.length).toBeGreaterThan(10);
       expect(seen.length).toBeLessThan(120);
-      expect(seen.at(-1)!.message).toMatch(/^Fashion-MNIST downloaded and verified \(29\.\d MB\)\.$/);
-      expect(seen.some((p) => /^Downloading Fashion-MNIST: .* of 29\.\d MB \(file 1 of 4\)$/.test(p.message ?? ''))).toBe(true);
+      expect(seen.at(-1)!.message).toMatch(/^Fashion-MNIST downloaded and verified \(29\.\d MiB\)\.$/);
+      expect(seen.some((p) => /^Downloading Fashion-MNIST: .* of 29\.\d MiB \(file 1 of 4\)$/.test(p.message ?? ''))).toBe(true);
     } finally {
       store.close();
       delete process.env.POCKETBENCH_FASHION_MNIST_DIR;

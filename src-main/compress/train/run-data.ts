@@ -9,6 +9,20 @@ import { describeDatasetDownload } from '../../../src-shared/format';
 import { type DatasetSource, type LoadedDataset, loadDataset, type LoadOptions, recordDataset, resolveDatasetSource } from '../../data';
 import type { AppPaths } from '../../host/paths';
 import type { Store } from '../../store';
+import { labelFromTeacher } from './model-view';
+
+/** The data module's image-folder source for a recipe's dataset block (sizes, normalization, labels or not). */
+export function imageFolderSource(spec: Extract<DatasetSpec, { kind: 'image-folder' }>): Extract<DatasetSource, { kind: 'image-folder' }> {
+  return {
+    kind: 'image-folder',
+    dir: spec.path,
+    ...(spec.imageSize ? { size: spec.imageSize } : {}),
+    ...(spec.channels ? { channels: spec.channels } : {}),
+    ...(spec.decodeSize ? { decodeSize: spec.decodeSize } : {}),
+    ...(spec.normalization ? { normalization: spec.normalization } : {}),
+    ...(spec.unlabeled ? { unlabeled: true } : {}),
+  };
+}
 
 /** The data module's source and split options for a recipe's dataset block. */
 export function datasetSource(spec: DatasetSpec, seed: number): { source: DatasetSource; options: LoadOptions } {
@@ -20,7 +34,7 @@ export function datasetSource(spec: DatasetSpec, seed: number): { source: Datase
       };
     case 'image-folder':
       return {
-        source: { kind: 'image-folder', dir: spec.path, size: spec.imageSize, channels: spec.channels },
+        source: imageFolderSource(spec),
         options: { seed, valFraction: spec.split.validation, testFraction: spec.split.test, labeledCount: spec.labeledCount },
       };
     case 'csv':
@@ -61,7 +75,8 @@ export async function loadRunDataset(ctx: {
   const options = named.options;
   const key = JSON.stringify([source, options]);
   if (cached?.key !== key) {
-    const ds = loadDataset(source, { ...options, cacheDir: path.join(ctx.paths.dataDir, 'cache', 'datasets') });
+    // An unlabelled folder gets its classes and held-out targets from the recipe's teacher (fidelity).
+    const ds = loadDataset(source, { ...options, cacheDir: path.join(ctx.paths.dataDir, 'cache', 'datasets') }).then((d) => labelFromTeacher(d, ctx.recipe, ctx.store));
     cached = { key, ds };
     ds.catch(() => {
       if (cached?.ds === ds) cached = null;
