@@ -12,6 +12,8 @@ export interface BackendInfo {
   threads: number | null;
   /** Why a faster backend is not in use, in words. */
   note?: string;
+  /** Which backend runs and why, in one short sentence for the status bar. */
+  reason?: string;
 }
 
 export interface AdbStatus {
