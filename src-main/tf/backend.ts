@@ -16,6 +16,7 @@ import { registerFusedLossKernels } from './fused-loss';
 import { registerLeanKernels } from './lean-kernels';
 import { loadNativeKernels, threadCount } from './native';
 import { registerNativeKernels } from './native-kernels';
+import { registerNativeTraining } from './native-training';
 import { installedTfjsVersions, tfjsVersionNotice } from './tfjs-version';
 import { registerWasmGradKernels } from './wasm-grad-kernels';
 
@@ -93,6 +94,7 @@ async function pick(prefer?: 'tensorflow' | 'wasm' | 'cpu'): Promise<{ tf: TF; i
         const why = tfjsNode.ok ? 'tfjs-node is installed too: a short timed probe picks the faster one per model' : tfjsNode.why;
         if (native.kernels) {
           registerNativeKernels(native.kernels);
+          registerNativeTraining(native.kernels);
           wasmInfo = { name: 'wasm+native', threads: threadCount(), note: notes.join('; ') || undefined, reason: why };
           return { tf, info: { ...wasmInfo } };
         }
