@@ -8,6 +8,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
+import { leanTeacher } from '../../src-main/compress/distill/frozen-teacher';
 import { kdObjective, liveTeacher, type TeacherSource, teacherLogits } from '../../src-main/compress/distill/objectives';
 import { createOptimizer, createTrainStep } from '../../src-main/compress/train/step';
 import { buildTemplate, summarizeModel, toLogitsModel } from '../../src-main/models';
@@ -91,23 +92,27 @@ export async function buildRow(def: RowDef): Promise<BuiltRow> {
       dispose: () => tf.dispose([xs, ys]),
     };
   };
-  const kd = (student: tfl.LayersModel, teacher: tfl.LayersModel, input: number[], teacherInput: number[], classes: number, conditions: Record<string, unknown>): BuiltRow => {
+  const kd = async (student: tfl.LayersModel, original: tfl.LayersModel, input: number[], teacherInput: number[], classes: number, conditions: Record<string, unknown>): Promise<BuiltRow> => {
+    // As the distill stage does: the teacher's logits from its inference copy (BatchNorm folded, ReLUs merged).
+    const teacher = (await leanTeacher(original)).model;
     const xs = seeded([b, ...input], 11);
     const ys = labels(b, classes, 12);
     const sameInput = input.join() === teacherInput.join();
     const txs = sameInput ? xs : seeded([b, ...teacherInput], 13);
-    // The pipeline's live teacher; a teacher at another resolution reads its own copy of the batch.
-    const source: TeacherSource = sameInput ? liveTeacher(teacher) : { logits: () => teacherLogits(teacher, txs) };
+    // The pipeline's live teacher; a teacher at another resolution reads its own copy of the batch's
+    // images (by index: a batch split into micro-batches asks for its part).
+    const source: TeacherSource = sameInput ? liveTeacher(teacher) : { logits: (_xs, idx) => tf.tidy(() => teacherLogits(teacher, tf.gather(txs, tf.tensor1d(idx, 'int32')))) };
     const objective = kdObjective(student, source, TEMPERATURE, ALPHA);
     const step = createTrainStep(student, createOptimizer('adam', 1e-3), objective.loss);
+    const info = { indices: Int32Array.from({ length: b }, (_, i) => i), epoch: 0, batch: 0, step: 0 };
     return {
-      step: () => step(xs, ys),
-      models: [{ id: 'student', model: student }, { id: 'teacher', model: teacher }],
+      step: () => step(xs, ys, info),
+      models: [{ id: 'student', model: student }, { id: 'teacher', model: original }],
       studentInput: input,
       teacherInput,
       classes,
-      flopsPerStep: b * (3 * forwardFlops(student) + forwardFlops(teacher)),
-      conditions: { loss: `kdObjective (T ${TEMPERATURE}, α ${ALPHA}), live teacher`, ...conditions },
+      flopsPerStep: b * (3 * forwardFlops(student) + forwardFlops(original)),
+      conditions: { loss: `kdObjective (T ${TEMPERATURE}, α ${ALPHA}), live teacher (leanTeacher: BatchNorm folded, ReLUs merged)`, ...conditions },
       dispose: () => tf.dispose(sameInput ? [xs, ys] : [xs, ys, txs]),
     };
   };
