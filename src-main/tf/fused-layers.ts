@@ -73,6 +73,9 @@ function fusing(): boolean {
   return enabled && tf.getBackend() === 'wasm' && tapeOn();
 }
 
+/** The same test for the other fused layer ops (fused-norm.ts): one switch for all of them. */
+export const fusedLayerTrainingActive = fusing;
+
 /**
  * Inference (no tape) on wasm: tfjs-layers fuses bias + ReLU into Conv2D itself, but applies ReLU6
  * as a separate kernel and never fuses a DepthwiseConv2D's bias or activation. A frozen teacher
@@ -203,6 +206,11 @@ function ownerOfCall(cls: { prototype: object }): { call: Call } {
   while (proto && !Object.prototype.hasOwnProperty.call(proto, 'call')) proto = Object.getPrototypeOf(proto);
   if (!proto) throw new Error('layer class without a call method');
   return proto as { call: Call };
+}
+
+/** The prototype whose `call` a registered tfjs-layers class (by class name) runs. */
+export function layerCallOwner(name: string): { call: Call } {
+  return ownerOfCall(layerClass(name));
 }
 
 /** Patches Conv2D and Dense and registers the fused kernels' gradients, once. */
