@@ -43,12 +43,12 @@ function gradsOf(fused: boolean, scale = 3): Run {
 }
 
 describe('BatchNormalization and ReLU6 as one taped op each', () => {
-  it('computes the same loss and moving statistics as tfjs-layers (the same ops), and its gradients to float rounding', () => {
+  it('computes the loss, moving statistics and gradients of tfjs-layers to float rounding', () => {
     const fused = gradsOf(true);
     const plain = gradsOf(false);
-    expect(fused.loss).toBe(plain.loss);
-    // Moving mean and variance after one training call: bit for bit.
-    expect(fused.weights).toEqual(plain.weights);
+    expect(Math.abs(fused.loss - plain.loss)).toBeLessThan(1e-6 * Math.abs(plain.loss));
+    // Moving mean and variance after one training call (and the untouched weights).
+    fused.weights.forEach((w, i) => w.forEach((v, j) => expect(Math.abs(v - plain.weights[i][j])).toBeLessThan(1e-6 + 1e-6 * Math.abs(v))));
     fused.grads.forEach((g, i) => {
       const p = plain.grads[i];
       const scale = Math.max(...p.map(Math.abs));
