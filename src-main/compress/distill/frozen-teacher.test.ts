@@ -24,7 +24,7 @@ function trainedLooking(model: tfl.LayersModel, seed: number): void {
       tf.randomUniform([n], 0.5, 1.5, 'float32', s), // gamma
       tf.randomUniform([n], -0.2, 0.2, 'float32', s + 1000), // beta
       tf.randomUniform([n], -0.05, 0.05, 'float32', s + 2000), // moving mean
-      tf.randomUniform([n], 0.0005, 0.004, 'float32', s + 3000), // moving variance
+      tf.randomUniform([n], 0.05, 0.5, 'float32', s + 3000), // moving variance
     ]);
   }
 }

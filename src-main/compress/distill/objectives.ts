@@ -15,6 +15,8 @@
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { AppError } from '../../../src-shared/errors';
+import type { Split } from '../../data';
+import { splitBatch, splitRows } from '../../data/image-view';
 import { layerSeed } from '../../models/templates/common';
 import { inferenceBatchSize } from '../train/memory';
 import { kdLoss, hintLoss, maskedCrossEntropy, progressiveSelfTargets, softCrossEntropy, softTargetLoss } from './losses';
@@ -38,15 +40,19 @@ export interface TeacherSource {
   logits(xs: tf.Tensor, indices: Int32Array): tf.Tensor2D;
 }
 
-/** Teacher logits for every training image, computed once (valid while inputs are not augmented). */
-export function cachedTeacher(teacher: tfl.LayersModel, x: Float32Array, n: number, sampleShape: number[], batchSize = 256): TeacherSource & { table: Float32Array } {
-  const per = sampleShape.reduce((a, b) => a * b, 1);
+/**
+ * Teacher logits for every training image, computed once (valid while inputs are not augmented).
+ * `split` is the training split as the teacher sees it (an image split may be in the teacher's own
+ * size and normalization, data/image-view.ts); row i of the table belongs to training index i.
+ */
+export function cachedTeacher(teacher: tfl.LayersModel, split: Pick<Split, 'x' | 'n' | 'sampleShape' | 'images'>, batchSize = 256): TeacherSource & { table: Float32Array } {
+  const n = split.n;
   const numClasses = (teacher.outputs[0].shape as number[])[1];
   const table = new Float32Array(n * numClasses);
   batchSize = inferenceBatchSize(teacher, batchSize);
   for (let start = 0; start < n; start += batchSize) {
     const end = Math.min(n, start + batchSize);
-    const out = tf.tidy(() => teacher.predict(tf.tensor(x.subarray(start * per, end * per), [end - start, ...sampleShape])) as tf.Tensor);
+    const out = tf.tidy(() => teacher.predict(splitRows(split, start, end)) as tf.Tensor);
     table.set(out.dataSync(), start * numClasses);
     out.dispose();
   }
@@ -56,9 +62,13 @@ export function cachedTeacher(teacher: tfl.LayersModel, x: Float32Array, n: numb
   };
 }
 
-/** The teacher run on each batch (when caching is off). */
-export function liveTeacher(teacher: tfl.LayersModel): TeacherSource {
-  return { logits: (xs) => teacherLogits(teacher, xs) };
+/**
+ * The teacher run on each batch (when caching is off). With `split` (the training split in the
+ * teacher's own view), the teacher's batch is built from the same indices; else it takes the student's.
+ */
+export function liveTeacher(teacher: tfl.LayersModel, split?: Pick<Split, 'x' | 'sampleShape' | 'images'>): TeacherSource {
+  if (!split) return { logits: (xs) => teacherLogits(teacher, xs) };
+  return { logits: (_xs, indices) => tf.tidy(() => teacherLogits(teacher, splitBatch(split, indices))) };
 }
 
 /**
