@@ -21,20 +21,25 @@ export interface RowDef {
   row: number;
   title: string;
   batch: number;
-  /** Steps per measurement and warm-up steps (V8 and XNNPACK settle over the first steps). */
+  /**
+   * Rounds of A B (PocketBench then PyTorch), steps per side per round, and warm-up steps (V8 and
+   * XNNPACK settle over the first steps). Many short rounds: on a shared machine the load moves
+   * within seconds, and each round's ratio compares two measurements taken back to back.
+   */
+  rounds: number;
   steps: number;
   warmup: number;
 }
 
 export const ROWS: RowDef[] = [
-  { row: 1, title: 'LeNet teacher (width 1), 28×28×1', batch: 64, steps: 30, warmup: 10 },
-  { row: 2, title: 'LeNet student (width 0.25), 28×28×1', batch: 64, steps: 60, warmup: 20 },
-  { row: 3, title: 'LeNet KD step (teacher forward + student), 28×28×1', batch: 64, steps: 40, warmup: 10 },
-  { row: 4, title: 'MobileNet template width 1, 32×32×3', batch: 64, steps: 4, warmup: 2 },
-  { row: 5, title: 'ResNet template (8 layers), 32×32×3', batch: 64, steps: 6, warmup: 2 },
-  { row: 6, title: 'MobileNetV2 α 0.35 teacher forward (224×224×3) + MobileNet-template student width 0.5 (128×128×3), KD step', batch: 32, steps: 2, warmup: 1 },
-  { row: 7, title: 'MobileNet-template student width 0.5, 96×96×3', batch: 64, steps: 2, warmup: 1 },
-  { row: 8, title: 'MobileNetV2 α 0.35 training step (fine-tuning the imported teacher), 224×224×3', batch: 32, steps: 2, warmup: 1 },
+  { row: 1, title: 'LeNet teacher (width 1), 28×28×1', batch: 64, rounds: 8, steps: 8, warmup: 10 },
+  { row: 2, title: 'LeNet student (width 0.25), 28×28×1', batch: 64, rounds: 8, steps: 16, warmup: 20 },
+  { row: 3, title: 'LeNet KD step (teacher forward + student), 28×28×1', batch: 64, rounds: 8, steps: 10, warmup: 10 },
+  { row: 4, title: 'MobileNet template width 1, 32×32×3', batch: 64, rounds: 5, steps: 2, warmup: 2 },
+  { row: 5, title: 'ResNet template (8 layers), 32×32×3', batch: 64, rounds: 5, steps: 3, warmup: 2 },
+  { row: 6, title: 'MobileNetV2 α 0.35 teacher forward (224×224×3) + MobileNet-template student width 0.5 (128×128×3), KD step', batch: 32, rounds: 3, steps: 1, warmup: 1 },
+  { row: 7, title: 'MobileNet-template student width 0.5, 96×96×3', batch: 64, rounds: 3, steps: 2, warmup: 1 },
+  { row: 8, title: 'MobileNetV2 α 0.35 training step (fine-tuning the imported teacher), 224×224×3', batch: 32, rounds: 3, steps: 1, warmup: 1 },
 ];
 
 /** The Teachable Machine export every MobileNetV2 row uses (Keras 2 .h5, 4 classes). */
