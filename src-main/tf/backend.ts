@@ -4,7 +4,8 @@
  * registered, and when the native kernel add-on is built (src-main/tf/native) its multithreaded
  * kernels replace wasm's heavy ones, and Adam's update runs as one fused kernel (fused-adam.ts);
  * on wasm, Conv2D and Dense layers with a ReLU train as one fused kernel each way (fused-layers.ts),
- * and so does the label cross-entropy (fused-loss.ts).
+ * BatchNormalization and ReLU6 layers as one taped op each (fused-norm.ts), and so does the label
+ * cross-entropy (fused-loss.ts).
  * The backend is then reported as `wasm+native` with its threads. tfjs-node is an optional dependency:
  * its install downloads libtensorflow, which fails on machines without internet access; where it
  * loads, it is used only when a timed probe finds it faster for the model (backend-choice.ts).
@@ -13,6 +14,7 @@ import type { BackendInfo } from '../../src-shared/types';
 import { registerFusedAdamKernel } from './fused-adam';
 import { installFusedLayerTraining } from './fused-layers';
 import { registerFusedLossKernels } from './fused-loss';
+import { installFusedNormTraining } from './fused-norm';
 import { registerLeanKernels } from './lean-kernels';
 import { loadNativeKernels, threadCount } from './native';
 import { registerNativeKernels } from './native-kernels';
@@ -90,6 +92,7 @@ async function pick(prefer?: 'tensorflow' | 'wasm' | 'cpu'): Promise<{ tf: TF; i
         const native = loadNativeKernels();
         registerFusedAdamKernel(native.kernels);
         installFusedLayerTraining();
+        installFusedNormTraining();
         registerFusedLossKernels();
         const why = tfjsNode.ok ? 'tfjs-node is installed too: a short timed probe picks the faster one per model' : tfjsNode.why;
         if (native.kernels) {
