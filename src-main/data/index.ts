@@ -50,9 +50,16 @@ export type {
   ValSplit,
 } from './types';
 export { UNLABELED } from './types';
-export { loadDataset, previewDataset, recordDataset } from './load';
+export { loadDataset, previewDataset, recordDataset, resolveDatasetSource } from './load';
 export { calibrationSample, labeledOnly, stratifiedPartition, stratifiedSample, subset, trainingView, withLabeledCount } from './splits';
 export { DEFAULT_FASHION_MNIST_DIR, FASHION_MNIST_CLASSES, fashionMnistDir, findFashionMnistFiles, readFashionMnist } from './fashion-mnist';
+export {
+  ensureFashionMnist,
+  FASHION_MNIST_FILES,
+  FASHION_MNIST_TRAIN_COUNT,
+  type EnsureOptions,
+  type FashionMnistProgress,
+} from './fashion-mnist-download';
 export { applyStandardization, csvColumns, suggestLabelColumn } from './csv';
 export { parseIdx, readIdxFile, type IdxArray } from './idx';
 export { imageBatch, splitBatch, splitRows, withView } from './image-view';

@@ -23,6 +23,7 @@ import { initBackend } from '../../tf';
 import { evaluate, fit, predictAll } from '../train';
 import { modelView, splitFor, topOneAgreement } from '../train/model-view';
 import { storeModelArtifact } from '../train/artifacts';
+import { estimateInferencePerSample, logPlan } from '../train/memory';
 import { loadRunDataset } from '../train/run-data';
 import { capacityCheck } from '../train/capacity';
 import { auxHeadsObjective, cachedTeacher, controlObjective, featureObjective, kdObjective, liveTeacher, type Objective, progressiveObjective, type TeacherSource } from './objectives';
@@ -243,6 +244,9 @@ async function trainUnit(ctx: Ctx, a: UnitArgs): Promise<SeedResult> {
       extraVariables: objective.extraVariables,
       samples: usesUnlabeled ? 'all' : 'labeled',
       checkpoint: { dir: unitDir, resume: true },
+      // A live teacher runs its forward pass inside every step (off the tape: objectives.ts).
+      extraPerSampleBytes: a.teacher && a.teacherSource && !('table' in a.teacherSource) ? estimateInferencePerSample(a.teacher) : 0,
+      onMemoryPlan: (plan) => logPlan(ctx, plan),
       onBatch: (p) => {
         // At most one batch event per 250 ms (and always the epoch's last batch): steps can be a few ms.
         const now = Date.now();

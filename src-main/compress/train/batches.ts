@@ -6,6 +6,7 @@ import { outputsProbabilities } from '../../models/logits';
 import { splitBatch, splitRows } from '../../data/image-view';
 import { createRng, deriveSeed, shuffleInPlace } from '../../data/rng';
 import { classificationMetrics, type ClassificationMetrics, type MetricOptions } from '../metrics';
+import { inferenceBatchSize } from './memory';
 
 export const sampleSize = (shape: number[]): number => shape.reduce((a, b) => a * b, 1);
 
@@ -30,7 +31,8 @@ export function predictAll(
   split: Pick<Split, 'x' | 'n' | 'sampleShape' | 'images'>,
   opts: { batchSize?: number; forward?: (xs: tf.Tensor) => tf.Tensor } = {},
 ): Float32Array {
-  const bs = opts.batchSize ?? 256;
+  // Smaller batches for big models (a MobileNetV2 at 224×224 holds ~0.6 GB per layer output at 256 images).
+  const bs = inferenceBatchSize(model, opts.batchSize ?? 256);
   let out: Float32Array | null = null;
   let width = 0;
   for (let start = 0; start < split.n; start += bs) {

@@ -4,7 +4,9 @@
  */
 import path from 'node:path';
 import type { DatasetSpec, Recipe } from '../../../src-shared/recipe';
-import { type DatasetSource, type LoadedDataset, loadDataset, type LoadOptions, recordDataset } from '../../data';
+import type { RunProgress } from '../../../src-shared/contract/pipeline';
+import { describeDatasetDownload } from '../../../src-shared/format';
+import { type DatasetSource, type LoadedDataset, loadDataset, type LoadOptions, recordDataset, resolveDatasetSource } from '../../data';
 import type { AppPaths } from '../../host/paths';
 import type { Store } from '../../store';
 import { labelFromTeacher } from './model-view';
@@ -45,9 +47,32 @@ export function datasetSource(spec: DatasetSpec, seed: number): { source: Datase
 
 let cached: { key: string; ds: Promise<LoadedDataset> } | null = null;
 
-/** Load (or reuse) the run's dataset and record it in the history. */
-export async function loadRunDataset(ctx: { recipe: Recipe; paths: AppPaths; store: Store }): Promise<LoadedDataset> {
-  const { source, options } = datasetSource(ctx.recipe.dataset, ctx.recipe.seed);
+/**
+ * Load (or reuse) the run's dataset and record it in the history. The built-in Fashion-MNIST is
+ * downloaded and verified first when this computer does not have it (progress goes to the stage).
+ */
+export async function loadRunDataset(ctx: {
+  recipe: Recipe;
+  paths: AppPaths;
+  store: Store;
+  signal?: AbortSignal;
+  progress?: (p: Omit<RunProgress, 'runId' | 'stageIndex' | 'stageKind'>) => void;
+}): Promise<LoadedDataset> {
+  const named = datasetSource(ctx.recipe.dataset, ctx.recipe.seed);
+  let shown = '';
+  const source = await resolveDatasetSource(named.source, {
+    dataDir: ctx.paths.dataDir,
+    signal: ctx.signal,
+    onProgress: (p) => {
+      // One update per 2 % (and per phase), not per network chunk: each crosses the worker boundary.
+      const fraction = p.total ? Math.min(1, p.bytes / p.total) : undefined;
+      const step = `${p.phase}|${p.index}|${fraction === undefined ? p.bytes >> 20 : Math.floor(fraction * 50)}`;
+      if (step === shown) return;
+      shown = step;
+      ctx.progress?.({ phase: 'dataset download', fraction, message: describeDatasetDownload(p) });
+    },
+  });
+  const options = named.options;
   const key = JSON.stringify([source, options]);
   if (cached?.key !== key) {
     // An unlabelled folder gets its classes and held-out targets from the recipe's teacher (fidelity).

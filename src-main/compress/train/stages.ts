@@ -29,6 +29,7 @@ import { storeModelArtifact } from './artifacts';
 import { augmentImages } from './augment';
 import { evaluate } from './batches';
 import { fit } from './fit';
+import { logPlan } from './memory';
 import { modelView, splitFor } from './model-view';
 import { loadRunDataset } from './run-data';
 import { crossEntropyLoss, labelLoss } from './step';
@@ -115,6 +116,7 @@ async function trainTeacher(ctx: StageContext<Extract<StageSpec, { kind: 'train-
       throwIfCancelled: ctx.throwIfCancelled,
       lossFn,
       checkpoint: { dir: ctx.checkpointDir, resume: ctx.resuming },
+      onMemoryPlan: (plan) => logPlan(ctx, plan),
       onBatch: (p) => {
         const now = Date.now();
         if (now - lastSent < BATCH_PROGRESS_MS && p.batch !== p.batches) return;
