@@ -66,7 +66,7 @@ describe.runIf(haveModel)('shrinking a Teachable Machine model', () => {
     const results = page.getByTestId('shrink-results');
     await results.waitFor();
     // Real figures in every row: sizes with a ratio, the student's fidelity (no labels: no accuracy row), latency on this computer.
-    expect(await page.getByTestId('shrink-bytes').textContent()).toMatch(/File size.*[\d.]+ [KM]B.*[\d.]+ [KM]B.*[\d.]+× smaller/);
+    expect(await page.getByTestId('shrink-bytes').textContent()).toMatch(/File size.*[\d.]+ [KMG]?i?B.*[\d.]+ [KMG]?i?B.*[\d.]+× smaller/);
     expect(await page.getByTestId('shrink-accuracy').count()).toBe(0);
     expect(await page.getByTestId('shrink-fidelity').textContent()).toMatch(/100 % \(reference\)\s*[\d.]+ %/);
     expect(await page.getByTestId('shrink-latency-host').textContent()).toMatch(/this computer\s*[\d.]+ ms\s*[\d.]+ ms\s*[\d.]+× faster/);
