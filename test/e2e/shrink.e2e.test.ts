@@ -72,4 +72,25 @@ describe.runIf(haveModel)('shrinking a Teachable Machine model', () => {
     expect(await page.getByTestId('shrink-latency-host').textContent()).toMatch(/this computer\s*[\d.]+ ms\s*[\d.]+ ms\s*[\d.]+× faster/);
     await screenshot(page, 'shrink-results');
   }, 1_000_000);
+
+  it('in the wizard, suggests students sized for the imported teacher and sizes the dataset for both', async () => {
+    await page.goto(new URL('#/new', backend.url.split('#')[0]).href);
+    await page.getByRole('radio', { name: 'Image folder' }).check();
+    await page.locator('#ds-path').fill(photos);
+    await page.getByTestId('ds-unlabeled').check();
+    await page.getByRole('tab', { name: '2. Teacher' }).click();
+    await page.getByRole('radio', { name: /A model from an earlier run/ }).check();
+    await page.getByTestId('teacher-artifact').selectOption({ label: (await page.getByTestId('teacher-artifact').locator('option').allTextContents()).find((t) => t.includes('imported'))! });
+    await page.getByRole('tab', { name: '3. Student' }).click();
+    const box = page.getByTestId('student-suggestions');
+    await box.waitFor();
+    expect(await box.textContent()).toMatch(/224×224×3 images/);
+    await page.getByTestId('suggest-0.5-160').click();
+    expect(await page.getByTestId('suggest-0.5-160').getAttribute('aria-pressed')).toBe('true');
+    await screenshot(page, 'shrink-wizard-student');
+    await page.getByRole('tab', { name: '5. Review' }).click();
+    const json = JSON.parse((await page.getByTestId('recipe-normalized').textContent({ timeout: 30_000 }))!);
+    expect(json.dataset).toMatchObject({ kind: 'image-folder', unlabeled: true, decodeSize: [224, 224], imageSize: [160, 160], normalization: { mean: [127.5], std: [127.5] } });
+    expect(json.stages.find((s: { kind: string }) => s.kind === 'distill').student).toMatchObject({ template: 'mobilenet', width: 0.5 });
+  }, 120_000);
 });
