@@ -78,8 +78,20 @@ export const datasetSchema = z.discriminatedUnion('kind', [
   z.object({
     kind: z.literal('image-folder'),
     path: z.string().min(1, 'give the folder that holds one subfolder per class'),
+    /** [height, width] the run's models (the student) take; images are resized to it on the fly. */
     imageSize: z.tuple([int(4, 1024), int(4, 1024)]).optional(),
     channels: z.union([z.literal(1), z.literal(3)]).optional(),
+    /** [height, width] the pixels are decoded to and kept at (uint8): the largest model's size, e.g. an imported 224-px teacher. Default: imageSize. */
+    decodeSize: z.tuple([int(4, 1024), int(4, 1024)]).optional(),
+    /** The run's input normalization, (raw 0–255 − mean) / std; default mean 0, std 255 ([0, 1]). An imported teacher's is carried to the student this way. */
+    normalization: z
+      .object({
+        mean: z.array(num(-1e6, 1e6)).min(1, 'give one mean, or one per channel').max(3, 'at most one mean per channel (3)'),
+        std: z.array(num(1e-6, 1e6)).min(1, 'give one std, or one per channel').max(3, 'at most one std per channel (3)'),
+      })
+      .optional(),
+    /** The images have no labels: distill on a teacher's soft targets alone and report fidelity (top-1 agreement with the teacher). */
+    unlabeled: z.boolean().optional(),
     split,
     labeledCount,
   }),

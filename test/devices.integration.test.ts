@@ -140,6 +140,28 @@ describe.skipIf(!simAvailable)('device lab with simulated phones', () => {
     await dev.unplug();
   });
 
+  it('a phone without sha256sum and taskset, with a zone that turns unreadable and a runner that exits 6 after its results: benchmarked, unpinned, and every fallback recorded', async () => {
+    const dev = await attach('pixel', { missingTools: ['sha256sum', 'taskset'], runnerExitCode: 6 });
+    await waitFor(() => lab.live().find((d) => d.key === dev.serial && d.device?.model), 'facts');
+    dev.setFaults({ unreadableZones: [1] });
+    const [id] = await lab.queue({ modelPath: MODEL, targets: [dev.serial], options: FAST });
+    const b = await lab.wait(id);
+    expect(b.error).toBeNull();
+    expect(b.status).toBe('succeeded');
+    const d = lab.detail(id);
+    expect(d.trials).toHaveLength(2);
+    expect(d.stats).toMatchObject({ hashCheck: 'sha1', taskset: null, unpinned: 'taskset is missing on the phone' });
+    const notes = d.stats!.notes as string[];
+    expect(notes.some((n) => /no sha256sum/.test(n))).toBe(true);
+    expect(notes.some((n) => /no taskset/.test(n))).toBe(true);
+    expect(notes.filter((n) => /exited with code 6 after printing complete results/.test(n))).toHaveLength(2);
+    const zones = (d.thermalBefore as { zones: { zone: string; tempC: number | null }[] }).zones;
+    expect(zones.find((z) => z.zone === 'thermal_zone1')?.tempC).toBeNull();
+    expect(zones.filter((z) => typeof z.tempC === 'number').length).toBe(zones.length - 1);
+    expect(dev.commands().some((c) => c.includes('--graph=') && c.includes('taskset'))).toBe(false);
+    await dev.unplug();
+  });
+
   it('a hostile model name is harmless: the phone only ever sees the content hash', async () => {
     const dev = await attach('pixel');
     await waitFor(() => lab.live().find((d) => d.key === dev.serial && d.device?.model), 'facts');

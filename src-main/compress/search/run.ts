@@ -35,6 +35,7 @@ import type { ModelRef, StageContext, StageResult } from '../../pipeline/stage';
 import { initBackend } from '../../tf';
 import { cachedTeacher, kdObjective, type TeacherSource } from '../distill/objectives';
 import { loadTeacher, teacherTemplate } from '../distill/stage-io';
+import { modelView, splitFor } from '../train/model-view';
 import { stepsPerEpoch } from '../prune/fine-tune';
 import { MASK_UPDATES, prunePolynomial, RAMP_SHARE } from '../prune/gradual';
 import { polynomialDecay } from '../prune/schedule';
@@ -117,7 +118,7 @@ class SearchRun {
   private readonly elapsedBefore: number;
   private ds!: LoadedDataset;
   private readonly byResolution = new Map<number | null, LoadedDataset>();
-  private teacher!: { model: tfl.LayersModel; ref: ModelRef };
+  private teacher!: Awaited<ReturnType<typeof loadTeacher>>;
   private teacherTable!: Float32Array;
   private numClasses = 0;
   private unitsDone = 0;
@@ -175,7 +176,7 @@ class SearchRun {
       this.plan();
       await this.probes();
       this.dropHopeless();
-      this.teacherTable = cachedTeacher(this.teacher.model, this.ds.train.x, this.ds.train.n, this.ds.train.sampleShape).table;
+      this.teacherTable = cachedTeacher(this.teacher.model, splitFor(this.ds.train, modelView(this.teacher.meta, this.ds))).table;
       await this.rungs();
       await this.finalists();
       return await this.finish();
