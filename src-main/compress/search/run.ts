@@ -193,7 +193,8 @@ class SearchRun {
     const { artifact } = await exportModelArtifact(this.ctx.store, { artifactId: this.teacher.ref.artifactId, precision: 'fp32', runId: this.ctx.runId, stageId: this.ctx.stageId, artifactsDir: this.ctx.paths.artifactsDir, dataset: this.ds });
     this.state.work.exports++;
     this.progress('reference', "Validating the teacher's .tflite in LiteRT");
-    const pred = await tflitePredictions(artifact.path, this.ds.val, this.ctx.signal);
+    // An imported teacher takes the images in its own size and normalization.
+    const pred = await tflitePredictions(artifact.path, splitFor(this.ds.val, modelView(this.teacher.meta, this.ds)), this.ctx.signal);
     const lat = await this.measure(artifact.path, artifact.id, 'teacher FP32', latencyFeatures(this.teacher.model, 'fp32'));
     this.state.reference = { tfliteArtifactId: artifact.id, path: artifact.path, valAccuracy: agreement(pred, this.ds.val.y), valPredictions: Array.from(pred), latencyUs: lat.latencyUs, ciUs: lat.ciUs, bytes: artifact.bytes };
     this.save();
@@ -610,7 +611,7 @@ class SearchRun {
       }));
 
     // Test split: once, at the end, for the reference and the recommendation (the choice is made).
-    const teacherTest = refState.testAccuracy ?? agreement(await tflitePredictions(refState.path, this.ds.test, this.ctx.signal), this.ds.test.y);
+    const teacherTest = refState.testAccuracy ?? agreement(await tflitePredictions(refState.path, splitFor(this.ds.test, modelView(this.teacher.meta, this.ds)), this.ctx.signal), this.ds.test.y);
     refState.testAccuracy = teacherTest;
     let recommended: SearchResult['recommended'] = null;
     if (rec) {
