@@ -147,7 +147,7 @@ async function runChain() {
   const pruneSpec = smallest.find((st) => st.kind === 'prune') as PruneInput;
   const KD = { width: distillSpec.student?.width ?? 0.5, temperature: distillSpec.temperatures?.[0] ?? 4, alpha: distillSpec.alphas?.[0] ?? 0.7 };
   const student = buildTemplate({ template: 'lenet', inputShape: [28, 28, 1], numClasses: 10, width: KD.width, seed: 2 });
-  const teacherLogits = cachedTeacher(teacher, data.train.x, data.train.n, data.train.sampleShape);
+  const teacherLogits = cachedTeacher(teacher, data.train);
   const kd = kdObjective(student, teacherLogits, KD.temperature, KD.alpha);
   await fit({ model: student, data, epochs: E.student, batchSize: 64, optimizer: optimizer.name, lr: optimizer.learningRate, momentum: optimizer.momentum, seed: 2, lossFn: kd.loss, extraVariables: kd.extraVariables });
   kd.dispose();

@@ -5,7 +5,8 @@
  * the backend (nothing is read back, unlike tf.profile, so times are not inflated; kernels that call
  * other kernels count those twice). The step's own wall and CPU time are printed too: the part not
  * inside kernels is the engine's bookkeeping (tape, tidy, tensor tracking). Diagnostic only: records
- * nothing. `--width 1` for the teacher, `--distill` for the distillation step's loss, `--steps N` (default 50).
+ * nothing. `--width 1` for the teacher, `--distill` for the distillation step's loss, `--steps N` (default 50);
+ * `--template mobilenet|resnet --size 32|96 --batch N` for the CNN templates (stem stride 2 from 96 px).
  *
  * Where the kernels come from (student, wasm+native): the Identity are the engine cloning every
  * tensor it saves for the backward pass (Engine.saveTensorsForBackwardMode → Engine.clone, inside
@@ -27,13 +28,18 @@ const flag = (name: string, fallback: number) => (args.includes(name) ? Number(a
 void (async () => {
   await import('@tensorflow/tfjs-layers');
   const { info } = await initBackend();
-  const model = buildTemplate({ template: 'lenet', inputShape: [28, 28, 1], numClasses: 10, width: flag('--width', 0.25), seed: 2 });
-  const xs = tf.randomUniform([64, 28, 28, 1]);
+  const template = args.includes('--template') ? (args[args.indexOf('--template') + 1] as 'lenet' | 'mobilenet' | 'resnet') : 'lenet';
+  const size = flag('--size', template === 'lenet' ? 28 : 32);
+  const batch = flag('--batch', 64);
+  const shape = [size, size, template === 'lenet' ? 1 : 3];
+  const model = buildTemplate({ template, inputShape: shape, numClasses: 10, width: flag('--width', template === 'lenet' ? 0.25 : 1), seed: 2,
+    ...(template === 'mobilenet' && size >= 96 ? { stemStride: 2 as const } : {}) } as never);
+  const xs = tf.randomUniform([batch, ...shape]);
   // --distill: the distillation step (KD loss, T 4, α 0.9, teacher logits from the cache as a constant).
-  const teacherLogits = tf.randomNormal([64, 10], 0, 3) as tf.Tensor2D;
+  const teacherLogits = tf.randomNormal([batch, 10], 0, 3) as tf.Tensor2D;
   const distill: LossFn = (x, y) => kdLoss({ teacherLogits, studentLogits: model.apply(x, { training: true }) as tf.Tensor2D, labels: y, temperature: 4, alpha: 0.9 });
   const step = createTrainStep(model, createOptimizer('adam', 1e-3), args.includes('--distill') ? distill : undefined);
-  const ys = tf.tensor1d(Array.from({ length: 64 }, (_, i) => i % 10), 'int32');
+  const ys = tf.tensor1d(Array.from({ length: batch }, (_, i) => i % 10), 'int32');
   for (let i = 0; i < 5; i++) step(xs, ys);
 
   const spent = new Map<string, { n: number; ms: number }>();

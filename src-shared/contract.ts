@@ -13,6 +13,7 @@ import { engineEvents, engineMethods } from './contract/engine';
 import { exportEvents, exportMethods } from './contract/export';
 import { coreEvents, coreMethods } from './contract/core';
 import { pipelineEvents, pipelineMethods } from './contract/pipeline';
+import { searchEvents, searchMethods } from './contract/search';
 
 export const methods = {
   ...coreMethods,
@@ -22,6 +23,7 @@ export const methods = {
   ...devicesMethods,
   ...exportMethods,
   ...compressMethods,
+  ...searchMethods,
 } as const;
 
 export const events = {
@@ -31,6 +33,7 @@ export const events = {
   ...devicesEvents,
   ...exportEvents,
   ...compressEvents,
+  ...searchEvents,
 } as const;
 
 export type Methods = typeof methods;

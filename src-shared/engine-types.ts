@@ -134,3 +134,18 @@ export interface ModelImportResult {
   /** Nested models expanded into the flat graph. */
   nestedModels: number;
 }
+
+/** The built-in dataset arriving on first use (event `datasets.download`, and a run's progress). */
+export interface DatasetDownloadProgress {
+  /** The file being fetched or checked now. */
+  file: string;
+  /** 0-based index of that file among the ones being downloaded, and how many there are. */
+  index: number;
+  files: number;
+  /** Bytes of all files being downloaded so far, and their total when known. */
+  bytes: number;
+  total: number | null;
+  /** True when this file continued an earlier, interrupted download. */
+  resumed: boolean;
+  phase: 'download' | 'verify' | 'done';
+}

@@ -1,8 +1,14 @@
-/** Number formatting shared by the UI and the CLI. */
+/**
+ * Number formatting shared by the UI and the CLI. Bytes are always binary (1 KiB = 1024 B) and
+ * labelled so: benchmark_model's "MB" is MiB too (tflite's memory_info divides KiB by 1024), so
+ * every memory figure goes through `formatBytes` / `formatMiB` and none is written as 10^6.
+ */
+export const MIB = 2 ** 20;
+
 export function formatBytes(n: number | null | undefined): string {
   if (n === null || n === undefined) return '—';
   if (n < 1024) return `${n} B`;
-  const units = ['KB', 'MB', 'GB', 'TB'];
+  const units = ['KiB', 'MiB', 'GiB', 'TiB'];
   let v = n / 1024;
   let i = 0;
   while (v >= 1024 && i < units.length - 1) {
@@ -10,6 +16,16 @@ export function formatBytes(n: number | null | undefined): string {
     i++;
   }
   return `${v < 10 ? v.toFixed(2) : v < 100 ? v.toFixed(1) : Math.round(v)} ${units[i]}`;
+}
+
+/** A figure in MiB (benchmark_model's "MB", our *_mb columns). */
+export function formatMiB(mib: number | null | undefined): string {
+  return mib === null || mib === undefined || !Number.isFinite(mib) ? '—' : formatBytes(Math.round(mib * MIB));
+}
+
+/** A figure in KiB (/proc's "kB": VmHWM, VmRSS). */
+export function formatKiB(kib: number | null | undefined): string {
+  return kib === null || kib === undefined || !Number.isFinite(kib) ? '—' : formatBytes(Math.round(kib * 1024));
 }
 
 export function formatCount(n: number | null | undefined): string {
@@ -33,4 +49,12 @@ export function formatDuration(ms: number | null | undefined): string {
 export function formatPercent(x: number | null | undefined, digits = 1): string {
   if (x === null || x === undefined || !Number.isFinite(x)) return '—';
   return `${(x * 100).toFixed(digits)} %`;
+}
+
+/** "Downloading Fashion-MNIST: 12.3 MB of 30.9 MB (file 2 of 4, resumed)", the same in the wizard and the CLI. */
+export function describeDatasetDownload(p: { file: string; index: number; files: number; bytes: number; total: number | null; resumed: boolean; phase: string }): string {
+  if (p.phase === 'done') return `Fashion-MNIST downloaded and verified (${formatBytes(p.bytes)}).`;
+  if (p.phase === 'verify') return `Checking the SHA-256 of ${p.file} (file ${p.index + 1} of ${p.files})…`;
+  const of = p.total ? ` of ${formatBytes(p.total)}` : '';
+  return `Downloading Fashion-MNIST: ${formatBytes(p.bytes)}${of} (file ${p.index + 1} of ${p.files}${p.resumed ? ', resumed' : ''})`;
 }

@@ -18,6 +18,10 @@ export interface MetricInfo {
 export const metricInfo: Record<string, MetricInfo> = {
   accuracy: { label: 'Accuracy (test split)', unit: 'percent', help: 'Share of the test images classified correctly by the model in TF.js.' },
   deployedAccuracy: { label: 'Accuracy of the .tflite', unit: 'percent', help: 'CPU accuracy of the exact .tflite file, measured with the TFLite runtime on this computer. A phone’s GPU or NNAPI delegate can still differ.' },
+  fidelity: { label: 'Agreement with the teacher (fidelity)', unit: 'percent', help: 'Share of images on which the model’s top class equals the teacher’s (used when the images have no labels).' },
+  deployedFidelity: { label: 'Agreement of the .tflite with the teacher', unit: 'percent', help: 'Fidelity of the exact .tflite file, run with the TFLite runtime on this computer.' },
+  fidelityImages: { label: 'Images compared with the teacher', unit: 'count' },
+  targets: { label: 'Scored against', unit: 'text' },
   valAccuracy: { label: 'Validation accuracy', unit: 'percent' },
   accuracyFloat: { label: 'Accuracy before quantization', unit: 'percent' },
   accuracyDrop: { label: 'Accuracy lost by quantization', unit: 'points' },

@@ -78,8 +78,20 @@ export const datasetSchema = z.discriminatedUnion('kind', [
   z.object({
     kind: z.literal('image-folder'),
     path: z.string().min(1, 'give the folder that holds one subfolder per class'),
+    /** [height, width] the run's models (the student) take; images are resized to it on the fly. */
     imageSize: z.tuple([int(4, 1024), int(4, 1024)]).optional(),
     channels: z.union([z.literal(1), z.literal(3)]).optional(),
+    /** [height, width] the pixels are decoded to and kept at (uint8): the largest model's size, e.g. an imported 224-px teacher. Default: imageSize. */
+    decodeSize: z.tuple([int(4, 1024), int(4, 1024)]).optional(),
+    /** The run's input normalization, (raw 0–255 − mean) / std; default mean 0, std 255 ([0, 1]). An imported teacher's is carried to the student this way. */
+    normalization: z
+      .object({
+        mean: z.array(num(-1e6, 1e6)).min(1, 'give one mean, or one per channel').max(3, 'at most one mean per channel (3)'),
+        std: z.array(num(1e-6, 1e6)).min(1, 'give one std, or one per channel').max(3, 'at most one std per channel (3)'),
+      })
+      .optional(),
+    /** The images have no labels: distill on a teacher's soft targets alone and report fidelity (top-1 agreement with the teacher). */
+    unlabeled: z.boolean().optional(),
     split,
     labeledCount,
   }),
@@ -224,10 +236,67 @@ export const profileStage = z.object({
   opProfiling: z.boolean().default(false),
 });
 
-export const stageSchema = z.discriminatedUnion('kind', [trainTeacherStage, loadTeacherStage, distillStage, pruneStage, quantizeStage, exportStage, profileStage]);
+/** Precisions a search tries: `int8-mixed` is full INT8 with the most sensitive layers kept in float. */
+export const searchPrecisions = ['fp32', 'fp16', 'int8-dynamic', 'int8', 'int8-mixed'] as const;
+export type SearchPrecision = (typeof searchPrecisions)[number];
+
+/**
+ * "Find the best model": a search over students of the teacher in `slots.teacher` (see
+ * src-main/compress/search). Budget figures are limits; accuracy and fidelity drops are in points
+ * (1 = one percentage point below the teacher's FP32 .tflite on the validation split).
+ */
+export const searchStage = z.object({
+  kind: z.literal('search'),
+  /** `host` (this computer) or an ADB serial. */
+  target: z.string().min(1, 'pick the device to search for').default('host'),
+  budget: z
+    .object({
+      maxAccuracyDrop: num(0, 100).optional(),
+      maxFidelityDrop: num(0, 100).optional(),
+      maxLatencyMs: num(0.001, 1e6).optional(),
+      maxBytes: int(1, 2 ** 40).optional(),
+    })
+    .default({ maxAccuracyDrop: 1 }),
+  space: z
+    .object({
+      /** Student templates; default: the teacher's. */
+      templates: z.array(z.enum(templateNames, { error: `must be one of ${templateNames.join(', ')}` })).max(4).optional(),
+      widths: z.array(num(0.03, 8)).min(1, 'give at least one width').max(12, 'at most 12 widths').default([0.25, 0.375, 0.5, 0.75]),
+      /** Image side lengths (square inputs) to try; default: the dataset's own size only. */
+      resolutions: z.array(int(4, 1024)).max(6, 'at most 6 resolutions').optional(),
+      sparsities: z.array(num(0, 0.95)).min(1).max(4, 'at most 4 sparsities').default([0, 0.5]),
+      precisions: z.array(z.enum(searchPrecisions, { error: `must be one of ${searchPrecisions.join(', ')}` })).min(1, 'pick at least one precision').max(5).default(['fp16', 'int8-dynamic', 'int8', 'int8-mixed']),
+    })
+    .default({ widths: [0.25, 0.375, 0.5, 0.75], sparsities: [0, 0.5], precisions: ['fp16', 'int8-dynamic', 'int8', 'int8-mixed'] }),
+  strategy: z
+    .object({
+      /** Successive halving: keep 1/eta of the candidates at every rung. */
+      eta: int(2, 8).default(3),
+      /** Distillation epochs of the first rung; each later rung trains survivors eta times longer. */
+      minEpochs: int(1, 100).default(1),
+      /** Total epochs a finalist has trained when the last rung ends. */
+      maxEpochs: int(1, 1000).default(8),
+      /** Fine-tuning epochs of a pruned candidate. */
+      pruneEpochs: int(1, 100).default(2),
+      /** Images per training epoch of the first rung (a seeded subset; later rungs use the whole split). */
+      firstRungImages: int(100, 10_000_000).optional(),
+      temperature: num(0.5, 100).default(4),
+      alpha: num(0, 1).default(0.7),
+      batchSize: int(1, 4096).default(64),
+      learningRate: num(1e-6, 1).default(1e-3),
+    })
+    .default({ eta: 3, minEpochs: 1, maxEpochs: 8, pruneEpochs: 2, temperature: 4, alpha: 0.7, batchSize: 64, learningRate: 1e-3 }),
+  /** Benchmark settings on the target (trials give the latency interval: 6 or more for 95 %). */
+  bench: z
+    .object({ runs: int(1, 100_000).default(50), warmup: int(0, 10_000).default(5), trials: int(1, 50).default(6), threads: int(1, 16).default(4) })
+    .default({ runs: 50, warmup: 5, trials: 6, threads: 4 }),
+});
+export type SearchStageSpec = z.infer<typeof searchStage>;
+
+export const stageSchema = z.discriminatedUnion('kind', [trainTeacherStage, loadTeacherStage, distillStage, pruneStage, quantizeStage, exportStage, profileStage, searchStage]);
 export type StageSpec = z.infer<typeof stageSchema>;
 export type StageKind = StageSpec['kind'];
-export const stageKinds = ['train-teacher', 'load-teacher', 'distill', 'prune', 'quantize', 'export', 'profile'] as const satisfies readonly StageKind[];
+export const stageKinds = ['train-teacher', 'load-teacher', 'distill', 'prune', 'quantize', 'export', 'profile', 'search'] as const satisfies readonly StageKind[];
 
 export const recipeSchema = z.object({
   name: z.string().min(1, 'give the run a name').max(120, 'at most 120 characters'),
@@ -303,6 +372,12 @@ export function checkRecipe(recipe: Recipe): { errors: RecipeIssue[]; warnings: 
         break;
       case 'profile':
         if (!haveTflite) errors.push({ path: at(), message: 'profiling runs a .tflite file: add an export stage before it' });
+        break;
+      case 'search':
+        if (!haveTeacher) errors.push({ path: at(), message: 'the search distills students from a teacher: add a "train teacher" or "load teacher" stage before it' });
+        if (Object.values(s.budget).every((v) => v === undefined)) errors.push({ path: at('budget'), message: 'give at least one budget: maximum accuracy drop, fidelity drop, latency or file size' });
+        if (s.strategy.maxEpochs < s.strategy.minEpochs) errors.push({ path: at('strategy.maxEpochs'), message: `must be at least minEpochs (${s.strategy.minEpochs})` });
+        haveModel = haveTflite = true;
         break;
     }
   });

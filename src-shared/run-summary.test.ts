@@ -26,7 +26,7 @@ describe('metric labels', () => {
     expect(metricLabel('host.ciLowMs')).toBe('Latency, 95 % interval low · this computer');
     expect(formatMetric('host.cv', 1.319)).toBe('131.90 %');
     expect(formatMetric('gain', -0.18333)).toBe('−18.33 points');
-    expect(formatMetric('bytes', 19410)).toBe('19.0 KB');
+    expect(formatMetric('bytes', 19410)).toBe('19.0 KiB');
     expect(formatMetric('stoppedEarly', false)).toBe('no');
     expect(formatMetric('unknownThing', 0.123456)).toBe('0.1235');
     expect(listedMetrics({ note: 'x', confusion: [[1]], topK: 0.95 })).toEqual([{ key: 'topK', label: 'Top-k accuracy', value: '95.00 %', help: expect.any(String) }]);
@@ -38,7 +38,7 @@ describe('runSummary', () => {
     const s = runSummary(run)!;
     expect(s.figures.map((f) => [f.label, f.value, f.change])).toEqual([
       ['Accuracy of the .tflite', '53.33 %', '−4.00 points vs the teacher'],
-      ['.tflite file size (INT8)', '19.0 KB', '11.9× smaller than the teacher'],
+      ['.tflite file size (INT8)', '19.0 KiB', '11.9× smaller than the teacher'],
       ['Latency on this computer', '1.258 ms', '95 % interval 0.085 ms–2.432 ms'],
     ]);
     expect(s.verdict).toBe('The INT8 .tflite is 11.9× smaller than the teacher, 4.00 points less accurate (53.33 %), runs in 1.258 ms on this computer. It loses more than 2 points: try a wider student, more epochs, or quantization-aware training.');
@@ -51,5 +51,17 @@ describe('runSummary', () => {
   });
   it('has nothing to say before a stage finished', () => {
     expect(runSummary({ status: 'running', stages: [], artifacts: [] })).toBeNull();
+  });
+});
+
+describe('runSummary without labels', () => {
+  it('reports the .tflite fidelity to the teacher instead of an accuracy', () => {
+    const s = runSummary({
+      status: 'succeeded',
+      stages: [stage(1, 0, 'load-teacher', { bytes: 1000 }), stage(2, 1, 'distill', { fidelity: 0.9, bytes: 400 }), stage(3, 2, 'export', { deployedFidelity: 0.88, bytes: 200 })],
+      artifacts: [{ id: 3, stageId: 3, format: 'tflite', bytes: 200, precision: 'int8' }],
+    } as unknown as RunDetail)!;
+    expect(s.figures[0]).toMatchObject({ label: 'Agreement of the .tflite with the teacher', value: '88.00 %', change: undefined });
+    expect(s.verdict).toBe('The INT8 .tflite is 5.0× smaller than the imported model, agrees with the teacher on 88.00 % of the images.');
   });
 });

@@ -36,19 +36,23 @@ export function runSummary(run: Pick<RunDetail, 'status' | 'stages' | 'artifacts
   if (!done.length) return null;
   const figures: SummaryFigure[] = [];
 
-  // Accuracy: the exported file's when it was measured, else the last model's in TF.js.
-  const deployed = [...done].reverse().find((s) => num(s.metrics, 'deployedAccuracy') !== undefined);
-  const lastAcc = [...done].reverse().find((s) => num(s.metrics, 'accuracy') !== undefined);
+  // Accuracy: the exported file's when it was measured, else the last model's in TF.js. Without labels, fidelity to the teacher.
+  const pick = (key: string) => [...done].reverse().find((s) => num(s.metrics, key) !== undefined);
+  const fidelityRun = !pick('deployedAccuracy') && !pick('accuracy') && Boolean(pick('deployedFidelity') ?? pick('fidelity'));
+  const deployedKey = fidelityRun ? 'deployedFidelity' : 'deployedAccuracy';
+  const plainKey = fidelityRun ? 'fidelity' : 'accuracy';
+  const deployed = pick(deployedKey);
+  const lastAcc = pick(plainKey);
   const accStage = deployed ?? lastAcc;
   let acc: number | undefined;
   if (accStage) {
-    acc = deployed ? num(deployed.metrics, 'deployedAccuracy')! : num(lastAcc!.metrics, 'accuracy')!;
+    acc = deployed ? num(deployed.metrics, deployedKey)! : num(lastAcc!.metrics, plainKey)!;
     const isRef = accStage === teacher;
-    const diff = refAcc !== undefined && !isRef ? acc - refAcc : undefined;
+    const diff = refAcc !== undefined && !isRef && !fidelityRun ? acc - refAcc : undefined;
     figures.push({
       key: 'accuracy',
-      label: deployed ? metricInfo.deployedAccuracy.label : 'Accuracy (TF.js, not exported)',
-      value: formatMetric('accuracy', acc),
+      label: deployed ? metricInfo[deployedKey].label : fidelityRun ? metricInfo.fidelity.label : 'Accuracy (TF.js, not exported)',
+      value: formatMetric(plainKey, acc),
       change: diff !== undefined ? `${formatPoints(diff)} vs ${reference}` : undefined,
       good: diff === undefined ? undefined : diff >= -0.01,
       detail: deployed ? 'CPU, TFLite runtime on this computer, whole test split' : 'on the test split',
@@ -99,13 +103,14 @@ export function runSummary(run: Pick<RunDetail, 'status' | 'stages' | 'artifacts
   const accF = figures.find((f) => f.key === 'accuracy');
   if (size?.change) parts.push(`is ${size.change}`);
   else if (size) parts.push(`weighs ${size.value}`);
-  if (accF && acc !== undefined && refAcc !== undefined && accF.change) {
+  if (fidelityRun && acc !== undefined) parts.push(`agrees with the teacher on ${formatMetric('fidelity', acc)} of the images`);
+  else if (accF && acc !== undefined && refAcc !== undefined && accF.change) {
     const d = (acc - refAcc) * 100;
     parts.push(Math.abs(d) < 0.005 ? `exactly as accurate (${accF.value})` : d > 0 ? `${d.toFixed(2)} points more accurate (${accF.value})` : `${(-d).toFixed(2)} points less accurate (${accF.value})`);
   } else if (accF) parts.push(`scores ${accF.value}`);
   if (latency) parts.push(`runs in ${formatMs(latency.ms)} on ${targetName(latency.target)}`);
   let verdict = parts.length ? `${what} ${parts.join(', ')}.` : '';
   if (run.status !== 'succeeded') verdict += ` The run ${run.status === 'running' || run.status === 'queued' ? 'is still going' : `is ${run.status}`}: these are the stages finished so far.`;
-  else if (acc !== undefined && refAcc !== undefined && refAcc - acc > 0.02) verdict += ` It loses more than 2 points: try a wider student, more epochs, or quantization-aware training.`;
+  else if (!fidelityRun && acc !== undefined && refAcc !== undefined && refAcc - acc > 0.02) verdict += ` It loses more than 2 points: try a wider student, more epochs, or quantization-aware training.`;
   return { figures, reference, verdict: verdict.trim() };
 }

@@ -141,10 +141,32 @@ export interface BenchmarkSummary {
   ciHighUs: number | null;
   cv: number | null;
   initMs: number | null;
+  /** A peak memory figure, MiB, of the kind `peakMemKind` says (never a delta). */
   peakMemMb: number | null;
+  peakMemKind: PeakMemKind | null;
+  /** What took the graph (may differ from the delegate asked for); null for rows stored before this was recorded. */
+  ranDelegate: Delegate | null;
+  /** Share of the model's nodes `ranDelegate` ran, 0..1, when the runner said. */
+  delegatedShare: number | null;
+  /** Probability that [ciLowUs, ciHighUs] covers the median (e.g. 0.9375 with 5 trials). */
+  ciCoverage: number | null;
+  /** `host` or the ADB serial it ran on. */
+  target: string | null;
   createdAt: Millis;
   finishedAt: Millis | null;
 }
+
+/**
+ * Kinds of memory figure, never compared with each other: the runner's own peak report on a phone
+ * (`Overall peak memory footprint … via periodic monitoring` / `Peak memory footprint`), and LiteRT's
+ * WebAssembly heap on this computer. Sampled VmHWM (peak RSS) is kept separately (vmHwmKb).
+ */
+export type PeakMemKind = 'runner-peak' | 'runtime-heap';
+
+export const PEAK_MEM_LABEL: Record<PeakMemKind, string> = {
+  'runner-peak': "runner's peak footprint",
+  'runtime-heap': 'LiteRT runtime heap',
+};
 
 export interface Page<T> {
   items: T[];
@@ -156,7 +178,8 @@ export interface Page<T> {
  * host runner computes them from its samples). Timings in microseconds unless named otherwise.
  */
 export interface LatencyStats {
-  count: number;
+  /** Timed runs the runner measured (null when its output gave no count). */
+  count: number | null;
   initMs: number | null;
   firstInferenceUs: number | null;
   warmupMeanUs: number | null;
@@ -169,6 +192,8 @@ export interface LatencyStats {
   p90Us?: number | null;
   p95Us: number | null;
   p99Us?: number | null;
+  /** The warm-up runs' own statistics, when the runner printed them. */
+  warmup?: { count: number; meanUs: number | null; stdUs: number | null; minUs: number | null; maxUs: number | null } | null;
 }
 
 export type Delegate = 'cpu' | 'xnnpack' | 'gpu' | 'nnapi';

@@ -16,6 +16,7 @@ import { EventBus } from '../src-main/host/events';
 import { Store } from '../src-main/store';
 import { EM_AARCH64, EM_ARM, fakeElf } from './helpers/fake-elf';
 import { type LabSim, simAvailable, simUnavailableReason, startLabSim } from './helpers/sim-lab';
+import { waitFor } from './helpers/wait-for';
 
 const MODEL = path.resolve(import.meta.dirname, 'fixtures/models/face_detection_short_range.tflite');
 const FAST = { ...defaultBenchOptions, runs: 3, warmup: 1, trials: 2, cooldownMaxWaitS: 2 };
@@ -26,16 +27,6 @@ let store: Store;
 let bus: EventBus;
 let lab: DeviceLab;
 const events: BenchmarkProgress[] = [];
-
-async function waitFor<T>(fn: () => T | undefined | null | false, what: string, timeoutMs = 15_000): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const v = fn();
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 if (!simAvailable) console.warn(`device-lab integration tests skipped: ${simUnavailableReason}`);
 
@@ -146,6 +137,28 @@ describe.skipIf(!simAvailable)('device lab with simulated phones', () => {
     const [id3] = await lab.queue({ modelPath: MODEL, targets: [dev.serial], options: FAST });
     expect((await lab.wait(id3)).status).toBe('succeeded');
     expect(lab.detail(id3).stats).toMatchObject({ runnerPushed: true });
+    await dev.unplug();
+  });
+
+  it('a phone without sha256sum and taskset, with a zone that turns unreadable and a runner that exits 6 after its results: benchmarked, unpinned, and every fallback recorded', async () => {
+    const dev = await attach('pixel', { missingTools: ['sha256sum', 'taskset'], runnerExitCode: 6 });
+    await waitFor(() => lab.live().find((d) => d.key === dev.serial && d.device?.model), 'facts');
+    dev.setFaults({ unreadableZones: [1] });
+    const [id] = await lab.queue({ modelPath: MODEL, targets: [dev.serial], options: FAST });
+    const b = await lab.wait(id);
+    expect(b.error).toBeNull();
+    expect(b.status).toBe('succeeded');
+    const d = lab.detail(id);
+    expect(d.trials).toHaveLength(2);
+    expect(d.stats).toMatchObject({ hashCheck: 'sha1', taskset: null, unpinned: 'taskset is missing on the phone' });
+    const notes = d.stats!.notes as string[];
+    expect(notes.some((n) => /no sha256sum/.test(n))).toBe(true);
+    expect(notes.some((n) => /no taskset/.test(n))).toBe(true);
+    expect(notes.filter((n) => /exited with code 6 after printing complete results/.test(n))).toHaveLength(2);
+    const zones = (d.thermalBefore as { zones: { zone: string; tempC: number | null }[] }).zones;
+    expect(zones.find((z) => z.zone === 'thermal_zone1')?.tempC).toBeNull();
+    expect(zones.filter((z) => typeof z.tempC === 'number').length).toBe(zones.length - 1);
+    expect(dev.commands().some((c) => c.includes('--graph=') && c.includes('taskset'))).toBe(false);
     await dev.unplug();
   });
 

@@ -18,6 +18,10 @@ const rendererUrl = process.env.ELECTRON_RENDERER_URL || pathToFileURL(path.join
 let win: BrowserWindow | null = null;
 let host: Host | null = null;
 
+// The installer's bundled files (Fashion-MNIST in <resources>/datasets) are found through this,
+// also by pipeline workers (utility processes inherit the environment).
+if (app.isPackaged) process.env.POCKETBENCH_RESOURCES_DIR ??= process.resourcesPath;
+
 app.enableSandbox();
 if (!app.requestSingleInstanceLock()) app.quit();
 

@@ -9,6 +9,7 @@ import { addDeviceCommands } from './devices-command';
 import { addExportCommands } from './export-command';
 import { addImportCommand } from './import-command';
 import { addRunCommands, type CliEnv } from './run-command';
+import { addSearchCommand } from './search-command';
 import { formatDuration, formatTable } from './table';
 
 export function buildCli(env: CliEnv = {}): Command {
@@ -60,6 +61,7 @@ export function buildCli(env: CliEnv = {}): Command {
   addDeviceCommands(program);
   addExportCommands(program);
   addImportCommand(program);
+  addSearchCommand(program, env);
 
   return program;
 }

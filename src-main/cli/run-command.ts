@@ -15,6 +15,7 @@ import { devicesHostServices } from '../devices/pipeline-service';
 import { PipelineService } from '../pipeline/service';
 import { defaultWorkerEntry } from '../pipeline/worker-process';
 import { Store } from '../store';
+import type { RunDetail } from '../../src-shared/types';
 import { formatTable } from './table';
 
 export interface CliEnv {
@@ -61,7 +62,8 @@ function loadRecipeArg(arg: string): unknown {
   }
 }
 
-async function runAndReport(program: Command, env: CliEnv, recipeInput: unknown, json: boolean): Promise<number> {
+/** Runs a recipe with a progress line; `report` prints more about the finished run (after the stage table). */
+export async function runAndReport(program: Command, env: CliEnv, recipeInput: unknown, json: boolean, report?: (run: RunDetail) => void): Promise<number> {
   const checked = validateRecipe(recipeInput);
   if (!checked.ok) {
     console.error('The recipe has problems:');
@@ -141,6 +143,7 @@ async function runAndReport(program: Command, env: CliEnv, recipeInput: unknown,
     }
     // Stage verdicts (for example whether distillation beat its control), in words.
     for (const s of run.stages) if (typeof s.metrics?.note === 'string') console.log(`${s.index + 1}. ${s.kind}: ${s.metrics.note}`);
+    report?.(run);
   }
   return run.status === 'succeeded' ? 0 : 1;
 }

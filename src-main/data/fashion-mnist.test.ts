@@ -27,7 +27,7 @@ describe('finding the files', () => {
     expect(err.code).toBe('NOT_FOUND');
     expect(err.message).toMatch(/does not contain train-labels-idx1-ubyte\.gz, t10k-images-idx3-ubyte\.gz, t10k-labels-idx1-ubyte\.gz/);
     expect(err.message).toMatch(/apt install dataset-fashion-mnist/);
-    expect(err.message).toMatch(/download the four files/);
+    expect(err.message).toMatch(/copy the four files \(train-images-idx3-ubyte\.gz, .*\) into one folder/);
     expect(() => findFashionMnistFiles(path.join(tmp, 'nowhere'))).toThrow(/nowhere does not exist/);
   });
 

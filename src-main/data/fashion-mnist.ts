@@ -1,11 +1,13 @@
 /**
- * Built-in Fashion-MNIST, read from its four IDX files (Debian: `dataset-fashion-mnist`, or any
- * folder holding them, gzipped or not). Pixels stay uint8 until a split is gathered, so the full
+ * Built-in Fashion-MNIST, read from its four IDX files (Debian: `dataset-fashion-mnist`, the
+ * installer's bundled copy, a first-use download, or any folder holding them, gzipped or not;
+ * fashion-mnist-download.ts finds and fetches them). Pixels stay uint8 until a split is gathered, so the full
  * set needs one float32 copy (~220 MB), not two.
  */
 import fs from 'node:fs';
 import path from 'node:path';
 import { AppError } from '../../src-shared/errors';
+import { DEBIAN_FASHION_MNIST_DIR, FASHION_MNIST_MANUAL_ROUTE, fashionMnistFileNames, fashionMnistSearchDirs, hasFashionMnist } from './fashion-mnist-download';
 import { ContentHasher } from './hash';
 import { readIdxFile, readMaybeGzip, parseIdx } from './idx';
 import { deriveSeed } from './rng';
@@ -26,11 +28,17 @@ export const FASHION_MNIST_CLASSES = [
   'Ankle boot',
 ] as const;
 
-export const DEFAULT_FASHION_MNIST_DIR = '/usr/share/datasets/fashion-mnist';
+export const DEFAULT_FASHION_MNIST_DIR = DEBIAN_FASHION_MNIST_DIR;
 
-/** `POCKETBENCH_FASHION_MNIST_DIR` wins (tests, lab machines), then the Debian package's folder. */
-export function fashionMnistDir(dir?: string): string {
-  return path.resolve(dir || process.env.POCKETBENCH_FASHION_MNIST_DIR || DEFAULT_FASHION_MNIST_DIR);
+/**
+ * The folder the files are read from: `dir` when given (the user chose it), else the first of
+ * `fashionMnistSearchDirs` that holds them (`POCKETBENCH_FASHION_MNIST_DIR`, Debian's package,
+ * the installer's bundled copy, the app data folder's download), else the first of those.
+ */
+export function fashionMnistDir(dir?: string, dataDir?: string): string {
+  if (dir) return path.resolve(dir);
+  const dirs = fashionMnistSearchDirs(dataDir);
+  return dirs.find(hasFashionMnist) ?? dirs[0];
 }
 
 const PARTS = {
@@ -42,30 +50,19 @@ const PARTS = {
 
 type Part = keyof typeof PARTS;
 
-/** Both the official names and the `train-images.idx3-ubyte` spelling some mirrors use. */
-function candidates(base: string): string[] {
-  const dotted = base.replace(/-(idx\d)/, '.$1');
-  return [base, `${base}.gz`, dotted, `${dotted}.gz`];
-}
-
-export function findFashionMnistFiles(dir?: string): Record<Part, string> {
-  const root = fashionMnistDir(dir);
+export function findFashionMnistFiles(dir?: string, dataDir?: string): Record<Part, string> {
+  const root = fashionMnistDir(dir, dataDir);
   const found: Partial<Record<Part, string>> = {};
   const missing: string[] = [];
   for (const [part, base] of Object.entries(PARTS) as [Part, string][]) {
-    const hit = candidates(base).map((n) => path.join(root, n)).find((f) => fs.existsSync(f));
+    const hit = fashionMnistFileNames(base).map((n) => path.join(root, n)).find((f) => fs.existsSync(f));
     if (hit) found[part] = hit;
     else missing.push(`${base}.gz`);
   }
   if (missing.length) {
     const where = fs.existsSync(root) ? `${root} does not contain ${missing.join(', ')}` : `the folder ${root} does not exist`;
-    throw new AppError(
-      'NOT_FOUND',
-      `Fashion-MNIST was not found: ${where}. On Debian or Ubuntu install it with \`sudo apt install dataset-fashion-mnist\`; ` +
-        'otherwise download the four files train-images-idx3-ubyte.gz, train-labels-idx1-ubyte.gz, t10k-images-idx3-ubyte.gz and ' +
-        't10k-labels-idx1-ubyte.gz (https://github.com/zalandoresearch/fashion-mnist) into one folder and choose that folder in PocketBench.',
-      { dir: root, missing },
-    );
+    const looked = dir ? '' : ` (looked in ${fashionMnistSearchDirs(dataDir).join(', ')}; PocketBench downloads it there by itself on first use when this computer is online)`;
+    throw new AppError('NOT_FOUND', `Fashion-MNIST was not found: ${where}${looked}. ${FASHION_MNIST_MANUAL_ROUTE}`, { dir: root, missing });
   }
   return found as Record<Part, string>;
 }

@@ -8,10 +8,11 @@ import path from 'node:path';
 import sharp, { type OutputInfo } from 'sharp';
 import { AppError } from '../../src-shared/errors';
 import { readPixelCache, writePixelCache } from './image-cache';
-import { type FolderScan, type ImageHeader, describeSizes, hashFolder, mapLimit, needsColour, readHeaders, scanImageFolder, sizeGroups, unreadable } from './image-scan';
+import { UNIT_RANGE_NORMALIZATION } from '../../src-shared/model-io';
+import { type FolderScan, type ImageHeader, describeSizes, hashFolder, mapLimit, needsColour, readHeaders, scanImageFolder, scanUnlabeledFolder, sizeGroups, unreadable } from './image-scan';
 import { fileToPngDataUrl } from './thumbnails';
 import { splitUserDataset } from './user-splits';
-import type { DatasetInfo, DatasetPreview, DatasetSource, LoadedDataset, LoadOptions } from './types';
+import { type DatasetInfo, type DatasetPreview, type DatasetSource, type ImageView, type LoadedDataset, type LoadOptions, UNLABELED } from './types';
 
 type ImageFolderSource = Extract<DatasetSource, { kind: 'image-folder' }>;
 
@@ -70,16 +71,18 @@ export interface DecodedFolder {
   fromCache: boolean;
 }
 
+/** Decode (or read from the cache) every image at `decodeSize` (default `size`, else their own size). */
 export async function decodeImageFolder(source: ImageFolderSource, cacheDir?: string): Promise<DecodedFolder> {
-  const scan = scanImageFolder(source.dir);
+  const scan = source.unlabeled ? scanUnlabeledFolder(source.dir) : scanImageFolder(source.dir);
   const contentHash = await hashFolder(scan);
   const labels = Int32Array.from(scan.classes.flatMap((c, k) => c.files.map(() => k)));
   const n = labels.length;
-  const options = `${source.size ? source.size.join('x') : 'auto'}-${source.channels ?? 'auto'}`;
+  const decodeSize = source.decodeSize ?? source.size;
+  const options = `${decodeSize ? decodeSize.join('x') : 'auto'}-${source.channels ?? 'auto'}`;
   const cached = cacheDir ? readPixelCache(cacheDir, contentHash, options, n) : null;
   if (cached) return { scan, shape: cached.shape, pixels: cached.pixels, labels, contentHash, fromCache: true };
   const headers = await readHeaders(scan);
-  const shape = await chooseShape(source, headers, scan.dir);
+  const shape = await chooseShape({ ...source, size: decodeSize }, headers, scan.dir);
   const size = shape.height * shape.width * shape.channels;
   const pixels = new Uint8Array(n * size);
   await mapLimit(headers, 4, (h, i) => decodeInto(pixels, i * size, h.file, shape));
@@ -87,28 +90,46 @@ export async function decodeImageFolder(source: ImageFolderSource, cacheDir?: st
   return { scan, shape, pixels, labels, contentHash, fromCache: false };
 }
 
+/** The run's view of the pixels: `size` (default: the decoded size) and the normalization (default [0, 1]). */
+export function runView(source: ImageFolderSource, decoded: ImageShape): ImageView {
+  const normalization = source.normalization ?? { mean: [...UNIT_RANGE_NORMALIZATION.mean], std: [...UNIT_RANGE_NORMALIZATION.std] };
+  const { mean, std } = normalization;
+  const ok = (v: number[]) => v.length === 1 || v.length === decoded.channels;
+  if (!ok(mean) || !ok(std) || ![...mean, ...std].every(Number.isFinite) || std.some((v) => v === 0)) {
+    throw new AppError('INVALID_ARGS', `The input normalization (mean ${mean.join(', ')}; std ${std.join(', ')}) needs one value or one per channel (${decoded.channels}), finite, with std ≠ 0.`);
+  }
+  // A view larger than the decoded pixels is allowed (bilinear upsampling) but adds no detail.
+  const size = source.size ?? [decoded.height, decoded.width];
+  return { size: [size[0], size[1]], normalization: { mean: [...mean], std: [...std] } };
+}
+
 export async function loadImageFolder(source: ImageFolderSource, opts: LoadOptions = {}): Promise<LoadedDataset> {
   const decoded = await decodeImageFolder(source, opts.cacheDir);
   const { scan, shape } = decoded;
-  const sampleShape = [shape.height, shape.width, shape.channels];
+  const view = runView(source, shape);
+  const pixelShape = [shape.height, shape.width, shape.channels];
+  // Unlabelled: one pseudo-class for drawing the splits; every label is hidden afterwards.
   const numClasses = scan.classes.length;
-  const { train, val, test } = splitUserDataset({ x: decoded.pixels, y: decoded.labels, sampleShape }, numClasses, opts);
+  const { train, val, test } = splitUserDataset({ x: decoded.pixels, y: decoded.labels, sampleShape: pixelShape, view }, numClasses, source.unlabeled ? { ...opts, labeledCount: undefined } : opts);
+  if (source.unlabeled) for (const s of [train, val, test]) s.y.fill(UNLABELED);
   const info: DatasetInfo = {
     name: opts.name ?? path.basename(scan.dir),
     kind: 'image-folder',
     source: scan.dir,
     contentHash: decoded.contentHash,
     modality: 'image',
-    classes: scan.classes.map((c) => c.name),
-    counts: scan.classes.map((c) => c.files.length),
-    inputShape: sampleShape,
+    classes: source.unlabeled ? [] : scan.classes.map((c) => c.name),
+    counts: source.unlabeled ? [] : scan.classes.map((c) => c.files.length),
+    inputShape: [view.size[0], view.size[1], shape.channels],
+    image: { decodeSize: [shape.height, shape.width], normalization: view.normalization },
+    ...(source.unlabeled ? { targets: 'teacher' as const } : {}),
     split: { seed: opts.seed ?? 0, train: train.n, val: val.n, test: test.n, ...(train.labeledMask ? { labeled: opts.labeledCount } : {}) },
   };
   return { info, train, val, test };
 }
 
 export async function previewImageFolder(source: ImageFolderSource, samplesPerClass = 4): Promise<DatasetPreview> {
-  const scan = scanImageFolder(source.dir);
+  const scan = source.unlabeled ? scanUnlabeledFolder(source.dir) : scanImageFolder(source.dir);
   const headers = await readHeaders(scan);
   const groups = sizeGroups(headers);
   const warnings: string[] = [];

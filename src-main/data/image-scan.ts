@@ -75,6 +75,25 @@ export function scanImageFolder(dir: string): FolderScan {
   return { dir: root, classes, skipped };
 }
 
+/** The name of the one pseudo-class an unlabelled folder is scanned into. */
+export const UNLABELED_CLASS = '(unlabelled)';
+
+/**
+ * A folder of images without labels: every PNG/JPEG in it and its subfolders (subfolder names are
+ * not read as classes), as one pseudo-class. At least 10 images, so validation and test get some.
+ */
+export function scanUnlabeledFolder(dir: string): FolderScan {
+  const root = path.resolve(dir);
+  if (!fs.existsSync(root)) throw new AppError('NOT_FOUND', `The image folder ${root} does not exist.`, { dir: root });
+  if (!fs.statSync(root).isDirectory()) throw new AppError('INVALID_DATA', `${root} is a file; choose the folder that holds the images.`, { dir: root });
+  const all = listFilesRecursive(root).sort(byName);
+  const files = all.filter((f) => IMAGE_EXT.has(path.extname(f).toLowerCase()));
+  if (files.length < 10) {
+    throw new AppError('INVALID_DATA', `${root} holds ${files.length} PNG or JPEG image${files.length === 1 ? '' : 's'}; distilling without labels needs at least 10 (a few hundred give a useful student).`, { dir: root, images: files.length });
+  }
+  return { dir: root, classes: [{ name: UNLABELED_CLASS, files }], skipped: all.filter((f) => !files.includes(f)).map((f) => path.relative(root, f)) };
+}
+
 export interface ImageHeader {
   file: string;
   /** After EXIF orientation. */

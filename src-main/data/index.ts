@@ -25,7 +25,9 @@
  * `withLabeledCount` and `labeledOnly` accept only `Split<'train'>`, checked by the compiler (the
  * `role` field is a literal type) and again at run time.
  *
- * Nothing here needs the compute backend: these are typed arrays, batch them into tensors as needed.
+ * Image splits keep uint8 pixels (`split.images`) and build each model's input per batch, resized and
+ * normalized to its view (`splitBatch`, `withView` in image-view.ts; those need the compute backend).
+ * Everything else is plain typed arrays.
  */
 export type {
   CalibrationSample,
@@ -34,6 +36,8 @@ export type {
   DatasetKind,
   DatasetPreview,
   DatasetSource,
+  ImagePixels,
+  ImageView,
   LoadedDataset,
   LoadOptions,
   Split,
@@ -46,8 +50,16 @@ export type {
   ValSplit,
 } from './types';
 export { UNLABELED } from './types';
-export { loadDataset, previewDataset, recordDataset } from './load';
+export { loadDataset, previewDataset, recordDataset, resolveDatasetSource } from './load';
 export { calibrationSample, labeledOnly, stratifiedPartition, stratifiedSample, subset, trainingView, withLabeledCount } from './splits';
 export { DEFAULT_FASHION_MNIST_DIR, FASHION_MNIST_CLASSES, fashionMnistDir, findFashionMnistFiles, readFashionMnist } from './fashion-mnist';
+export {
+  ensureFashionMnist,
+  FASHION_MNIST_FILES,
+  FASHION_MNIST_TRAIN_COUNT,
+  type EnsureOptions,
+  type FashionMnistProgress,
+} from './fashion-mnist-download';
 export { applyStandardization, csvColumns, suggestLabelColumn } from './csv';
 export { parseIdx, readIdxFile, type IdxArray } from './idx';
+export { imageBatch, splitBatch, splitRows, withView } from './image-view';

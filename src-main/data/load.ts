@@ -2,6 +2,7 @@
 import type { Store } from '../store';
 import { loadCsv, previewCsv } from './csv';
 import { loadFashionMnist, previewFashionMnist } from './fashion-mnist';
+import { type EnsureOptions, ensureFashionMnist } from './fashion-mnist-download';
 import { loadImageFolder, previewImageFolder } from './image-folder';
 import type { DatasetInfo, DatasetPreview, DatasetSource, LoadedDataset, LoadOptions } from './types';
 
@@ -14,6 +15,16 @@ export async function loadDataset(source: DatasetSource, opts: LoadOptions = {})
     case 'csv':
       return loadCsv(source, opts);
   }
+}
+
+/**
+ * The source with its files on this computer: the built-in Fashion-MNIST is found (Debian package,
+ * bundled copy, earlier download) or downloaded and verified on first use. Other kinds are the
+ * user's own files and come back as they are.
+ */
+export async function resolveDatasetSource(source: DatasetSource, opts: EnsureOptions = {}): Promise<DatasetSource> {
+  if (source.kind !== 'fashion-mnist') return source;
+  return { kind: 'fashion-mnist', dir: await ensureFashionMnist(source.dir, opts) };
 }
 
 /** What the import wizard shows before anything is committed: classes, counts, shape, samples, warnings. */

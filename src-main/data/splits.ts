@@ -5,9 +5,12 @@
  * run time (a cast in some caller must not be enough to leak the test set).
  */
 import { AppError } from '../../src-shared/errors';
+import { gatherImages, imageSplit } from './image-view';
 import { createRng, deriveSeed, shuffleInPlace } from './rng';
 import {
   type CalibrationSample,
+  type ImagePixels,
+  type ImageView,
   type LoadedDataset,
   type Split,
   type SplitRole,
@@ -90,12 +93,20 @@ export function stratifiedSample(labels: ArrayLike<number>, numClasses: number, 
   return shuffleInPlace(Int32Array.from(picked), rand);
 }
 
-/** Rows of `src` (uint8 pixels scaled by 1/255, or float32 as is) gathered into a new split. */
+/**
+ * Rows of `src` gathered into a new split: image splits (and uint8 pixels with a view) stay uint8
+ * pixels (data/image-view.ts); float32 rows are copied as they are; bare uint8 rows are scaled by 1/255.
+ */
 export function gatherSplit<R extends SplitRole>(
   role: R,
-  src: { x: Uint8Array | Float32Array; y: ArrayLike<number>; sampleShape: number[] },
+  src: { x: Uint8Array | Float32Array; y: ArrayLike<number>; sampleShape: number[]; images?: ImagePixels; view?: ImageView },
   indices: ArrayLike<number>,
 ): Split<R> {
+  if (src.images) return gatherImages(role, src.images, src.y, indices);
+  if (src.view && src.x instanceof Uint8Array) {
+    const [h, w, c] = src.sampleShape;
+    return gatherImages(role, { pixels: src.x, shape: [h, w, c], view: src.view }, src.y, indices);
+  }
   const size = src.sampleShape.reduce((a, b) => a * b, 1);
   const n = indices.length;
   const x = new Float32Array(n * size);
@@ -146,6 +157,8 @@ export function withLabeledCount(train: TrainSplit, numClasses: number, count: n
   for (const i of keep) mask[i] = 1;
   const y = train.y.slice();
   for (let i = 0; i < train.n; i++) if (!mask[i]) y[i] = UNLABELED;
+  // Image splits keep their pixels (a spread would build the float rows).
+  if (train.images) return imageSplit('train', train.images, y, mask);
   return { ...train, y, labeledMask: mask };
 }
 

@@ -13,6 +13,19 @@ export type DatasetSource =
       size?: [number, number];
       /** 1 = grayscale, 3 = RGB; default: 1 when every image is grayscale, else 3. */
       channels?: 1 | 3;
+      /**
+       * [height, width] the pixels are decoded to and kept at (uint8); default `size`. Each model's
+       * batches are resized from these on the fly (bilinear): decode at the largest model's size
+       * (an imported 224-px teacher) and train a smaller student (`size`) from the same pixels.
+       */
+      decodeSize?: [number, number];
+      /** How the run's models see a pixel: (raw 0–255 − mean) / std; default mean 0, std 255 ([0, 1]). */
+      normalization?: { mean: number[]; std: number[] };
+      /**
+       * The images carry no labels (a plain folder of images, subfolders are not classes): every
+       * image is unlabelled; the classes and held-out targets come from a teacher (fidelity).
+       */
+      unlabeled?: boolean;
     }
   | {
       kind: 'csv';
@@ -51,11 +64,33 @@ export interface DatasetInfo {
   featureNames?: string[];
   /** Tabular only: apply `(x - mean) / std` at inference and export, exactly as the splits were. */
   standardization?: Standardization;
+  /** Image folders: the resolution the pixels are kept at and the run's input normalization. */
+  image?: { decodeSize: [number, number]; normalization: { mean: number[]; std: number[] } };
+  /**
+   * `teacher`: the folder had no labels; validation/test targets are a teacher's top-1 predictions
+   * (set by the run, compress/train/run-data.ts), so an "accuracy" on them is the fidelity to that
+   * teacher, and is reported as such. Absent: real labels.
+   */
+  targets?: 'labels' | 'teacher';
   /** How the splits were drawn, so a run can record and repeat it. */
   split: { seed: number; train: number; val: number; test: number; labeled?: number };
 }
 
 export type SplitRole = 'train' | 'val' | 'test' | 'calibration';
+
+/** The size and normalization one model sees images at: input = (raw 0–255 − mean) / std, resized. */
+export interface ImageView {
+  size: [number, number];
+  normalization: { mean: number[]; std: number[] };
+}
+
+/** The uint8 pixels behind an image split (n × shape, HWC) and the view its `x` presents. */
+export interface ImagePixels {
+  pixels: Uint8Array;
+  /** [height, width, channels] of the stored pixels. */
+  shape: [number, number, number];
+  view: ImageView;
+}
 
 /**
  * One split. `role` is a literal type, so a `Split<'test'>` does not type-check where a
@@ -64,8 +99,14 @@ export type SplitRole = 'train' | 'val' | 'test' | 'calibration';
  */
 export interface Split<R extends SplitRole = SplitRole> {
   readonly role: R;
-  /** n * prod(sampleShape) float32 values: images NHWC in [0, 1], tables standardized. */
+  /**
+   * n * prod(sampleShape) float32 values: images NHWC in the view's normalization ([0, 1] unless the
+   * dataset says otherwise), tables standardized. On image splits this is built on first read and
+   * kept; batch code reads `images` through `splitBatch`/`splitRows` (data/image-view.ts) instead.
+   */
   x: Float32Array;
+  /** Image splits: the uint8 pixels and the view (size, normalization) that `x` and `sampleShape` show. */
+  images?: ImagePixels;
   /** n class indices; `UNLABELED` (-1) where the label is hidden (semi-supervised, train only). */
   y: Int32Array;
   n: number;

@@ -2,12 +2,14 @@
 import { AppError } from '../../src-shared/errors';
 import { deriveSeed } from './rng';
 import { gatherSplit, stratifiedPartition, stratifiedSample, withLabeledCount } from './splits';
-import type { SplitOptions, TestSplit, TrainSplit, ValSplit } from './types';
+import type { ImageView, SplitOptions, TestSplit, TrainSplit, ValSplit } from './types';
 
 export interface SplitSource {
   x: Uint8Array | Float32Array;
   y: Int32Array;
   sampleShape: number[];
+  /** uint8 images: the view every split presents (the pixels stay uint8, data/image-view.ts). */
+  view?: ImageView;
 }
 
 export function checkFraction(name: string, v: number): void {

@@ -7,14 +7,16 @@ import { execFile } from 'node:child_process';
 import net from 'node:net';
 import { AppError } from '../../src-shared/errors';
 import type { AdbStatus } from '../../src-shared/types';
+import { locateAdb } from './adb-locate';
 
 export function adbServerPort(): number {
   const p = Number(process.env.ANDROID_ADB_SERVER_PORT);
   return Number.isInteger(p) && p > 0 && p < 65536 ? p : 5037;
 }
 
+/** POCKETBENCH_ADB, PATH, then Android SDK platform-tools folders (adb-locate.ts). */
 export function adbBinary(): string {
-  return process.env.POCKETBENCH_ADB || 'adb';
+  return locateAdb().bin;
 }
 
 /** POCKETBENCH_ADB_AUTOSTART=0 forbids starting an ADB server (tests, shared lab machines). */
@@ -23,7 +25,9 @@ export function adbAutostart(): boolean {
 }
 
 export const ADB_MISSING_MESSAGE =
-  'adb is not installed. Install Android platform-tools (Debian/Ubuntu: `sudo apt install adb`; macOS: `brew install android-platform-tools`) and restart PocketBench.';
+  'adb is not installed (looked on PATH, in $ANDROID_HOME and $ANDROID_SDK_ROOT, and in Android Studio\'s SDK folder). Install Android platform-tools ' +
+  '(Debian/Ubuntu: `sudo apt install adb`; macOS: `brew install --cask android-platform-tools`; Windows: `winget install Google.PlatformTools`; ' +
+  'or Android Studio\'s SDK Manager), or set POCKETBENCH_ADB to the adb file, and restart PocketBench.';
 
 export function adbVersion(bin = adbBinary()): Promise<string | null> {
   return new Promise((resolve) => {

@@ -26,7 +26,7 @@ const MODEL_SHA = crypto.createHash('sha256').update(fs.readFileSync(MODEL)).dig
 
 class ShellAdb extends Adbc {
   commands: string[] = [];
-  mode: 'ok' | 'crash' | 'fail' | 'slow' | 'drop' = 'ok';
+  mode: 'ok' | 'crash' | 'fail' | 'slow' | 'drop' | 'exit3' | 'nnapi-none' | 'contradict' = 'ok';
   constructor(readonly root: string) {
     super(1);
   }
@@ -89,12 +89,14 @@ beforeEach(async () => {
   fs.mkdirSync(path.join(root, 'bin'));
   // The phone's tools: dumpsys, taskset (remembers the mask, runs the command).
   fs.writeFileSync(path.join(root, 'bin/dumpsys'), '#!/bin/sh\n[ "$1" = battery ] && printf "Current Battery Service state:\\n  USB powered: true\\n  status: 2\\n  level: 77\\n  scale: 100\\n  temperature: 301\\n"\n[ "$1" = thermalservice ] && printf "Thermal Status: 0\\n"\nexit 0\n', { mode: 0o755 });
-  fs.writeFileSync(path.join(root, 'bin/taskset'), `#!/bin/sh\necho "$1" > ${root}/taskset-mask\nshift\nexec "$@"\n`, { mode: 0o755 });
+  fs.writeFileSync(path.join(root, 'bin/taskset'), `#!/bin/sh\n[ "$1" = -p ] && { echo "pid $2's affinity mask: ff"; exit 0; }\necho "$1" > ${root}/taskset-mask\nshift\nexec "$@"\n`, { mode: 0o755 });
   const fixture = fs.readFileSync(FIXTURE, 'utf8').split('\n').slice(1).join('\n');
   fs.writeFileSync(path.join(root, 'fixture.txt'), fixture);
+  // Real NNAPI "not applied" lines (tensorflow#56301) ahead of a real timed run: the CPU path was timed.
+  fs.writeFileSync(path.join(root, 'nnapi.txt'), fs.readFileSync(path.resolve(import.meta.dirname, 'fixtures/nnapi-not-applied-logcat.txt'), 'utf8').split('\n').slice(1).join('\n'));
   fs.writeFileSync(
     path.join(root, 'runner.sh'),
-    `#!/bin/sh\ncase "$RUNNER_MODE" in\n  crash) echo "INFO: STARTING!"; kill -SEGV $$ ;;\n  fail) echo "ERROR: Could not open '$2'."; exit 1 ;;\n  slow) echo "INFO: STARTING!"; exec sleep 30 ;;\nesac\nsleep 0.3\ncat ${root}/fixture.txt\n`,
+    `#!/bin/sh\ncase "$RUNNER_MODE" in\n  crash) echo "INFO: STARTING!"; kill -SEGV $$ ;;\n  fail) echo "ERROR: Could not open '$2'."; exit 1 ;;\n  slow) echo "INFO: STARTING!"; exec sleep 30 ;;\n  exit3) sleep 0.3; cat ${root}/fixture.txt; exit 3 ;;\n  nnapi-none) cat ${root}/nnapi.txt ${root}/fixture.txt; exit 0 ;;\n  contradict) echo "count=5 first=10 curr=10 min=30 max=40 avg=20 std=1"; echo "Inference timings in us: Init: 1, First inference: 10, Warmup (avg): 10, Inference (avg): 20"; exit 0 ;;\nesac\nsleep 0.3\ncat ${root}/fixture.txt\n`,
     { mode: 0o755 },
   );
   store = new Store(path.join(root, 'h.sqlite'));
@@ -117,7 +119,10 @@ describe('Android target (stand-in shell)', () => {
     expect(r.trials[0].stats).toMatchObject({ count: 25, meanUs: 145528, medianUs: 141253, p5Us: 140545, initMs: 92.318 });
     expect(r.extra).toMatchObject({ runnerPushed: true, modelPushed: true, taskset: 'f0', delegatedShare: 539 / 548 });
     expect(fs.readFileSync(path.join(root, 'taskset-mask'), 'utf8').trim()).toBe('f0');
-    expect(r.peakMemMb).toBeCloseTo(73.4102);
+    // The fixture reports a delta from the tool's start, not a peak: it is kept as a delta, never as peak memory.
+    expect(r.peakMemMb).toBeNull();
+    expect(r.extra.memory).toMatchObject({ runnerPeakMb: null, deltaFromStartMb: { init: 54.2852, overall: 73.4102 }, unit: 'MiB' });
+    expect(r.extra.ran).toMatchObject({ requested: 'xnnpack', delegate: 'xnnpack' });
     expect(r.vmHwmKb).toBeGreaterThan(0); // sampled from the real /proc/PID/status of the runner
     expect(r.affinity).toMatch(/^\d/);
     expect(r.conditionsBefore?.battery).toMatchObject({ levelPct: 77, charging: true });
@@ -178,6 +183,60 @@ describe('Android target (stand-in shell)', () => {
     fs.writeFileSync(path.join(root, 'bin/df'), '#!/bin/sh\necho "Filesystem 1K-blocks Used Available Use% Mounted on"\necho "/dev/block/dm-5 1000 990 10 99% /data"\n', { mode: 0o755 });
     const err = (await target.run(job(), ctx()).catch((e) => e)) as BenchmarkFailure;
     expect(err.error.code).toBe('DISK_FULL');
-    expect(err.error.message).toMatch(/has 0\.0 MB free .* Free some space on the phone/);
+    expect(err.error.message).toMatch(/has 10\.0 KiB free .* Free some space on the phone/);
+  });
+
+  it('stores the measured count and the warm-up statistics of each trial, all from the runner\'s own lines', async () => {
+    const r = await target.run(job({ trials: 1, runs: 10 }), ctx());
+    // The runner measured 25 runs (its --min_secs filled more than asked): the count is what it measured.
+    expect(r.trials[0].stats).toMatchObject({ count: 25, meanUs: 145528, minUs: 140071, maxUs: 195121, stdUs: 13583, medianUs: 141253 });
+    expect(r.trials[0].stats.warmup).toEqual({ count: 3, meanUs: 211669, stdUs: 16613, minUs: 199462, maxUs: 235158 });
+  });
+
+  it('hashes with sha1sum when the phone has no sha256sum, and says so', async () => {
+    fs.writeFileSync(path.join(root, 'bin/sha256sum'), '#!/bin/sh\necho "/system/bin/sh: sha256sum: inaccessible or not found"\nexit 127\n', { mode: 0o755 });
+    const r = await target.run(job({ trials: 1 }), ctx());
+    expect(r.trials).toHaveLength(1);
+    expect(r.extra).toMatchObject({ runnerPushed: true, hashCheck: 'sha1' });
+    expect(r.extra.notes).toEqual(expect.arrayContaining([expect.stringMatching(/no sha256sum .*Android 8\.0.*SHA-1/)]));
+    expect(adb.commands.some((c) => c.startsWith('sha1sum '))).toBe(true);
+    // Pushed once: the second run finds the same SHA-1 on the phone.
+    expect((await target.run(job({ trials: 1 }), ctx())).extra).toMatchObject({ runnerPushed: false, modelPushed: false });
+  });
+
+  it('runs unpinned with a recorded note when the phone has no taskset', async () => {
+    fs.writeFileSync(path.join(root, 'bin/taskset'), '#!/bin/sh\necho "/system/bin/sh: taskset: inaccessible or not found"\nexit 127\n', { mode: 0o755 });
+    const r = await target.run(job({ trials: 1 }), ctx());
+    expect(r.trials).toHaveLength(1);
+    expect(r.extra).toMatchObject({ taskset: null, unpinned: 'taskset is missing on the phone', requestedCpus: [4, 5, 6, 7] });
+    expect(r.extra.notes).toEqual(expect.arrayContaining([expect.stringMatching(/no taskset.*ran unpinned/)]));
+    expect(adb.commands.find((x) => x.includes('--graph='))).not.toMatch(/taskset/);
+  });
+
+  it('keeps complete results printed before a non-zero exit, and says so', async () => {
+    adb.mode = 'exit3';
+    const r = await target.run(job({ trials: 1 }), ctx());
+    expect(r.trials[0].stats).toMatchObject({ count: 25, meanUs: 145528 });
+    expect(r.vmHwmKb).toBeGreaterThan(0);
+    expect(r.extra.notes).toEqual(expect.arrayContaining(['Trial 1: benchmark_model exited with code 3 after printing complete results; they are kept.']));
+  });
+
+  it('an NNAPI benchmark whose delegate took nothing is stored as "delegate not applied" with the reason, never as a success', async () => {
+    adb.mode = 'nnapi-none';
+    const err = (await target.run(job({ trials: 1, nnapi: true }), ctx()).catch((e) => e)) as BenchmarkFailure;
+    expect(err).toBeInstanceOf(BenchmarkFailure);
+    expect(err.error.code).toBe('DELEGATE_NOT_APPLIED');
+    expect(err.error.message).toMatch(/NNAPI delegate was not applied on SERIAL1: Though NNAPI delegate is explicitly applied, the model graph will not be executed by the delegate\. The timings kept are of the CPU path/);
+    expect(err.partial.trials).toHaveLength(1);
+    expect(err.partial.extra?.ran).toMatchObject({ requested: 'nnapi', delegate: 'cpu', share: 0, applied: 'none' });
+  });
+
+  it('refuses to store figures that contradict each other', async () => {
+    adb.mode = 'contradict';
+    const err = (await target.run(job({ trials: 1 }), ctx()).catch((e) => e)) as BenchmarkFailure;
+    expect(err.error.code).toBe('RUNNER_OUTPUT_INCONSISTENT');
+    expect(err.error.message).toMatch(/min 30 > mean 20/);
+    expect(err.partial.trials).toEqual([]);
+    expect(err.partial.rawOutput).toContain('min=30');
   });
 });

@@ -11,10 +11,11 @@ import type { Store } from '../store';
 import { type Adbc, DisconnectedError, readShell } from './adb';
 import { type CollectedFacts, type Conditions, readConditions } from './device-facts';
 import { cpuMask, parseProcStatus } from './facts';
-import { parseBenchmarkOutput, runnerErrorMessage } from './parse-output';
+import { type ParsedBenchmark, parseBenchmarkOutput, runnerErrorMessage } from './parse-output';
+import { hasTaskset } from './phone-tools';
 import { REMOTE_RUNNER, provisionRunner, pushIfChanged, remoteModelPath, runnerFor } from './runners';
 import { command, quote } from './shell-quote';
-import { type BenchOptions, BenchmarkFailure, type BenchmarkTarget, type TargetJob, type TargetResult, type TargetRunContext, type TrialMeasurement } from './target';
+import { type BenchOptions, BenchmarkFailure, type BenchmarkTarget, type TargetJob, type TargetResult, type TargetRunContext } from './target';
 
 const SIGNALS: Record<number, string> = { 4: 'SIGILL', 6: 'SIGABRT', 7: 'SIGBUS', 8: 'SIGFPE', 9: 'SIGKILL', 11: 'SIGSEGV', 15: 'SIGTERM' };
 const PID_MARK = '__PB_PID__';
@@ -97,15 +98,25 @@ export class AndroidTarget implements BenchmarkTarget {
       ctx.progress({ phase: 'runner', message: `Checking benchmark_model (${runner.abi}) on the phone` });
       const r = await provisionRunner(this.adb, serial, runner, (b, t) => ctx.progress({ phase: 'runner', message: 'Uploading benchmark_model', fraction: b / t }), ctx.signal);
       partial.extra.runnerPushed = r.pushed;
+      partial.extra.hashCheck = r.hash;
+      const notes: string[] = [];
+      partial.extra.notes = notes;
+      if (r.hashNote) notes.push(r.hashNote);
 
       const remoteModel = remoteModelPath(job.modelSha256);
       ctx.progress({ phase: 'model', message: 'Checking the model on the phone' });
       const m = await pushIfChanged(this.adb, serial, job.modelPath, job.modelSha256, remoteModel, 0o644, (b, t) => ctx.progress({ phase: 'model', message: 'Uploading the model', fraction: b / t }), ctx.signal);
       partial.extra.modelPushed = m.pushed;
 
-      const pin = o.pinBigCores && facts.clusters.length > 1 && facts.bigCores.length > 0;
+      const wantPin = o.pinBigCores && facts.clusters.length > 1 && facts.bigCores.length > 0;
+      // Without taskset (before Android 6.0, or removed by the vendor) the runner runs unpinned, and says so.
+      const pin = wantPin && (await hasTaskset(this.adb, serial));
+      if (wantPin && !pin) {
+        partial.extra.unpinned = 'taskset is missing on the phone';
+        notes.push('The phone has no taskset (toybox has it from Android 6.0): the runner ran unpinned, on any core, so its timings mix big and little cores.');
+      }
       const mask = pin ? cpuMask(facts.bigCores) : null;
-      partial.extra.requestedCpus = pin ? facts.bigCores : null;
+      partial.extra.requestedCpus = wantPin ? facts.bigCores : null;
       partial.extra.taskset = mask;
       const zoneNames = facts.conditions.zones.map((z) => z.zone);
       const args = runnerArgs(o, remoteModel);
@@ -115,7 +126,7 @@ export class AndroidTarget implements BenchmarkTarget {
       for (let i = 0; i < o.trials; i++) {
         ctx.progress({ phase: 'cooldown', message: `Trial ${i + 1}/${o.trials}: waiting for the phone to cool down`, trial: i + 1 });
         const cool = await this.cooldown(serial, facts.sdk, zoneNames, o, ctx.signal);
-        if (i === 0) partial.conditionsBefore = { thermal: cool.conditions.thermal, battery: cool.conditions.battery };
+        if (i === 0) partial.conditionsBefore = { thermal: thermalRecord(cool.conditions), battery: cool.conditions.battery };
         ctx.progress({ phase: 'run', message: `Trial ${i + 1}/${o.trials}: running`, trial: i + 1, fraction: i / o.trials });
         const t0 = Date.now();
         const run = await this.runOnce(serial, mask, args, ctx, (line) => {
@@ -129,35 +140,42 @@ export class AndroidTarget implements BenchmarkTarget {
         partial.vmRssKb = Math.max(partial.vmRssKb ?? 0, run.vmRssKb ?? 0) || null;
         partial.affinity ??= run.affinity;
         const parsed = parseBenchmarkOutput(run.output);
-        const mean = parsed.inferenceMeanUs ?? parsed.runs?.avg ?? null;
+        if (run.exitNote) notes.push(`Trial ${i + 1}: ${run.exitNote}`);
+        if (parsed.problems.length) {
+          throw new AppError('RUNNER_OUTPUT_INCONSISTENT', `benchmark_model printed figures that contradict each other on ${serial} (${parsed.problems.join('; ')}); nothing from this trial was stored as measured. The raw output is kept with the benchmark.`);
+        }
+        const mean = parsed.runs?.avg ?? parsed.inferenceMeanUs ?? null;
         if (mean === null) throw new AppError('RUNNER_NO_TIMINGS', `benchmark_model printed no timings on ${serial}: ${runnerErrorMessage(run.output)}`);
+        for (const w of parsed.warnings) notes.push(`Trial ${i + 1}: ${w}`);
         const after = await readConditions(this.adb, serial, facts.sdk, zoneNames);
-        partial.conditionsAfter = { thermal: after.thermal, battery: after.battery };
-        const stats: LatencyStats = {
-          count: parsed.runs?.count ?? o.runs,
-          initMs: parsed.initMs,
-          firstInferenceUs: parsed.firstInferenceUs,
-          warmupMeanUs: parsed.warmupMeanUs,
-          meanUs: mean,
-          stdUs: parsed.runs?.std ?? null,
-          minUs: parsed.runs?.min ?? null,
-          maxUs: parsed.runs?.max ?? null,
-          p5Us: parsed.runs?.p5 ?? null,
-          medianUs: parsed.runs?.median ?? null,
-          p95Us: parsed.runs?.p95 ?? null,
+        partial.conditionsAfter = { thermal: thermalRecord(after), battery: after.battery };
+        partial.trials.push({ stats: trialStats(parsed, mean), cooldownMs: cool.waitedMs, cooldownTimedOut: cool.timedOut, tempBeforeC: cool.conditions.maxTempC, tempAfterC: after.maxTempC });
+        // Memory, by kind: the runner's own peak report, its delta from start (never called a peak),
+        // VmRSS at its end, and the VmHWM we sampled (vmHwmKb).
+        const runnerPeak = parsed.peakMemMb ?? (parsed.memory?.kind === 'peak' ? parsed.memory.overallMb : null);
+        if (runnerPeak !== null) {
+          partial.peakMemMb = Math.max(partial.peakMemMb ?? 0, runnerPeak);
+          partial.peakMemKind = 'runner-peak';
+        }
+        partial.extra.memory = {
+          runnerPeakMb: partial.peakMemMb,
+          deltaFromStartMb: parsed.memory?.kind === 'delta' ? { init: parsed.memory.initMb, overall: parsed.memory.overallMb } : null,
+          vmRssAtEndMb: parsed.memoryStatus?.vmRssMb ?? null,
+          unit: 'MiB',
         };
-        const t: TrialMeasurement = { stats, cooldownMs: cool.waitedMs, cooldownTimedOut: cool.timedOut, tempBeforeC: cool.conditions.maxTempC, tempAfterC: after.maxTempC };
-        partial.trials.push(t);
-        const mem = parsed.memory?.overallMb ?? null;
-        partial.peakMemMb = Math.max(partial.peakMemMb ?? 0, parsed.peakMemMb ?? mem ?? 0) || null;
-        partial.extra.memoryReport = parsed.memory;
         partial.extra.delegations = parsed.delegations;
         partial.extra.delegatedShare = parsed.delegatedShare;
         partial.extra.modelSizeMb = parsed.modelSizeMb;
+        partial.extra.ran = whatRan(o, parsed);
         if (i === o.trials - 1) partial.ops = parsed.ops;
       }
       if (partial.affinity && pin) {
         partial.extra.affinityMatches = partial.affinity === formatCpuList(facts.bigCores);
+      }
+      const ran = partial.extra.ran as RanOn;
+      if (ran.requested !== ran.delegate) {
+        // A GPU/NNAPI benchmark whose delegate took nothing timed the CPU path: never a success.
+        throw new AppError('DELEGATE_NOT_APPLIED', `The ${ran.requested.toUpperCase()} delegate was not applied on ${serial}: ${(ran.reason ?? 'the runner reported nothing delegated').replace(/\.$/, '')}. The timings kept are of the CPU path.`);
       }
       return partial;
     } catch (err) {
@@ -187,7 +205,7 @@ export class AndroidTarget implements BenchmarkTarget {
     args: string[],
     ctx: TargetRunContext,
     onLine: (line: string) => void,
-  ): Promise<{ output: string; vmHwmKb: number | null; vmRssKb: number | null; affinity: string | null }> {
+  ): Promise<{ output: string; vmHwmKb: number | null; vmRssKb: number | null; affinity: string | null; exitNote: string | null }> {
     const prog = mask ? command('taskset', mask, REMOTE_RUNNER, ...args) : command(REMOTE_RUNNER, ...args);
     const stream = await this.adb.openShell(serial, `${prog} 2>&1 & echo ${PID_MARK}$!; wait $!`);
     let pid: number | null = null;
@@ -220,8 +238,11 @@ export class AndroidTarget implements BenchmarkTarget {
     // was printed waits for it (at most a few seconds) so the runner never outlives the benchmark.
     const stopReading = new AbortController();
     let graceTimer: NodeJS.Timeout | undefined;
+    // The cancel is reported only once the kill has been sent and answered, so a cancelled row
+    // never describes a runner that is still running on the phone.
+    let killed: Promise<void> = Promise.resolve();
     const killAndStop = () => {
-      if (pid !== null) void this.adb.kill(serial, pid);
+      if (pid !== null) killed = this.adb.kill(serial, pid);
       stopReading.abort();
     };
     const onAbort = () => {
@@ -253,17 +274,26 @@ export class AndroidTarget implements BenchmarkTarget {
       });
       stop = true;
       const output = res.output.replace(new RegExp(`^${PID_MARK}\\d+\\r?\\n?`, 'm'), '');
-      if (ctx.signal.aborted) throw new AppError('CANCELLED', 'Cancelled by the user; the runner on the phone was stopped.');
-      if (res.exitCode !== 0) {
-        if (res.exitCode > 128 && res.exitCode < 160) {
-          const sig = res.exitCode - 128;
-          throw new AppError('RUNNER_CRASHED', `benchmark_model crashed on ${serial} with signal ${sig}${SIGNALS[sig] ? ` (${SIGNALS[sig]})` : ''}. Its last words: ${runnerErrorMessage(output)}`);
-        }
-        throw new AppError('RUNNER_FAILED', `benchmark_model failed on ${serial} (exit ${res.exitCode}): ${runnerErrorMessage(output)}`);
+      if (ctx.signal.aborted) {
+        await killed;
+        throw new AppError('CANCELLED', 'Cancelled by the user; the runner on the phone was stopped.');
       }
-      return { output, vmHwmKb, vmRssKb, affinity };
+      let exitNote: string | null = null;
+      if (res.exitCode !== 0) {
+        const sig = res.exitCode > 128 && res.exitCode < 160 ? res.exitCode - 128 : null;
+        const how = sig !== null ? `was killed by signal ${sig}${SIGNALS[sig] ? ` (${SIGNALS[sig]})` : ''}` : `exited with code ${res.exitCode}`;
+        // A runner that printed a complete, consistent result and then failed (often in teardown,
+        // e.g. a GPU driver at exit) measured what it printed: keep it, and say so.
+        if (completeResult(output)) exitNote = `benchmark_model ${how} after printing complete results; they are kept.`;
+        else if (sig !== null) throw new AppError('RUNNER_CRASHED', `benchmark_model crashed on ${serial} with signal ${sig}${SIGNALS[sig] ? ` (${SIGNALS[sig]})` : ''}. Its last words: ${runnerErrorMessage(output)}`);
+        else throw new AppError('RUNNER_FAILED', `benchmark_model failed on ${serial} (exit ${res.exitCode}): ${runnerErrorMessage(output)}`);
+      }
+      return { output, vmHwmKb, vmRssKb, affinity, exitNote };
     } catch (err) {
-      if (ctx.signal.aborted) throw new AppError('CANCELLED', 'Cancelled by the user; the runner on the phone was stopped.');
+      if (ctx.signal.aborted) {
+        await killed;
+        throw new AppError('CANCELLED', 'Cancelled by the user; the runner on the phone was stopped.');
+      }
       if (err instanceof DisconnectedError) throw new DisconnectedError(serial, 'the benchmark run');
       throw err;
     } finally {
@@ -273,6 +303,66 @@ export class AndroidTarget implements BenchmarkTarget {
       ctx.signal.removeEventListener('abort', onAbort);
     }
   }
+}
+
+/** Thermal status and every zone read (an unreadable zone is there with a null temperature). */
+function thermalRecord(c: Conditions): unknown {
+  return { ...(c.thermal ?? { status: null }), zones: c.zones.map((z) => ({ zone: z.zone, tempC: z.tempC })) };
+}
+
+/** What actually ran a benchmark: the delegate asked for, the one that took the graph, its share and why. */
+export interface RanOn {
+  requested: 'gpu' | 'nnapi' | 'xnnpack' | 'cpu';
+  delegate: 'gpu' | 'nnapi' | 'xnnpack' | 'cpu';
+  /** Share of the model's nodes the delegate ran (0..1), when the runner said. */
+  share: number | null;
+  applied: 'full' | 'partial' | 'none' | null;
+  reason: string | null;
+  unsupported: string[];
+}
+
+export function whatRan(o: Pick<BenchOptions, 'gpu' | 'nnapi' | 'xnnpack'>, parsed: ParsedBenchmark): RanOn {
+  const requested = o.gpu ? 'gpu' : o.nnapi ? 'nnapi' : o.xnnpack ? 'xnnpack' : 'cpu';
+  if (requested === 'cpu') return { requested, delegate: 'cpu', share: null, applied: null, reason: null, unsupported: [] };
+  const d = parsed.delegates.find((x) => x.kind === requested);
+  if (requested === 'xnnpack') {
+    // XNNPack is TFLite's default CPU path: nothing delegated still runs the CPU kernels.
+    const none = d?.applied === 'none';
+    return { requested, delegate: none ? 'cpu' : 'xnnpack', share: d?.share ?? null, applied: d?.applied ?? null, reason: none ? (d?.note ?? null) : null, unsupported: d?.unsupported ?? [] };
+  }
+  if (!d || d.applied === 'none' || d.share === 0) {
+    const reason = d?.note ?? (d?.unsupported.length ? `unsupported operations: ${d.unsupported.join('; ')}` : parsed.errors.length ? parsed.errors.slice(-2).join(' ') : 'the runner printed no sign that it applied the delegate');
+    const unsupported = d?.unsupported ?? [];
+    return { requested, delegate: 'cpu', share: 0, applied: 'none', reason: unsupported.length && d?.note ? `${reason} (${unsupported.join('; ')})` : reason, unsupported };
+  }
+  return { requested, delegate: requested, share: d.share, applied: d.applied, reason: d.applied === 'partial' ? (d.note ?? (d.unsupported.length ? `unsupported operations: ${d.unsupported.join('; ')}` : null)) : null, unsupported: d.unsupported };
+}
+
+/** A trial's statistics, every one from the same line of the output (see parse-output.ts). */
+export function trialStats(parsed: ParsedBenchmark, meanUs: number): LatencyStats {
+  const r = parsed.runs;
+  const w = parsed.warmup;
+  return {
+    // The runs the runner measured (it may run more than --num_runs to fill --min_secs).
+    count: r?.count ?? null,
+    initMs: parsed.initMs,
+    firstInferenceUs: parsed.firstInferenceUs,
+    warmupMeanUs: w?.avg ?? parsed.warmupMeanUs,
+    meanUs,
+    stdUs: r?.std ?? null,
+    minUs: r?.min ?? null,
+    maxUs: r?.max ?? null,
+    p5Us: r?.p5 ?? null,
+    medianUs: r?.median ?? null,
+    p95Us: r?.p95 ?? null,
+    warmup: w ? { count: w.count, meanUs: w.avg, stdUs: w.std, minUs: w.min, maxUs: w.max } : null,
+  };
+}
+
+/** Timings, one consistent stat line and no contradictions: what a finished run prints. */
+export function completeResult(output: string): boolean {
+  const p = parseBenchmarkOutput(output);
+  return p.inferenceMeanUs !== null && p.runs !== null && p.problems.length === 0;
 }
 
 export function formatCpuList(cpus: number[]): string {

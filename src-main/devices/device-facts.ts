@@ -83,6 +83,21 @@ export async function readZones(adb: Adbc, serial: string): Promise<ThermalZone[
 }
 
 const SEP = '__PB_SECTION__';
+const ZONE_MARK = '__PB_ZONE__';
+
+/** Zone temperatures from the marked output of readConditions; a zone with no number reads null. */
+export function zoneReadings(output: string, zoneNames: string[]): ThermalZone[] {
+  const byZone = new Map<string, string>();
+  for (const part of output.split(ZONE_MARK).slice(1)) {
+    const nl = part.indexOf('\n');
+    const name = (nl < 0 ? part : part.slice(0, nl)).trim();
+    byZone.set(name, nl < 0 ? '' : part.slice(nl + 1).trim());
+  }
+  return zoneNames.map((zone) => {
+    const text = byZone.get(zone) ?? '';
+    return { zone, type: null, tempC: text ? parseZoneTemp(text) : null };
+  });
+}
 
 /**
  * Battery, thermal status and temperatures, read before and after every trial in one shell call
@@ -95,13 +110,14 @@ export async function readConditions(adb: Adbc, serial: string, sdk: number | nu
   let thermal: Thermal | null = null;
   if (zoneNames) {
     const parts = [command('dumpsys', 'battery'), `echo ${SEP}`, wantThermal ? command('dumpsys', 'thermalservice') : 'true', `echo ${SEP}`];
-    if (zoneNames.length) parts.push(`${command('cat', ...zoneNames.map((z) => `${THERMAL_DIR}/${z}/temp`))} 2>/dev/null`);
+    // Each zone read on its own behind its own marker: one unreadable zone (SELinux, a sensor that
+    // went away) loses that zone's reading only, never the others'.
+    for (const z of zoneNames) parts.push(`echo ${ZONE_MARK}${z}`, `${command('cat', `${THERMAL_DIR}/${z}/temp`)} 2>/dev/null`);
     const r = await adb.shell(serial, sequence(...parts), { timeoutMs: 15_000 });
     const [bat = '', th = '', temps = ''] = r.output.split(`${SEP}\n`);
     battery = parseBattery(bat);
     thermal = wantThermal ? parseThermalService(th) : null;
-    const lines = temps.split('\n').filter((l) => l.trim() !== '');
-    if (lines.length === zoneNames.length) zones = zoneNames.map((zone, i) => ({ zone, type: null, tempC: parseZoneTemp(lines[i]) }));
+    zones = zoneReadings(temps, zoneNames);
   } else {
     battery = parseBattery((await tryRun(adb, serial, command('dumpsys', 'battery'))) ?? '');
     thermal = wantThermal ? parseThermalService((await tryRun(adb, serial, command('dumpsys', 'thermalservice'))) ?? '') : null;

@@ -5,6 +5,7 @@
  * NNAPI, core pinning and cool-down options do not apply and are recorded as such.
  */
 import { AppError } from '../../src-shared/errors';
+import { MIB } from '../../src-shared/format';
 import { liteRtHeapBytes } from '../export/litert-node';
 import type { Store } from '../store';
 import { benchmarkOnHost, hostDevice, HOST_SERIAL, describeHost } from './host-runner';
@@ -43,7 +44,8 @@ export function createHostTarget(deps: { store: Store }): BenchmarkTarget {
         runnerSha256: null,
         runnerVersion: facts.runtime,
         // The runtime's WebAssembly heap only grows, so its size is the peak of everything it ran.
-        peakMemMb: heap / 2 ** 20,
+        peakMemMb: heap / MIB,
+        peakMemKind: 'runtime-heap',
         vmHwmKb: process.resourceUsage().maxRSS,
         vmRssKb: Math.round(process.memoryUsage().rss / 1024),
         affinity: null,
@@ -55,8 +57,9 @@ export function createHostTarget(deps: { store: Store }): BenchmarkTarget {
           // Full statistics of every trial (p90/p99 and warm-up mean included), as measured.
           trialStats: trials.map((t) => t.stats),
           delegate: 'cpu',
+          ran: { requested: 'cpu', delegate: 'cpu', share: null, applied: null, reason: null, unsupported: [] },
           notApplied: 'threads, GPU, NNAPI, core pinning and cool-down apply to phones only; LiteRT here is single-threaded WebAssembly',
-          peakMemory: 'LiteRT WebAssembly heap (MB); process peak RSS in vmHwmKb',
+          peakMemory: 'LiteRT WebAssembly heap (MiB); the app process peak RSS (not the model alone) in vmHwmKb',
         },
         conditionsBefore: null,
         conditionsAfter: null,

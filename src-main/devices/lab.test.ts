@@ -18,15 +18,16 @@ const MODEL = path.resolve(import.meta.dirname, '../../test/fixtures/models/face
 
 function result(means: number[]): TargetResult {
   return {
-    trials: means.map((m) => ({ stats: { count: 10, initMs: 2, firstInferenceUs: m * 2, warmupMeanUs: m, meanUs: m, stdUs: 1, minUs: m - 1, maxUs: m + 1, p5Us: null, medianUs: m, p95Us: null }, cooldownMs: 0, cooldownTimedOut: false, tempBeforeC: 30, tempAfterC: 31 })),
+    trials: means.map((m) => ({ stats: { count: 10, initMs: 2, firstInferenceUs: m * 2, warmupMeanUs: m, meanUs: m, stdUs: 1, minUs: m - 1, maxUs: m + 1, p5Us: null, medianUs: m, p95Us: null, warmup: { count: 3, meanUs: m + 5, stdUs: 2, minUs: m, maxUs: m + 9 } }, cooldownMs: 0, cooldownTimedOut: false, tempBeforeC: 30, tempAfterC: 31 })),
     runnerSha256: 'ab'.repeat(32),
     runnerVersion: null,
     peakMemMb: 12.5,
+    peakMemKind: 'runner-peak',
     vmHwmKb: 4000,
     vmRssKb: 3900,
     affinity: '4-7',
     ops: [{ section: 'by_type', nodeType: 'CONV_2D', count: 3, avgMs: 0.5, pct: 80, memKb: 0 }],
-    extra: { delegatedShare: 1 },
+    extra: { delegatedShare: 1, ran: { requested: 'gpu', delegate: 'gpu', share: 0.45, applied: 'partial', reason: null, unsupported: [] } },
     conditionsBefore: { thermal: { status: 0 }, battery: { levelPct: 80 } },
     conditionsAfter: { thermal: { status: 0 }, battery: { levelPct: 79 } },
     rawOutput: 'raw',
@@ -76,6 +77,9 @@ describe('device lab queue', () => {
     const ids = await lab.queue({ modelPath: MODEL, targets: ['a', 'b'], options: { ...defaultBenchOptions, trials: 6 } });
     const [a, b] = await Promise.all(ids.map((id) => lab.wait(id)));
     expect(a).toMatchObject({ status: 'succeeded', latencyUs: 1015, ciLowUs: 990, ciHighUs: 1100, runnerSha256: 'ab'.repeat(32), peakMemMb: 12.5 });
+    // What ran, the memory figure's kind, the interval's real coverage (6 trials: 96.875 %), warm-up per trial.
+    expect(a).toMatchObject({ peakMemKind: 'runner-peak', ranDelegate: 'gpu', delegatedShare: 0.45, ciCoverage: 0.96875 });
+    expect(lab.detail(a.id).trials[0]).toMatchObject({ count: 10, warmupCount: 3, warmupMeanUs: 1005, warmupStdUs: 2, warmupMinUs: 1000, warmupMaxUs: 1009 });
     expect(b.latencyUs).toBe(2010);
     const d = lab.detail(b.id);
     expect(d.trials).toHaveLength(5);

@@ -6,7 +6,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { BenchmarkDetail, BenchmarkProgress, LiveDevice, QueueEntry, RunnerInfo } from '../../src-shared/contract/devices';
 import { AppError } from '../../src-shared/errors';
-import type { BenchmarkSummary, DeviceSummary } from '../../src-shared/types';
+import type { BenchmarkSummary, Delegate, DeviceSummary } from '../../src-shared/types';
 import type { EventBus } from '../host/events';
 import type { Store } from '../store';
 import { Adbc, type AdbDeviceState, DisconnectedError } from './adb';
@@ -370,6 +370,7 @@ export class DeviceLab {
     const means = trials.map((t) => t.stats.meanUs);
     const summary = means.length ? summarizeTrials(means) : null;
     const first = trials[0]?.stats;
+    const ran = (r.extra?.ran ?? null) as { delegate?: Delegate; share?: number | null } | null;
     this.o.store.benchmarks.finish(
       job.benchmarkId,
       {
@@ -380,10 +381,14 @@ export class DeviceLab {
         latencyUs: summary?.medianUs ?? null,
         ciLowUs: summary && summary.n > 1 ? summary.ciLowUs : null,
         ciHighUs: summary && summary.n > 1 ? summary.ciHighUs : null,
+        ciCoverage: summary && summary.n > 1 ? summary.coverage : null,
         cv: summary?.cv ?? null,
         initMs: first?.initMs ?? null,
         firstInferenceUs: first?.firstInferenceUs ?? null,
         peakMemMb: r.peakMemMb ?? null,
+        peakMemKind: r.peakMemKind ?? null,
+        ranDelegate: ran?.delegate ?? null,
+        delegatedShare: ran?.share ?? null,
         vmHwmKb: r.vmHwmKb ?? null,
         vmRssKb: r.vmRssKb ?? null,
         affinity: r.affinity ?? null,
@@ -407,6 +412,11 @@ export class DeviceLab {
         cooldownTimedOut: t.cooldownTimedOut,
         tempBeforeC: t.tempBeforeC,
         tempAfterC: t.tempAfterC,
+        warmupCount: t.stats.warmup?.count ?? null,
+        warmupMeanUs: t.stats.warmup?.meanUs ?? null,
+        warmupStdUs: t.stats.warmup?.stdUs ?? null,
+        warmupMinUs: t.stats.warmup?.minUs ?? null,
+        warmupMaxUs: t.stats.warmup?.maxUs ?? null,
       })),
       r.ops ?? [],
     );

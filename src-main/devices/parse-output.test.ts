@@ -96,12 +96,93 @@ describe('benchmark_model output parser', () => {
     expect(r.warmup?.count).toBe(9);
   });
 
-  it('reads the oldest "Average inference timings" order and ignores op-table Timings lines', () => {
+  it('reads the oldest "Average inference timings" order and takes the runs from the profiler\'s Timings line', () => {
     const r = parseBenchmarkOutput(fixture('tf-docs-old-average.txt'));
     expect(r.inferenceMeanUs).toBeCloseTo(79760.9);
     expect(r.warmupMeanUs).toBe(83235);
     expect(r.initMs).toBeCloseTo(38.467);
+    expect(r.runs).toMatchObject({ count: 50, first: 79449, min: 77385, max: 88213, avg: 79732, std: 1929 });
+    expect(r.runsSource).toBe('profiler');
+    expect(r.problems).toEqual([]);
+  });
+
+  it('reads the TF 1.x stat_summarizer Timings line behind TF-logging prefixes', () => {
+    const r = parseBenchmarkOutput(fixture('tf1-stat-summarizer-timings.txt'));
+    expect(r.runs).toMatchObject({ count: 1000, first: 375, min: 14, max: 375, avg: 20.376, std: 12 });
+    expect(r.inferenceMeanUs).toBeCloseTo(20.376);
+  });
+
+  it('reads the last of two benchmarks in one output, every statistic from its own lines, and skips the init profile\'s Timings', () => {
+    const r = parseBenchmarkOutput(fixture('mcu-two-runs-init-profile.txt'));
+    expect(r.initMs).toBeCloseTo(2.45);
+    expect(r.inferenceMeanUs).toBeCloseTo(58.311);
+    // The regular runs' stat line, not the profiler's total (avg 45.5) nor the init profile (count=1 curr=147).
+    expect(r.runs).toMatchObject({ count: 2254, first: 85, min: 51, max: 85, avg: 58.311, std: 2 });
+    expect(r.runsSource).toBe('benchmark');
+    expect(r.warmup).toMatchObject({ count: 6746, avg: 39.1513, max: 1039 });
+    expect(r.ops.filter((o) => o.section === 'by_type').map((o) => [o.nodeType, o.count])).toEqual([
+      ['FULLY_CONNECTED', 4],
+      ['TANH', 4],
+    ]);
+  });
+
+  it('never mixes a stat line with a summary it does not belong to', () => {
+    // The observed failure: mean 80660 stored with min = max = median = 1200 from another line.
+    const out = 'INFO: count=1 curr=1200\nINFO: Inference timings in us: Init: 5000, First inference: 90000, Warmup (avg): 85000, Inference (avg): 80660\n';
+    const r = parseBenchmarkOutput(out);
+    expect(r.inferenceMeanUs).toBe(80660);
     expect(r.runs).toBeNull();
+    expect(r.warnings[0]).toMatch(/does not belong/);
+  });
+
+  it('lists figures that contradict themselves (min <= mean <= max, p5 <= median <= p95)', () => {
+    const r = parseBenchmarkOutput('count=50 first=100 curr=100 min=120 max=150 avg=110 std=3 p5=100 median=140 p95=130\nInference timings in us: Init: 1, First inference: 100, Warmup (avg): 100, Inference (avg): 110\n');
+    expect(r.problems).toEqual(expect.arrayContaining(['measured runs: min 120 > mean 110', 'measured runs: median 140 > p95 130', 'measured runs: min 120 > first 100']));
+    expect(parseBenchmarkOutput(fixture('logcat-yolo-p5-median.txt')).problems).toEqual([]);
+  });
+
+  it('reads a completely applied GPU delegate', () => {
+    const r = parseBenchmarkOutput(fixture('gpu-fully-delegated.txt'));
+    expect(r.requested).toEqual(['gpu']);
+    expect(r.delegates).toEqual([expect.objectContaining({ kind: 'gpu', applied: 'full', share: 1 })]);
+    expect(r.runs).toMatchObject({ count: 50, avg: 119375 });
+    expect(r.warmup).toMatchObject({ count: 4, avg: 122373 });
+  });
+
+  it('reads the GPU delegate\'s refused operators and the share it ran', () => {
+    const a = parseBenchmarkOutput(fixture('gpu-unsupported-op-logcat.txt'));
+    expect(a.requested).toEqual(['gpu']);
+    expect(a.delegates[0]).toMatchObject({ kind: 'gpu', unsupported: ['UNPACK: Operation is not supported.'] });
+    const b = parseBenchmarkOutput(fixture('gpu-no-ops-type-mismatch.txt'));
+    expect(b.delegates).toEqual([
+      expect.objectContaining({ kind: 'gpu', applied: 'none', share: 0, note: 'No operations will run on the GPU, and all 31 operations will run on the CPU.' }),
+    ]);
+    expect(b.delegates[0].unsupported).toHaveLength(5);
+    expect(b.delegates[0].unsupported[0]).toBe("AVERAGE_POOL_2D: OP is supported, but tensor type isn't matched!");
+  });
+
+  it('reads a partial GPU delegation from the Replacing lines, XNNPack share from its first report', () => {
+    const r = parseBenchmarkOutput(fixture('gpu-partial-replacing.txt'));
+    const gpu = r.delegates.find((d) => d.kind === 'gpu')!;
+    expect(gpu.share).toBeCloseTo(29 / 65);
+    expect(gpu.applied).toBe('partial');
+    expect(r.delegates.find((d) => d.kind === 'xnnpack')!.share).toBeCloseTo(52 / 65);
+  });
+
+  it('reads an NNAPI delegate that was not applied, with the tool\'s reason', () => {
+    const r = parseBenchmarkOutput(fixture('nnapi-not-applied-logcat.txt'));
+    expect(r.requested).toEqual(['nnapi']);
+    expect(r.delegates).toEqual([
+      { kind: 'nnapi', applied: 'none', share: 0, unsupported: [], note: 'Though NNAPI delegate is explicitly applied, the model graph will not be executed by the delegate.' },
+    ]);
+  });
+
+  it('reads "Memory status" VmRSS lines', () => {
+    const r = parseBenchmarkOutput(fixture('memory-status-vmrss.txt'));
+    expect(r.memoryStatus).toEqual({ vmRssMb: 25, rssAnonMb: 18, rssFileShmemMb: 7 });
+    expect(r.peakMemMb).toBeCloseTo(25.0508);
+    expect(r.memory).toEqual({ initMb: 2.4375, overallMb: 20.543, kind: 'delta' });
+    expect(r.modelSizeMb).toBeCloseTo(0.007588);
   });
 
   it('reads the all-same statistics line', () => {

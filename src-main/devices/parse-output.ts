@@ -10,9 +10,19 @@
  *   `Overall peak memory footprint (MB) via periodic monitoring: N`;
  * - op-profiling tables (`Run Order`, `Summary by node type`), tab- or space-separated, node types
  *   with spaces, with or without a `[start]` column;
- * - `Replacing X out of Y node(s) with delegate (NAME) node, yielding Z partitions`.
+ * - `Replacing X out of Y node(s) with delegate (NAME) node, yielding Z partitions`, the benchmark's
+ *   `Explicitly applied GPU delegate, and the model graph will be completely|partially executed…`,
+ *   `Though NNAPI delegate is explicitly applied, the model graph will not be executed by the delegate.`,
+ *   the GPU delegate's `Following operations are not supported by GPU delegate:` list and its
+ *   `N operations will run on the GPU, and the remaining M …` / `No operations will run on the GPU…`;
+ * - the op profiler's `Timings (microseconds): count=N …` (TF 1.x stat_summarizer and tflite's profiler);
+ * - `Memory status at the end of exeution:` with `- VmRSS : N MB` (the tool's spelling).
+ * One output may hold several benchmarks (each opens with `STARTING!`): the last one is read, and
+ * every statistic of the measured runs comes from one line (the last stat line before the summary);
+ * `problems` lists what contradicts itself (min > mean, …), so the caller refuses to store it.
  * Lines may carry an `INFO: ` prefix or a logcat prefix. Units: timings in microseconds, session
- * init in ms, memory in MB, op tables in ms and KB. Numbers may have decimals or exponents.
+ * init in ms, memory in the tool's "MB", which is MiB (2^20 bytes: tflite's memory_info divides KiB
+ * by 1024), op tables in ms and KB. Numbers may have decimals or exponents.
  */
 
 export interface StatLine {
@@ -48,6 +58,28 @@ export interface Delegation {
   partitions: number | null;
 }
 
+export type DelegateKind = 'gpu' | 'nnapi' | 'xnnpack' | 'hexagon' | 'other';
+
+/** What a delegate the output names did with the graph. */
+export interface DelegateOutcome {
+  kind: DelegateKind;
+  /** `full`: the whole graph; `partial`: some nodes; `none`: nothing delegated; null: not said. */
+  applied: 'full' | 'partial' | 'none' | null;
+  /** Share of the model's nodes this delegate replaced (0..1), when the output gives counts. */
+  share: number | null;
+  /** Operators the delegate refused, as `OP: reason` (GPU delegate). */
+  unsupported: string[];
+  /** The tool's own words about the outcome. */
+  note: string | null;
+}
+
+export interface MemoryStatus {
+  /** `- VmRSS : N MB` at the end of execution (MiB, whole numbers). */
+  vmRssMb: number | null;
+  rssAnonMb: number | null;
+  rssFileShmemMb: number | null;
+}
+
 export interface ParsedBenchmark {
   initMs: number | null;
   firstInferenceUs: number | null;
@@ -57,6 +89,18 @@ export interface ParsedBenchmark {
   warmup: StatLine | null;
   /** Statistics of the measured runs (the stats line nearest before the timings summary). */
   runs: StatLine | null;
+  /** Where `runs` came from: the benchmark's own stat line, or the op profiler's `Timings` line. */
+  runsSource: 'benchmark' | 'profiler' | null;
+  /** Delegates the tool was asked to use (`Use gpu: [1]`, `Use NNAPI: [1]`…). */
+  requested: DelegateKind[];
+  /** What each delegate did, by kind. */
+  delegates: DelegateOutcome[];
+  /** `Memory status at the end of exeution` (VmRSS and its parts). */
+  memoryStatus: MemoryStatus | null;
+  /** Self-contradictions in the numbers (min > mean…): such a result must not be stored as measured. */
+  problems: string[];
+  /** Things read but set aside (a stat line that did not match the summary…). */
+  warnings: string[];
   modelSizeMb: number | null;
   memory: { initMb: number; overallMb: number; kind: 'delta' | 'peak' } | null;
   /** `Overall peak memory footprint (MB) via periodic monitoring`. */
@@ -199,6 +243,47 @@ function parseOpRow(text: string, columns: string[], section: OpRow['section']):
   };
 }
 
+export function delegateKind(name: string): DelegateKind {
+  const n = name.toLowerCase();
+  if (n.includes('gpu')) return 'gpu';
+  if (n.includes('nnapi')) return 'nnapi';
+  if (n.includes('xnnpack')) return 'xnnpack';
+  if (n.includes('hexagon')) return 'hexagon';
+  return 'other';
+}
+
+/** Every statistic of one line must agree with itself; returns what does not. */
+export function statProblems(s: StatLine, what: string): string[] {
+  const out: string[] = [];
+  const le = (a: number | null, b: number | null, an: string, bn: string) => {
+    if (a !== null && b !== null && a > b) out.push(`${what}: ${an} ${a} > ${bn} ${b}`);
+  };
+  if (!(s.count >= 1) || !Number.isInteger(s.count)) out.push(`${what}: count ${s.count} is not a whole number of runs`);
+  le(s.min, s.avg, 'min', 'mean');
+  le(s.avg, s.max, 'mean', 'max');
+  le(s.min, s.median, 'min', 'median');
+  le(s.median, s.max, 'median', 'max');
+  le(s.p5, s.median, 'p5', 'median');
+  le(s.median, s.p95, 'median', 'p95');
+  le(s.min, s.first, 'min', 'first');
+  le(s.first, s.max, 'first', 'max');
+  if (s.std !== null && s.std < 0) out.push(`${what}: std ${s.std} < 0`);
+  return out;
+}
+
+const agree = (a: number, b: number) => Math.abs(a - b) <= Math.max(0.5, 1e-3 * Math.max(Math.abs(a), Math.abs(b)));
+
+interface Segment {
+  /** Stat lines of the benchmark proper, with the phase announced before each (warmup / runs / null). */
+  stats: { stat: StatLine; phase: 'warmup' | 'runs' | null }[];
+  profiler: StatLine | null;
+  /** Index into stats of the line nearest before the (last) summary. */
+  summaryAt: number | null;
+  summary: { initUs: number | null; first: number | null; warmup: number | null; mean: number | null } | null;
+}
+
+const newSegment = (): Segment => ({ stats: [], profiler: null, summaryAt: null, summary: null });
+
 /** Parse everything `benchmark_model` printed (stdout and stderr together). */
 export function parseBenchmarkOutput(output: string): ParsedBenchmark {
   const r: ParsedBenchmark = {
@@ -208,25 +293,46 @@ export function parseBenchmarkOutput(output: string): ParsedBenchmark {
     inferenceMeanUs: null,
     warmup: null,
     runs: null,
+    runsSource: null,
     modelSizeMb: null,
     memory: null,
     peakMemMb: null,
+    memoryStatus: null,
     delegations: [],
     delegatedShare: null,
+    requested: [],
+    delegates: [],
     ops: [],
     errors: [],
+    problems: [],
+    warnings: [],
   };
-  const stats: StatLine[] = [];
-  let runsFromSummary: StatLine | null = null;
+  let seg = newSegment();
   let sessionInitMs: number | null = null;
-  let timingsInitUs: number | null = null;
+  let runningSeen = 0;
   const table: TableState = { section: null, columns: null };
   // Op tables printed for the initialization phase (newer tools) are not the model's ops.
   let inInitProfile = false;
+  let inUnsupported: DelegateOutcome | null = null;
+  let inMemStatus = false;
+  const outcome = (kind: DelegateKind): DelegateOutcome => {
+    let o = r.delegates.find((d) => d.kind === kind);
+    if (!o) r.delegates.push((o = { kind, applied: null, share: null, unsupported: [], note: null }));
+    return o;
+  };
 
   for (const raw of output.split('\n')) {
     const { text, error } = stripPrefix(raw);
     const t = text.trim();
+
+    // A new benchmark in the same output: the last one is the result.
+    if (t === 'STARTING!' && (seg.stats.length || seg.summary)) {
+      seg = newSegment();
+      sessionInitMs = null;
+      runningSeen = 0;
+      r.ops = [];
+      inInitProfile = false;
+    }
 
     // Op-profiling tables.
     if (/Profiling Info for Benchmark Initialization/i.test(t)) inInitProfile = true;
@@ -238,8 +344,11 @@ export function parseBenchmarkOutput(output: string): ParsedBenchmark {
       table.columns = null;
       continue;
     }
-    if (table.section && !table.columns && /^\[node type\]/i.test(t)) {
-      table.columns = [...t.matchAll(/\[([^\]]+)\]/g)].map((m) => m[1].trim());
+    if (!table.columns && /^\[node type\]/i.test(t)) {
+      const columns = [...t.matchAll(/\[([^\]]+)\]/g)].map((m) => m[1].trim());
+      // Tables without a "=== … ===" title (newer tools): the columns say which one it is.
+      table.section ??= columns.some((c) => c.toLowerCase() === 'count') ? 'by_type' : 'run_order';
+      table.columns = columns;
       continue;
     }
     if (table.section && table.columns) {
@@ -257,27 +366,78 @@ export function parseBenchmarkOutput(output: string): ParsedBenchmark {
       table.columns = null;
     }
 
-    if (error && t) r.errors.push(t);
-
-    const stat = parseStatLine(t);
-    if (stat) {
-      stats.push(stat);
+    // The GPU delegate's list of refused operators, closed by its "… will run on the GPU" line.
+    let m: RegExpExecArray | null;
+    if ((m = /^(?:Next|Following) operations are not supported by (\w+) delegate:?\s*(.*)$/.exec(t))) {
+      inUnsupported = outcome(delegateKind(m[1]));
+      if (m[2]) inUnsupported.unsupported.push(m[2]);
       continue;
     }
-    let m: RegExpExecArray | null;
-    if ((m = new RegExp(String.raw`^Inference timings in us: (.*)$`).exec(t))) {
+    if ((m = /^(?:First )?(\d+|No) operations will run on the (\w+), and (?:the remaining|all) (\d+)(?: operations)? (?:will run )?on the CPU\.?/.exec(t))) {
+      const o = outcome(delegateKind(m[2]));
+      const on = m[1] === 'No' ? 0 : Number(m[1]);
+      const rest = Number(m[3]);
+      o.share = on + rest > 0 ? on / (on + rest) : null;
+      o.applied = on === 0 ? 'none' : rest === 0 ? 'full' : 'partial';
+      o.note = t;
+      inUnsupported = null;
+      continue;
+    }
+    if (inUnsupported) {
+      if (/^[A-Z][A-Z0-9_]*: /.test(t)) {
+        inUnsupported.unsupported.push(t);
+        continue;
+      }
+      inUnsupported = null;
+    }
+
+    // "Memory status at the end of exeution:" (sic) and its indented lines.
+    if (/^Memory status at the end of exe[c]?ution:?/.test(t)) {
+      inMemStatus = true;
+      r.memoryStatus = { vmRssMb: null, rssAnonMb: null, rssFileShmemMb: null };
+      continue;
+    }
+    if (inMemStatus && r.memoryStatus) {
+      const mm = new RegExp(String.raw`^[-+]\s*(.+?)\s*:\s*(${NUM})\s*MB`).exec(t);
+      if (mm) {
+        const key = mm[1].replace(/\s+/g, ' ');
+        if (key === 'VmRSS') r.memoryStatus.vmRssMb = Number(mm[2]);
+        else if (/^RssAn+on$/.test(key)) r.memoryStatus.rssAnonMb = Number(mm[2]);
+        else if (key === 'RssFile + RssShmem') r.memoryStatus.rssFileShmemMb = Number(mm[2]);
+        continue;
+      }
+      inMemStatus = false;
+    }
+
+    if (error && t) r.errors.push(t);
+
+    if ((m = /^Timings \(microseconds\):\s*(count=.*)$/.exec(t))) {
+      // The op profiler's total per run; the initialization profile's one is not a run.
+      const stat = parseStatLine(m[1]);
+      if (stat && !inInitProfile) seg.profiler = stat;
+      continue;
+    }
+    const stat = parseStatLine(t);
+    if (stat) {
+      const phase = runningSeen === 1 ? 'warmup' : runningSeen >= 2 ? 'runs' : null;
+      seg.stats.push({ stat, phase });
+      continue;
+    }
+    if (/^Running benchmark for at least/.test(t)) {
+      runningSeen++;
+      continue;
+    }
+    if ((m = /^(?:Use (gpu|nnapi|xnnpack|hexagon)\s*:\s*\[(1|true)\])/i.exec(t))) {
+      const k = delegateKind(m[1]);
+      if (!r.requested.includes(k)) r.requested.push(k);
+    } else if ((m = /^Inference timings in us: (.*)$/.exec(t))) {
       const kv = parseKeyValues(m[1]);
-      timingsInitUs = kv['init'] ?? null;
-      r.firstInferenceUs = kv['first inference'] ?? null;
-      r.warmupMeanUs = kv['warmup (avg)'] ?? null;
-      r.inferenceMeanUs = kv['inference (avg)'] ?? null;
-      runsFromSummary = stats[stats.length - 1] ?? null;
+      seg.summary = { initUs: kv['init'] ?? null, first: kv['first inference'] ?? null, warmup: kv['warmup (avg)'] ?? null, mean: kv['inference (avg)'] ?? null };
+      seg.summaryAt = seg.stats.length ? seg.stats.length - 1 : null;
     } else if ((m = /^Average inference timings in us: (.*)$/.exec(t))) {
       const kv = parseKeyValues(m[1]);
-      timingsInitUs = kv['init'] ?? null;
-      r.warmupMeanUs = kv['warmup'] ?? null;
-      r.inferenceMeanUs = kv['inference'] ?? kv['no stats'] ?? null;
-      runsFromSummary = stats[stats.length - 1] ?? null;
+      seg.summary = { initUs: kv['init'] ?? null, first: null, warmup: kv['warmup'] ?? null, mean: kv['inference'] ?? kv['no stats'] ?? null };
+      seg.summaryAt = seg.stats.length ? seg.stats.length - 1 : null;
     } else if ((m = new RegExp(String.raw`^Initialized session in (${NUM})\s*ms`).exec(t))) {
       sessionInitMs = num(m[1]);
     } else if ((m = new RegExp(String.raw`^The input model file size \(MB\): (${NUM})`).exec(t))) {
@@ -290,17 +450,76 @@ export function parseBenchmarkOutput(output: string): ParsedBenchmark {
       r.peakMemMb = num(m[1]);
     } else if ((m = /Replacing (\d+) out of (\d+) node\(s\) with delegate \(([^)]+)\) node(?:, yielding (\d+) partitions)?/.exec(t))) {
       r.delegations.push({ delegate: m[3], replaced: Number(m[1]), total: Number(m[2]), partitions: m[4] ? Number(m[4]) : null });
+    } else if ((m = /^Explicitly applied (\w+) delegate, and the model graph will be (completely|partially) executed by the delegate/.exec(t))) {
+      const o = outcome(delegateKind(m[1]));
+      o.applied = m[2] === 'completely' ? 'full' : 'partial';
+      if (o.applied === 'full') o.share = 1;
+      o.note = t;
+    } else if ((m = /^Though (\w+) delegate is explicitly applied, the model graph will not be executed by the delegate/.exec(t))) {
+      const o = outcome(delegateKind(m[1]));
+      o.applied = 'none';
+      o.share = 0;
+      o.note = t;
+    } else if ((m = /^Created (\d+) GPU delegate kernels/.exec(t))) {
+      const o = outcome('gpu');
+      if (Number(m[1]) === 0 && o.applied === null) {
+        o.applied = 'none';
+        o.share = 0;
+        o.note = t;
+      }
     }
   }
 
-  r.initMs = sessionInitMs ?? (timingsInitUs !== null ? timingsInitUs / 1000 : null);
-  r.runs = runsFromSummary ?? (stats.length ? stats[stats.length - 1] : null);
-  r.warmup = stats.length > 1 && stats[0] !== r.runs ? stats[0] : null;
+  // One summary, one stat line: every statistic of the measured runs comes from the same benchmark.
+  const { stats, summary } = seg;
+  const runsIdx = (() => {
+    const explicit = stats.map((s, i) => (s.phase === 'runs' ? i : -1)).filter((i) => i >= 0);
+    if (explicit.length) return explicit[explicit.length - 1];
+    if (seg.summaryAt !== null) return seg.summaryAt;
+    return stats.length ? stats.length - 1 : null;
+  })();
+  let runs = runsIdx !== null ? stats[runsIdx].stat : null;
+  let runsSource: ParsedBenchmark['runsSource'] = runs ? 'benchmark' : null;
+  const warmIdx = stats.findIndex((s) => s.phase === 'warmup');
+  r.warmup = warmIdx >= 0 && warmIdx !== runsIdx ? stats[warmIdx].stat : runsIdx !== null && runsIdx > 0 ? stats[0].stat : null;
+  if (!runs && seg.profiler) {
+    runs = seg.profiler;
+    runsSource = 'profiler';
+  }
+  if (summary) {
+    r.firstInferenceUs = summary.first;
+    r.warmupMeanUs = summary.warmup;
+    r.inferenceMeanUs = summary.mean;
+    if (runs && runs.avg !== null && summary.mean !== null && !agree(runs.avg, summary.mean)) {
+      r.warnings.push(`the ${runsSource === 'profiler' ? 'profiler\'s Timings' : 'statistics'} line (mean ${runs.avg} us) does not belong to the summary (mean ${summary.mean} us); its figures were set aside`);
+      runs = null;
+      runsSource = null;
+    }
+    if (r.warmup && r.warmup.avg !== null && summary.warmup !== null && !agree(r.warmup.avg, summary.warmup)) {
+      r.warnings.push(`the warm-up statistics line (mean ${r.warmup.avg} us) does not match the summary's warm-up mean (${summary.warmup} us); it was set aside`);
+      r.warmup = null;
+    }
+  }
+  r.runs = runs;
+  r.runsSource = runsSource;
+  r.initMs = sessionInitMs ?? (summary?.initUs != null ? summary.initUs / 1000 : null);
   if (r.inferenceMeanUs === null && r.runs?.avg != null) r.inferenceMeanUs = r.runs.avg;
+  if (r.runs) r.problems.push(...statProblems(r.runs, 'measured runs'));
+  if (r.warmup) r.problems.push(...statProblems(r.warmup, 'warm-up runs'));
+
   if (r.delegations.length) {
-    // One report per (delegate, subgraph); the primary subgraph's total is the model's node count.
-    const last = new Map<string, Delegation>();
-    for (const d of r.delegations) last.set(d.delegate, d);
+    // One report per (delegate, subgraph); the last report per delegate kind describes the graph it ran.
+    const last = new Map<DelegateKind, Delegation>();
+    for (const d of r.delegations) last.set(delegateKind(d.delegate), d);
+    for (const [kind, d] of last) {
+      const o = outcome(kind);
+      if (o.share === null && d.total > 0) {
+        // XNNPack applied after the GPU delegate sees the GPU's nodes as one: use its first report.
+        const first = r.delegations.find((x) => delegateKind(x.delegate) === kind)!;
+        o.share = Math.min(1, first.replaced / first.total);
+        o.applied ??= first.replaced === 0 ? 'none' : first.replaced >= first.total ? 'full' : 'partial';
+      }
+    }
     const replaced = [...last.values()].reduce((s, d) => s + d.replaced, 0);
     const total = Math.max(...[...last.values()].map((d) => d.total));
     r.delegatedShare = total > 0 ? Math.min(1, replaced / total) : null;

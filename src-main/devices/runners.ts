@@ -1,6 +1,7 @@
 /**
  * The runner on the phone: TFLite's `benchmark_model`, one binary per ABI. The user selects the
- * file (Settings → Runners) or the app downloads the official nightly build when online. Either
+ * file (Settings → Runners) or the app downloads the official build when online, installed only
+ * when its SHA-256 is pinned in runner-pins.ts (`POCKETBENCH_RUNNER_BASE_URL` names a mirror). Either
  * way the file must be an ELF for that ABI's architecture; its SHA-256 is recorded, shown, stored
  * with every benchmark, and checked again before each push. On the phone it is pushed once: the
  * hash there is compared first.
@@ -9,9 +10,13 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { AppError } from '../../src-shared/errors';
+import { downloadVerified } from '../net/download';
 import type { Store } from '../store';
 import type { RunnerRecord } from '../store/runners';
+import { formatBytes } from '../../src-shared/format';
 import type { Adbc } from './adb';
+import { RUNNER_PINS, type RunnerPin } from './runner-pins';
+import { type HashAlgo, hashNote, localDigest, remoteDigest } from './phone-tools';
 import { command, sequence } from './shell-quote';
 
 export const REMOTE_DIR = '/data/local/tmp/pocketbench';
@@ -80,48 +85,61 @@ export async function setRunnerFile(store: Store, abi: string, file: string, sou
   return store.runners.get(abi)!;
 }
 
-/** Download the official build for an ABI into `dir`, with progress; then record it. */
+/**
+ * Download the official build for an ABI into `dir` (resumable, like the dataset), then record it
+ * only when its SHA-256 is one of `pins` (runner-pins.ts). A complete file with another hash is
+ * downloaded once more (it may be damaged); when the second copy has the same unknown hash it is a
+ * build PocketBench does not know: it is kept aside as `<name>.unverified` and refused with
+ * RUNNER_UNPINNED, whose details carry its path for the user to pick it deliberately.
+ */
 export async function downloadRunner(
   store: Store,
   abi: string,
   dir: string,
   onProgress: (bytes: number, total: number | null) => void,
   signal?: AbortSignal,
+  pins: readonly RunnerPin[] = RUNNER_PINS,
 ): Promise<RunnerRecord> {
   const url = officialRunnerUrl(abi);
   if (!url) throw new AppError('UNSUPPORTED', `There is no official benchmark_model build for ${abi}. Build it from TensorFlow's sources and select the file in Settings → Runners.`);
   fs.mkdirSync(dir, { recursive: true });
   const dest = path.join(dir, `benchmark_model-${abi}`);
-  const tmp = `${dest}.download`;
-  let res: Response;
-  try {
-    res = await fetch(url, { signal });
-  } catch (err) {
-    throw new AppError('DOWNLOAD_FAILED', `Could not download benchmark_model for ${abi} from ${url} (${(err as Error).message}). Check the internet connection, or select a file you already have in Settings → Runners.`);
-  }
-  if (!res.ok || !res.body) throw new AppError('DOWNLOAD_FAILED', `Downloading benchmark_model for ${abi} failed: ${url} answered ${res.status}. Select a file you already have in Settings → Runners.`);
-  const total = Number(res.headers.get('content-length')) || null;
-  const out = fs.createWriteStream(tmp);
-  let bytes = 0;
-  try {
-    for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
-      bytes += chunk.length;
-      if (!out.write(chunk)) await new Promise<void>((r) => out.once('drain', () => r()));
-      onProgress(bytes, total);
-    }
-    await new Promise<void>((resolve, reject) => out.end((err?: Error | null) => (err ? reject(err) : resolve())));
-  } catch (err) {
-    out.destroy();
-    fs.rmSync(tmp, { force: true });
-    throw new AppError('DOWNLOAD_FAILED', `The download of benchmark_model for ${abi} stopped after ${bytes} bytes (${(err as Error).message}). Try again.`);
-  }
-  try {
-    checkElf(tmp, abi);
-  } catch (err) {
-    fs.rmSync(tmp, { force: true });
-    throw err;
-  }
-  fs.renameSync(tmp, dest);
+  const aside = `${dest}.unverified`;
+  const known = pins.filter((p) => p.abi === abi);
+  let firstUnknown: string | null = null;
+  await downloadVerified({
+    url,
+    dest,
+    label: `benchmark_model for ${abi}`,
+    signal,
+    manualRoute: 'You can also select a benchmark_model file you already have in Devices → Runners.',
+    onProgress: (p) => onProgress(p.bytes, p.total),
+    verify: async (file) => {
+      try {
+        checkElf(file, abi);
+      } catch (err) {
+        fs.rmSync(file, { force: true });
+        throw err;
+      }
+      const sha = await sha256File(file);
+      if (known.some((p) => p.sha256 === sha)) return null;
+      if (firstUnknown !== sha) {
+        // Fetched again once: a damaged copy differs the second time, an unknown build does not.
+        firstUnknown ??= sha;
+        return `SHA-256 ${sha.slice(0, 16)}… is not a pinned build for ${abi}`;
+      }
+      fs.renameSync(file, aside);
+      fs.chmodSync(aside, 0o755);
+      const versions = known.map((p) => `${p.version} (${p.date})`).join(', ');
+      throw new AppError(
+        'RUNNER_UNPINNED',
+        `The benchmark_model downloaded for ${abi} (SHA-256 ${sha}) is not a build PocketBench knows, so it was not installed. ` +
+          (versions ? `Known builds: ${versions}. ` : 'PocketBench has no pinned hash for the official builds yet (they are unversioned nightlies). ') +
+          `If you trust it, select it yourself in Devices → Runners: it was kept at ${aside}.`,
+        { abi, path: aside, sha256: sha, url },
+      );
+    },
+  });
   fs.chmodSync(dest, 0o755);
   return setRunnerFile(store, abi, dest, 'download');
 }
@@ -152,14 +170,6 @@ export async function verifyRunner(r: RunnerRecord): Promise<void> {
   }
 }
 
-/** SHA-256 of a file on the phone, or null when it is not there. */
-export async function remoteSha256(adb: Adbc, serial: string, remote: string): Promise<string | null> {
-  const r = await adb.shell(serial, command('sha256sum', remote), { timeoutMs: 60_000 });
-  if (r.exitCode !== 0) return null;
-  const m = /^([0-9a-f]{64})\b/m.exec(r.output);
-  return m ? m[1] : null;
-}
-
 /** Free bytes in the folder on the phone (`df -k`), or null when df says nothing we can read. */
 export async function remoteFreeBytes(adb: Adbc, serial: string, dir: string): Promise<number | null> {
   const r = await adb.shell(serial, command('df', '-k', dir), { timeoutMs: 15_000 });
@@ -184,28 +194,34 @@ export async function pushIfChanged(
   mode: number,
   onProgress?: (bytes: number, total: number) => void,
   signal?: AbortSignal,
-): Promise<{ pushed: boolean }> {
-  if ((await remoteSha256(adb, serial, remote)) === sha256) return { pushed: false };
+): Promise<{ pushed: boolean; hash: HashAlgo; hashNote: string | null }> {
+  const same = async () => {
+    const d = await remoteDigest(adb, serial, remote);
+    return { d, ok: d !== null && d.value === (await localDigest(local, d.algo, sha256)) };
+  };
+  const before = await same();
+  if (before.ok) return { pushed: false, hash: before.d!.algo, hashNote: hashNote(before.d!.algo) };
   const dir = path.posix.dirname(remote);
   await ensureRemoteDir(adb, serial, dir);
   const size = fs.statSync(local).size;
   const free = await remoteFreeBytes(adb, serial, dir);
   if (free !== null && free < size + 1024 * 1024) {
-    throw new AppError('DISK_FULL', `The phone ${serial} has ${(free / 1e6).toFixed(1)} MB free in ${dir}, and ${path.basename(local)} needs ${(size / 1e6).toFixed(1)} MB. Free some space on the phone and run again.`);
+    throw new AppError('DISK_FULL', `The phone ${serial} has ${formatBytes(free)} free in ${dir}, and ${path.basename(local)} needs ${formatBytes(size)}. Free some space on the phone and run again.`);
   }
   await adb.push(serial, local, remote, mode, (b) => onProgress?.(b, size), signal);
-  const after = await remoteSha256(adb, serial, remote);
-  if (after !== sha256) {
+  const after = await same();
+  if (!after.ok) {
     // A short file is what a full disk or a dropped connection leaves behind.
     await adb.shell(serial, command('rm', '-f', remote), { timeoutMs: 10_000 }).catch(() => undefined);
     const freeNow = await remoteFreeBytes(adb, serial, dir).catch(() => null);
     if (freeNow !== null && freeNow < size) {
       throw new AppError('DISK_FULL', `The phone ${serial} ran out of storage while receiving ${path.basename(local)}. Free some space on it and run again.`);
     }
-    throw new AppError('PUSH_CORRUPT', `${path.basename(local)} arrived on ${serial} with a different SHA-256 (${after ?? 'unreadable'}). Run again; if it repeats, check the cable.`);
+    const what = after.d ? `a different ${after.d.algo === 'size' ? 'size' : after.d.algo.toUpperCase()} (${after.d.value})` : 'nothing readable there';
+    throw new AppError('PUSH_CORRUPT', `${path.basename(local)} arrived on ${serial} with ${what}. Run again; if it repeats, check the cable.`);
   }
   if (mode & 0o111) await adb.run(serial, sequence(command('chmod', '755', remote)), `Making ${remote} executable`);
-  return { pushed: true };
+  return { pushed: true, hash: after.d!.algo, hashNote: hashNote(after.d!.algo) };
 }
 
 /** Make sure the phone has this exact runner (pushed once; hash compared first). */

@@ -37,34 +37,35 @@ export function median(xs: number[]): number {
   return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
 }
 
+/** Largest k (1-based lower index) whose order-statistic interval [x(k), x(n-k+1)] reaches 95 %; 0 when none does. */
+function intervalRank(n: number): number {
+  let k = 0;
+  for (let j = 1; j <= Math.floor(n / 2); j++) if (1 - 2 * binomCdfHalf(n, j - 1) >= 0.95) k = j;
+  return k;
+}
+
+/** The coverage the interval `summarizeTrials` reports for n trials really has (0.9375 for 5, 0.96875 for 6). */
+export function intervalCoverage(n: number): number {
+  const k = intervalRank(n);
+  if (k > 0) return 1 - 2 * binomCdfHalf(n, k - 1);
+  return n > 1 ? 1 - 2 * 0.5 ** n : 0;
+}
+
 export function summarizeTrials(means: number[]): TrialSummary {
   const xs = means.filter((x) => Number.isFinite(x)).sort((a, b) => a - b);
   const n = xs.length;
   if (n === 0) throw new Error('no trial produced a mean latency');
   const med = median(xs);
-  // Largest k (1-based lower index) whose interval still reaches 95 %.
-  let k = 0;
-  for (let j = 1; j <= Math.floor(n / 2); j++) {
-    const cov = 1 - 2 * binomCdfHalf(n, j - 1);
-    if (cov >= 0.95) k = j;
-  }
-  let lo: number;
-  let hi: number;
-  let coverage: number;
-  let note: string | null = null;
-  if (k > 0) {
-    lo = xs[k - 1];
-    hi = xs[n - k];
-    coverage = 1 - 2 * binomCdfHalf(n, k - 1);
-  } else {
-    lo = xs[0];
-    hi = xs[n - 1];
-    coverage = n > 1 ? 1 - 2 * 0.5 ** n : 0;
-    note =
-      n > 1
+  const k = intervalRank(n);
+  const lo = k > 0 ? xs[k - 1] : xs[0];
+  const hi = k > 0 ? xs[n - k] : xs[n - 1];
+  const coverage = intervalCoverage(n);
+  const note =
+    k > 0
+      ? null
+      : n > 1
         ? `With ${n} trials the best available interval (min to max) covers the median with ${(coverage * 100).toFixed(2)} %, not 95 %; run 6 or more trials for a full 95 % interval.`
         : 'One trial gives no interval; run 6 or more trials for a 95 % interval.';
-  }
   let cv: number | null = null;
   if (n > 1) {
     const mean = xs.reduce((a, b) => a + b, 0) / n;

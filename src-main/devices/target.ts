@@ -5,7 +5,7 @@
  */
 import type { z } from 'zod';
 import { benchOptionsSchema } from '../../src-shared/contract/devices';
-import type { LatencyStats } from '../../src-shared/types';
+import type { LatencyStats, PeakMemKind } from '../../src-shared/types';
 import type { AppError } from '../../src-shared/errors';
 import type { OpProfileRow } from '../store';
 
@@ -32,8 +32,9 @@ export interface TargetResult {
   trials: TrialMeasurement[];
   runnerSha256: string | null;
   runnerVersion: string | null;
-  /** The runner's own peak-memory report, MB. */
+  /** A peak memory figure, MiB, of the kind `peakMemKind` names (never a delta from start). */
   peakMemMb: number | null;
+  peakMemKind?: PeakMemKind | null;
   /** Sampled from /proc/PID/status while it ran. */
   vmHwmKb: number | null;
   vmRssKb: number | null;

@@ -14,6 +14,8 @@ import type { DatasetSpec, Recipe } from '../../src-shared/recipe';
 import type { ArtifactSummary } from '../../src-shared/types';
 import { calibrateMinMax } from '../compress/quantize/minmax';
 import type { QuantParams } from '../compress/quantize/params';
+import { imageFolderSource } from '../compress/train/run-data';
+import { withView } from '../data/image-view';
 import { calibrationSample, loadDataset, type DatasetSource, type LoadedDataset, type LoadOptions } from '../data';
 import { loadModel, summarizeModel } from '../models';
 import type { Store } from '../store';
@@ -62,7 +64,7 @@ export function datasetFromRecipe(spec: DatasetSpec, seed: number): { source: Da
       };
     case 'image-folder':
       return {
-        source: { kind: 'image-folder', dir: spec.path, ...(spec.imageSize ? { size: spec.imageSize } : {}), ...(spec.channels ? { channels: spec.channels } : {}) },
+        source: imageFolderSource(spec),
         opts: { seed, valFraction: spec.split.validation, testFraction: spec.split.test },
       };
     case 'csv':
@@ -92,9 +94,13 @@ export async function datasetOfArtifact(store: Store, artifact: ArtifactSummary)
 export function metadataFor(ds: LoadedDataset | null, recipeHash?: string, meta?: ModelMeta | null): NonNullable<ExportOptions['metadata']> {
   const std = ds?.info.standardization as { mean?: number[]; std?: number[] } | undefined;
   const labels = meta?.labels ?? ds?.info.classes;
+  // A model without its own description takes the run's images: their size and normalization (an imported teacher's, carried to the student).
+  const img = ds?.info.image;
+  const input: ModelMeta['input'] | undefined =
+    meta?.input ?? (img && ds ? { kind: 'image', size: [ds.info.inputShape[0], ds.info.inputShape[1]], channels: ds.info.inputShape[2] as 1 | 3, normalization: img.normalization, dtype: 'float32' } : undefined);
   return {
     ...(labels?.length ? { labels } : {}),
-    ...(meta?.input ? { input: meta.input } : {}),
+    ...(input ? { input } : {}),
     ...(meta?.output ? { output: meta.output } : {}),
     ...(ds && ds.info.inputShape.length !== 3 && std?.mean && std.std ? { featureNormalization: { mean: std.mean, std: std.std } } : {}),
     ...(recipeHash ? { recipeHash } : {}),
@@ -217,6 +223,20 @@ export async function tfliteAccuracy(path: string, split: { x: Float32Array; y: 
   }
 }
 
+/**
+ * The test split as this file takes it: an image dataset's pixels at the file's input size and in the
+ * normalization its metadata states (an imported teacher exported at 224 px beside a 128-px student);
+ * other datasets, and files that state nothing, as the dataset gives them.
+ */
+export function testSplitForFile(path: string, ds: LoadedDataset): LoadedDataset['test'] {
+  if (!ds.test.images) return ds.test;
+  const info = inspectTflite(path);
+  const shape = info.inputs[0]?.shape;
+  if (!shape || shape.length !== 4) return ds.test;
+  const normalization = info.metadata?.normalization?.mean.length && info.metadata.normalization.std.length ? info.metadata.normalization : ds.test.images.view.normalization;
+  return withView(ds.test, { size: [shape[1], shape[2]], normalization: { mean: [...normalization.mean], std: [...normalization.std] } });
+}
+
 /** Measures and stores the desktop accuracy of a .tflite artifact on the whole test split. */
 export async function recordDesktopAccuracy(
   store: Store,
@@ -229,12 +249,14 @@ export async function recordDesktopAccuracy(
   if (artifact.format !== 'tflite') throw new AppError('INVALID_ARGS', `Artifact "${artifact.name}" is a TF.js model; export it to .tflite first.`);
   const ds = dataset ?? (await datasetOfArtifact(store, artifact));
   const started = performance.now();
-  const deployedAccuracy = await tfliteAccuracy(artifact.path, ds.test, signal);
+  const deployedAccuracy = await tfliteAccuracy(artifact.path, testSplitForFile(artifact.path, ds), signal);
   const ms = performance.now() - started;
   const parent = artifact.parentId !== null ? store.artifacts.get(artifact.parentId) : null;
   const tfjsAccuracy = typeof parent?.metrics?.accuracy === 'number' ? parent.metrics.accuracy : typeof artifact.metrics?.accuracy === 'number' ? artifact.metrics.accuracy : null;
+  // Targets from a teacher (a folder without labels): the file's agreement with it is its fidelity.
+  const byTeacher = ds.info.targets === 'teacher';
   store.artifacts.updateMetrics(artifactId, {
-    deployedAccuracy,
+    ...(byTeacher ? { deployedFidelity: deployedAccuracy, targets: 'teacher' } : { deployedAccuracy }),
     deployedAccuracySamples: ds.test.n,
     deployedAccuracyRuntime: 'LiteRT (CPU, this computer)',
     ...(tfjsAccuracy !== null ? { accuracy: tfjsAccuracy } : {}),

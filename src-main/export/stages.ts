@@ -16,6 +16,7 @@ import { validateQuantParams, type QuantParams } from '../compress/quantize/para
 import type { StageRegistry } from '../pipeline/stage';
 import { initBackend } from '../tf';
 import type { ExportPrecision } from './exporter';
+import { loadRunDataset } from '../compress/train/run-data';
 import { datasetFromRecipe, exportModelArtifact, recordDesktopAccuracy } from './service';
 import { loadDataset } from '../data';
 
@@ -47,7 +48,9 @@ export const stages: StageRegistry = {
     const quantStage = ctx.recipe.stages.find((s) => s.kind === 'quantize');
     ctx.progress({ fraction: 0.05, message: `Writing the ${precision} .tflite` });
     const { source, opts } = datasetFromRecipe(ctx.recipe.dataset, ctx.recipe.seed);
-    const dataset = await loadDataset(source, opts);
+    // A folder without labels is labelled by the run's teacher (loadRunDataset), so the file's figure is its fidelity.
+    const unlabelled = ctx.recipe.dataset.kind === 'image-folder' && ctx.recipe.dataset.unlabeled;
+    const dataset = unlabelled ? await loadRunDataset(ctx) : await loadDataset(source, opts);
     ctx.throwIfCancelled();
     const quant = precision === 'int8' && ctx.slots.quant ? readQuantSlot(ctx.slots.quant.path) : undefined;
     const { artifact, written } = await exportModelArtifact(ctx.store, {
@@ -66,7 +69,8 @@ export const stages: StageRegistry = {
     if (ctx.stage.desktopAccuracy && ctx.stage.io !== 'int8') {
       ctx.progress({ fraction: 0.3, message: `Measuring the file's accuracy on ${dataset.test.n} test samples with LiteRT` });
       const acc = await recordDesktopAccuracy(ctx.store, artifact.id, dataset, ctx.signal);
-      metrics.deployedAccuracy = acc.deployedAccuracy;
+      if (dataset.info.targets === 'teacher') Object.assign(metrics, { deployedFidelity: acc.deployedAccuracy, targets: 'teacher' });
+      else metrics.deployedAccuracy = acc.deployedAccuracy;
       if (acc.tfjsAccuracy !== null) metrics.accuracy = acc.tfjsAccuracy;
     } else if (ctx.stage.desktopAccuracy) {
       ctx.log('info', 'LiteRT on the desktop cannot feed int8 input, so the desktop accuracy of this int8-I/O file was not measured (a uint8-I/O file can be).');

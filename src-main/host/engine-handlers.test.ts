@@ -1,9 +1,13 @@
+import fs from 'node:fs';
 import path from 'node:path';
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { writeFakeFashionMnist, writeImageFolder } from '../../test/fixtures/data-fixtures';
 import { buildTemplate, saveModel } from '../models';
 import { initBackend } from '../tf';
 import { type HostHarness, hostHarness } from '../../test/helpers/host-harness';
+import type { DatasetDownloadProgress } from '../../src-shared/engine-types';
+import { startFileServer } from '../../test/helpers/file-server';
+import { FASHION_MNIST_FILES } from '../data';
 import type { Host } from './index';
 
 let h: HostHarness;
@@ -36,6 +40,31 @@ describe('engine methods', () => {
     expect(classes[0].samples[0]).toMatch(/^data:image\/png;base64,/);
     await expect(call('datasets.preview', { dataset: { kind: 'image-folder', path: path.join(dir, 'missing') } })).rejects.toThrow(/missing/);
   });
+
+  it.runIf(fs.existsSync('/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz'))(
+    'datasets.preview of the built-in Fashion-MNIST downloads it on first use, with progress events to the UI',
+    async () => {
+      const files: Record<string, Buffer> = {};
+      for (const f of FASHION_MNIST_FILES) files[`/fm/${f.name}`] = fs.readFileSync(path.join('/usr/share/datasets/fashion-mnist', f.name));
+      const server = await startFileServer(files);
+      process.env.POCKETBENCH_FASHION_MNIST_DIR = path.join(dir, 'fresh-machine');
+      process.env.POCKETBENCH_DATASET_MIRROR = `${server.url}/fm`;
+      const events: DatasetDownloadProgress[] = [];
+      const off = host.bus.subscribe((e, p) => e === 'datasets.download' && events.push(p as DatasetDownloadProgress));
+      try {
+        const p = (await call('datasets.preview', { dataset: { kind: 'fashion-mnist' }, samplesPerClass: 1 })) as { total: number; source: string };
+        expect(p).toMatchObject({ total: 70000, source: path.join(dir, 'fresh-machine') });
+        expect(events.some((e) => e.phase === 'download' && e.bytes > 0 && e.total)).toBe(true);
+        expect(events.at(-1)).toMatchObject({ phase: 'done', files: 4 });
+        expect(server.requests.map((r) => r.path).sort()).toEqual(Object.keys(files).sort());
+      } finally {
+        off();
+        delete process.env.POCKETBENCH_FASHION_MNIST_DIR;
+        delete process.env.POCKETBENCH_DATASET_MIRROR;
+        await server.close();
+      }
+    },
+  );
 
   it('models.templates and models.summary (template, model.json, artifact)', async () => {
     const t = (await call('models.templates')) as { name: string }[];

@@ -10,6 +10,7 @@ import { probeAdb } from '../devices/adb-status';
 import { EventBus } from './events';
 import { compareHandlers } from './compare-handlers';
 import { compressHandlers } from '../compress/handlers';
+import { searchHandlers } from '../compress/search/handlers';
 import { devicesHandlers } from '../devices/handlers';
 import { engineHandlers } from './engine-handlers';
 import { exportHandlers } from '../export/handlers';
@@ -95,6 +96,7 @@ export function createHost(opts: HostOptions): Host {
     ...devicesHandlers(deps),
     ...exportHandlers(deps),
     ...compressHandlers(deps),
+    ...searchHandlers(deps),
   };
 
   return {

@@ -1,5 +1,5 @@
 import type { TrialInfo } from '../../src-shared/contract/devices';
-import type { BenchmarkStatus, BenchmarkSummary } from '../../src-shared/types';
+import type { BenchmarkStatus, BenchmarkSummary, Delegate, PeakMemKind } from '../../src-shared/types';
 import { type DB, json, now, parseJson } from './db';
 
 interface BenchmarkRecord {
@@ -16,6 +16,11 @@ interface BenchmarkRecord {
   cv: number | null;
   init_ms: number | null;
   peak_mem_mb: number | null;
+  peak_mem_kind: PeakMemKind | null;
+  ran_delegate: Delegate | null;
+  delegated_share: number | null;
+  ci_coverage: number | null;
+  target: string | null;
   created_at: number;
   finished_at: number | null;
 }
@@ -32,6 +37,10 @@ export interface BenchmarkResult {
   initMs?: number | null;
   firstInferenceUs?: number | null;
   peakMemMb?: number | null;
+  peakMemKind?: PeakMemKind | null;
+  ranDelegate?: Delegate | null;
+  delegatedShare?: number | null;
+  ciCoverage?: number | null;
   vmHwmKb?: number | null;
   vmRssKb?: number | null;
   affinity?: string | null;
@@ -71,6 +80,11 @@ function toSummary(b: BenchmarkRecord): BenchmarkSummary {
     cv: b.cv,
     initMs: b.init_ms,
     peakMemMb: b.peak_mem_mb,
+    peakMemKind: b.peak_mem_kind ?? null,
+    ranDelegate: b.ran_delegate ?? null,
+    delegatedShare: b.delegated_share ?? null,
+    ciCoverage: b.ci_coverage ?? null,
+    target: b.target ?? null,
     createdAt: b.created_at,
     finishedAt: b.finished_at,
   };
@@ -97,7 +111,8 @@ export class BenchmarkQueries {
         .prepare(
           `UPDATE benchmarks SET status = @status, error = @error, runner_sha256 = @runnerSha256, runner_version = @runnerVersion,
              latency_us = @latencyUs, ci_low_us = @ciLowUs, ci_high_us = @ciHighUs, cv = @cv, init_ms = @initMs,
-             first_inference_us = @firstInferenceUs, peak_mem_mb = @peakMemMb, vm_hwm_kb = @vmHwmKb, vm_rss_kb = @vmRssKb,
+             first_inference_us = @firstInferenceUs, peak_mem_mb = @peakMemMb, peak_mem_kind = @peakMemKind,
+             ran_delegate = @ranDelegate, delegated_share = @delegatedShare, ci_coverage = @ciCoverage, vm_hwm_kb = @vmHwmKb, vm_rss_kb = @vmRssKb,
              affinity = @affinity, stats_json = @stats, thermal_before_json = @thermalBefore, thermal_after_json = @thermalAfter,
              battery_before_json = @batteryBefore, battery_after_json = @batteryAfter, raw_output = @rawOutput, finished_at = @t
            WHERE id = @id`,
@@ -116,6 +131,10 @@ export class BenchmarkQueries {
           initMs: r.initMs ?? null,
           firstInferenceUs: r.firstInferenceUs ?? null,
           peakMemMb: r.peakMemMb ?? null,
+          peakMemKind: r.peakMemMb != null ? (r.peakMemKind ?? null) : null,
+          ranDelegate: r.ranDelegate ?? null,
+          delegatedShare: r.delegatedShare ?? null,
+          ciCoverage: r.ciCoverage ?? null,
           vmHwmKb: r.vmHwmKb ?? null,
           vmRssKb: r.vmRssKb ?? null,
           affinity: r.affinity ?? null,
@@ -128,11 +147,13 @@ export class BenchmarkQueries {
         });
       const insTrial = this.db.prepare(
         `INSERT INTO benchmark_trials (benchmark_id, idx, count, mean_us, std_us, min_us, max_us, p5_us, median_us, p95_us,
-           cooldown_ms, cooldown_timed_out, temp_before_c, temp_after_c) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+           cooldown_ms, cooldown_timed_out, temp_before_c, temp_after_c, warmup_count, warmup_mean_us, warmup_std_us, warmup_min_us, warmup_max_us)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       );
       trials.forEach((t, i) =>
         insTrial.run(id, i, t.count ?? null, t.meanUs ?? null, t.stdUs ?? null, t.minUs ?? null, t.maxUs ?? null, t.p5Us ?? null,
-          t.medianUs ?? null, t.p95Us ?? null, t.cooldownMs ?? null, t.cooldownTimedOut ? 1 : 0, t.tempBeforeC ?? null, t.tempAfterC ?? null),
+          t.medianUs ?? null, t.p95Us ?? null, t.cooldownMs ?? null, t.cooldownTimedOut ? 1 : 0, t.tempBeforeC ?? null, t.tempAfterC ?? null,
+          t.warmupCount ?? null, t.warmupMeanUs ?? null, t.warmupStdUs ?? null, t.warmupMinUs ?? null, t.warmupMaxUs ?? null),
       );
       const insOp = this.db.prepare(
         `INSERT INTO op_profiles (benchmark_id, section, node_type, node_name, count, avg_ms, pct, mem_kb) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
@@ -176,6 +197,11 @@ export class BenchmarkQueries {
       cooldownTimedOut: t.cooldown_timed_out === 1,
       tempBeforeC: t.temp_before_c,
       tempAfterC: t.temp_after_c,
+      warmupCount: t.warmup_count ?? null,
+      warmupMeanUs: t.warmup_mean_us ?? null,
+      warmupStdUs: t.warmup_std_us ?? null,
+      warmupMinUs: t.warmup_min_us ?? null,
+      warmupMaxUs: t.warmup_max_us ?? null,
     }));
   }
 

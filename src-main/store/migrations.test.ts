@@ -45,6 +45,23 @@ describe('migrations', () => {
     fs.rmSync(dir, { recursive: true, force: true });
   });
 
+  it('version 3 keeps only real peaks in peak_mem_mb and names their kind', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pb-mig-'));
+    const db = new Database(path.join(dir, 'v2.sqlite'));
+    migrate(db, 2);
+    db.prepare(`INSERT INTO devices (serial, kind, first_seen, last_seen) VALUES ('S1', 'android', 1, 1), ('host', 'host', 1, 1)`).run();
+    const ins = db.prepare(`INSERT INTO benchmarks (device_id, status, created_at, peak_mem_mb, raw_output, target) VALUES (?, 'succeeded', 1, ?, ?, ?)`);
+    ins.run(1, 73.41, 'INFO: Memory footprint delta from the start of the tool (MB): init=54.2852 overall=73.4102', 'S1');
+    ins.run(1, 93.24, 'INFO: Overall peak memory footprint (MB) via periodic monitoring: 93.2383', 'S1');
+    ins.run(2, 16.8, 'trial 1: count=50', 'host');
+    migrate(db);
+    const rows = db.prepare('SELECT peak_mem_mb AS mb, peak_mem_kind AS kind FROM benchmarks ORDER BY id').all();
+    // The delta was never a peak: dropped (the raw output still has it); the others are named.
+    expect(rows).toEqual([{ mb: null, kind: null }, { mb: 93.24, kind: 'runner-peak' }, { mb: 16.8, kind: 'runtime-heap' }]);
+    db.close();
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
   it('refuse a database from a newer PocketBench', () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pb-mig-'));
     const file = path.join(dir, 'new.sqlite');

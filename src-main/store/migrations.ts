@@ -194,6 +194,28 @@ export const migrations: Migration[] = [
         CREATE INDEX benchmarks_status ON benchmarks(status);
       `),
   },
+  {
+    version: 3,
+    description: 'numbers: what ran (delegate, share), memory by kind, interval coverage, warm-up statistics per trial',
+    up: (db) =>
+      db.exec(`
+        ALTER TABLE benchmarks ADD COLUMN ran_delegate TEXT;       -- cpu | xnnpack | gpu | nnapi: what took the graph
+        ALTER TABLE benchmarks ADD COLUMN delegated_share REAL;    -- share of nodes that delegate ran (0..1)
+        ALTER TABLE benchmarks ADD COLUMN peak_mem_kind TEXT;      -- what peak_mem_mb is: runner-peak | runtime-heap
+        ALTER TABLE benchmarks ADD COLUMN ci_coverage REAL;        -- probability the [ci_low, ci_high] interval covers the median
+        ALTER TABLE benchmark_trials ADD COLUMN warmup_count INTEGER;
+        ALTER TABLE benchmark_trials ADD COLUMN warmup_mean_us REAL;
+        ALTER TABLE benchmark_trials ADD COLUMN warmup_std_us REAL;
+        ALTER TABLE benchmark_trials ADD COLUMN warmup_min_us REAL;
+        ALTER TABLE benchmark_trials ADD COLUMN warmup_max_us REAL;
+        -- Until now peak_mem_mb could hold the runner's "delta from the start of the tool": the raw
+        -- output says which, so rows whose output has no peak report lose a figure that was never a peak.
+        UPDATE benchmarks SET peak_mem_kind = 'runtime-heap' WHERE peak_mem_mb IS NOT NULL AND target = 'host';
+        UPDATE benchmarks SET peak_mem_kind = 'runner-peak' WHERE peak_mem_mb IS NOT NULL AND peak_mem_kind IS NULL
+          AND (raw_output LIKE '%Peak memory footprint (MB)%' OR raw_output LIKE '%peak memory footprint (MB) via periodic monitoring%');
+        UPDATE benchmarks SET peak_mem_mb = NULL WHERE peak_mem_mb IS NOT NULL AND peak_mem_kind IS NULL;
+      `),
+  },
 ];
 
 export const latestVersion = migrations[migrations.length - 1].version;

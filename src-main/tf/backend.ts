@@ -15,6 +15,7 @@ import { registerFusedLossKernels } from './fused-loss';
 import { registerLeanKernels } from './lean-kernels';
 import { loadNativeKernels, threadCount } from './native';
 import { registerNativeKernels } from './native-kernels';
+import { installedTfjsVersions, tfjsVersionNotice } from './tfjs-version';
 import { registerWasmGradKernels } from './wasm-grad-kernels';
 
 type TF = typeof import('@tensorflow/tfjs-core');
@@ -51,6 +52,12 @@ async function pick(prefer?: 'tensorflow' | 'wasm' | 'cpu'): Promise<{ tf: TF; i
       await import('@tensorflow/tfjs-backend-wasm');
       if (await tf.setBackend('wasm')) {
         registerWasmGradKernels();
+        // The kernels below patch tfjs internals of one exact release; another runs unpatched.
+        const versionNotice = tfjsVersionNotice(await installedTfjsVersions());
+        if (versionNotice) {
+          notes.push(versionNotice);
+          return { tf, info: { name: 'wasm', threads: tf.env().getBool('WASM_HAS_MULTITHREAD_SUPPORT') ? null : 1, note: notes.join('; ') } };
+        }
         await registerLeanKernels();
         const native = loadNativeKernels();
         registerFusedAdamKernel(native.kernels);

@@ -31,6 +31,8 @@ export interface NativeKernels {
   /** Adam on one variable: m, v in place, new weights into wOut; `constants` = β1, 1−β1, β2, 1−β2, 1−β1^t, 1−β2^t, ε, −lr (fused-adam.ts). */
   adam(w: Float32Array, g: Float32Array, m: Float32Array, v: Float32Array, constants: Float32Array, wOut: Float32Array): void;
   setThreads(n: number): number;
+  /** Test hook: a pool job of n chunks whose chunk failAt throws inside the add-on (the error must reach JS). */
+  failInPool(n: number, failAt: number): void;
 }
 
 export interface NativeLoad {
@@ -64,7 +66,7 @@ export function threadCount(env: NodeJS.ProcessEnv = process.env): number {
 
 /** Every function the JS side calls: a stale build from an older source is refused, not half-used. */
 const REQUIRED: (keyof NativeKernels)[] = ['conv2d', 'conv2dBackpropInput', 'conv2dBackpropFilter', 'depthwise', 'depthwiseBackpropInput',
-  'depthwiseBackpropFilter', 'maxPool', 'maxPoolGrad', 'sumRows', 'addBias', 'matmul', 'adam', 'setThreads'];
+  'depthwiseBackpropFilter', 'maxPool', 'maxPoolGrad', 'sumRows', 'addBias', 'matmul', 'adam', 'setThreads', 'failInPool'];
 
 let cached: NativeLoad | undefined;
 

@@ -84,6 +84,11 @@ export interface TrialInfo {
   cooldownTimedOut?: boolean;
   tempBeforeC?: number | null;
   tempAfterC?: number | null;
+  warmupCount?: number | null;
+  warmupMeanUs?: number | null;
+  warmupStdUs?: number | null;
+  warmupMinUs?: number | null;
+  warmupMaxUs?: number | null;
 }
 
 export interface BenchmarkDetail {
@@ -114,7 +119,7 @@ export const devicesMethods = {
   'devices.refreshFacts': method<DeviceSummary>()(z.object({ serial }), 'Read a phone\'s facts again (model, SoC, clusters, RAM, battery, thermal).'),
   'runners.list': method<RunnerInfo[]>()(none, 'The benchmark_model binary chosen for each ABI, with its SHA-256.'),
   'runners.set': method<RunnerInfo>()(z.object({ abi: z.string().min(1).max(20), path: z.string().min(1).max(4096) }), 'Use this file as benchmark_model for an ABI (checked: ELF for the right architecture).'),
-  'runners.download': method<RunnerInfo>()(z.object({ abi: z.string().min(1).max(20) }), 'Download the official benchmark_model build for an ABI (needs internet).'),
+  'runners.download': method<RunnerInfo>()(z.object({ abi: z.string().min(1).max(20) }), 'Download the official benchmark_model build for an ABI (needs internet; resumable). Installed only when its SHA-256 is pinned; another build is kept aside (RUNNER_UNPINNED, details.path) for the user to select deliberately.'),
   'benchmarks.start': method<{ benchmarkIds: number[] }>()(
     z
       .object({

@@ -1,7 +1,7 @@
 /** Contract area: engine (datasets, models, estimates). Handlers live in src-main/host/engine-handlers.ts. */
 import { z } from 'zod';
-import type { CapacityReport, DatasetPreview, ModelImportResult, ModelSummary, RecipeEstimate, TemplateInfo } from '../engine-types';
-import { method } from '../rpc';
+import type { CapacityReport, DatasetDownloadProgress, DatasetPreview, ModelImportResult, ModelSummary, RecipeEstimate, TemplateInfo } from '../engine-types';
+import { event, method } from '../rpc';
 import { datasetSchema, templateNames } from '../recipe';
 import { id, none } from './common';
 
@@ -46,4 +46,6 @@ export const engineMethods = {
     'Estimated wall time per stage from ms/batch measured on this computer’s backend, and model sizes from parameter counts.',
   ),
 } as const;
-export const engineEvents = {} as const;
+export const engineEvents = {
+  'datasets.download': event<DatasetDownloadProgress>('The built-in Fashion-MNIST is being downloaded and verified on first use.'),
+} as const;

@@ -48,7 +48,7 @@ describe('result first', () => {
     const card = page.getByTestId('run-summary');
     await card.waitFor();
     expect(await page.getByTestId('summary-accuracy').textContent()).toMatch(/Accuracy of the \.tflite\s*[\d.]+ %\s*[−+±][\d.]+ points vs the teacher/);
-    expect(await page.getByTestId('summary-size').textContent()).toMatch(/\.tflite file size \(INT8\)\s*[\d.]+ KB\s*[\d.]+× smaller than the teacher/);
+    expect(await page.getByTestId('summary-size').textContent()).toMatch(/\.tflite file size \(INT8\)\s*[\d.]+ KiB\s*[\d.]+× smaller than the teacher/);
     expect(await page.getByTestId('summary-latency').textContent()).toMatch(/Latency on this computer\s*[\d.]+ ms\s*95 % interval/);
     expect(await page.getByTestId('summary-verdict').textContent()).toMatch(/^The INT8 \.tflite is [\d.]+× smaller than the teacher/);
     // The card is the first thing on the page, above the stages.

@@ -19,8 +19,13 @@ export interface SimPhone {
   /** Is a benchmark_model process still running on the phone? */
   runnerRunning(): Promise<boolean>;
   setThermal(t: { status: number; extraC: number }): void;
+  /** Change faults while attached (e.g. a thermal zone that becomes unreadable). */
+  setFaults(f: SimFaults): void;
   /** Pull the cable (and `adb disconnect`). */
   unplug(): Promise<void>;
+  /** Plug it back in (connect to it again with the lab). */
+  replug(): void;
+  setFaults(f: SimFaults): void;
 }
 
 export interface LabSim {
@@ -50,10 +55,12 @@ export async function startLabSim(): Promise<LabSim> {
         commands: () => dev.commands(),
         runnerRunning: async () => dev.runnerPids().length > 0,
         setThermal: (t) => dev.setThermal(t),
+        setFaults: (f) => dev.setFaults(f),
         async unplug() {
           dev.unplug();
           await disconnect(server, dev);
         },
+        replug: () => dev.replug(),
       };
     },
     async close() {

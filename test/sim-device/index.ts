@@ -8,7 +8,9 @@
  * Faults: unauthorized (AUTH never accepted), offline (answers CNXN, then vanishes), drop mid-push (the link
  * is cut part way through a SEND), drop mid-run (the link is cut while the second runner process
  * runs), disk full (df shows almost nothing free and writes fail with ENOSPC). A dropped or
- * unplugged phone refuses new connections, like a pulled cable.
+ * unplugged phone refuses new connections, like a pulled cable. Phones that differ from this one:
+ * missing tools (sha256sum before Android 8, taskset before 6), a thermal zone SELinux denies, a
+ * runner that exits non-zero after printing complete results.
  */
 import type { ChildProcess } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
@@ -29,6 +31,12 @@ export interface SimFaults {
   dropMidPush?: boolean;
   dropMidRun?: boolean;
   diskFull?: boolean;
+  /** Shell tools the phone lacks, e.g. \`['sha256sum', 'taskset']\` (an Android 7 or a stripped vendor build). */
+  missingTools?: string[];
+  /** Thermal zone numbers SELinux denies (the others stay readable). */
+  unreadableZones?: number[];
+  /** benchmark_model exits with this code after printing its complete results (a crash in teardown). */
+  runnerExitCode?: number;
 }
 
 /** Bytes of a SEND after which `dropMidPush` cuts the link. */
@@ -61,6 +69,12 @@ export class SimDevice {
     this.faults = { ...faults };
     this.sandbox = new Sandbox(this.profile);
     if (faults.diskFull) this.sandbox.writeDf(this.profile.storage.totalKB, 96);
+    this.applyToolFaults();
+  }
+
+  private applyToolFaults(): void {
+    this.sandbox.setMissingTools(this.faults.missingTools ?? []);
+    this.sandbox.writeDenied(this.faults.unreadableZones ?? []);
   }
 
   /** `127.0.0.1:PORT`, the serial the adb server gives the phone. */
@@ -96,6 +110,7 @@ export class SimDevice {
   setFaults(f: SimFaults): void {
     Object.assign(this.faults, f);
     this.sandbox.writeDf(this.profile.storage.totalKB, this.faults.diskFull ? 96 : this.profile.storage.freeKB);
+    this.applyToolFaults();
     for (const c of this.connections) c.retryHandshake();
   }
 
@@ -126,6 +141,13 @@ export class SimDevice {
     for (const c of this.connections) c.drop();
     this.connections.clear();
     this.killAll();
+  }
+
+  /** Plugs the cable back in: connections are accepted again (reconnect with `adb connect`); the drop-mid-run fault is cleared. */
+  replug(): void {
+    this.unplugged = false;
+    this.faults.dropMidRun = false;
+    this.runnerStarts = 0;
   }
 
   async close(): Promise<void> {
@@ -176,6 +198,7 @@ export class SimDevice {
       SIM_RUNNER_SHIM: RUNNER_SHIM,
       SIM_SPEED: String(this.profile.speed),
       SIM_FORMAT: this.profile.outputFormat,
+      ...(this.faults.runnerExitCode !== undefined ? { SIM_RUNNER_EXIT: String(this.faults.runnerExitCode) } : {}),
     };
   }
 

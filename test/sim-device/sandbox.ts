@@ -134,6 +134,32 @@ export class Sandbox {
     writeFileSync(join(this.state, 'dumpsys/thermalservice'), text);
   }
 
+  /**
+   * Tools the phone lacks (older Android, a vendor that stripped toybox): each is replaced by what
+   * mksh prints for a missing command (exit 127), which also hides the host's own tool of that name.
+   */
+  setMissingTools(names: string[]): void {
+    const tools = deviceTools();
+    for (const name of new Set([...Object.keys(tools), ...names, ...this.missing])) {
+      const file = join(this.state, 'bin', name);
+      if (names.includes(name)) writeFileSync(file, `#!/bin/sh\necho "/system/bin/sh: ${name}: inaccessible or not found" >&2\nexit 127\n`);
+      else if (tools[name]) writeFileSync(file, tools[name]);
+      else if (this.missing.has(name)) rmSync(file, { force: true });
+      else continue;
+      chmodSync(file, 0o755);
+    }
+    this.missing = new Set(names);
+  }
+
+  private missing = new Set<string>();
+
+  /** SELinux denials: every zone under the `thermalZonesDenied` profile, plus these zone numbers. */
+  writeDenied(unreadableZones: number[] = []): void {
+    const p = this.profile;
+    const zones = p.thermalZones.map((_z, i) => i).filter((i) => p.thermalZonesDenied || unreadableZones.includes(i));
+    writeFileSync(join(this.state, 'denied'), zones.map((i) => `${this.thermalZoneDir(i)}\n`).join(''));
+  }
+
   /** `df` figures for /data. */
   writeDf(totalKB: number, freeKB: number): void {
     writeFileSync(join(this.state, 'df'), `${totalKB} ${totalKB - freeKB} ${freeKB}\n`);
@@ -166,8 +192,7 @@ export class Sandbox {
     this.writeBattery(p.battery);
     this.writeThermal({ status: 0, extraC: 0 });
     this.writeDf(p.storage.totalKB, p.storage.freeKB);
-    const zones = p.thermalZones.map((_z, i) => this.thermalZoneDir(i));
-    writeFileSync(join(this.state, 'denied'), p.thermalZonesDenied ? zones.map((z) => `${z}\n`).join('') : '');
+    this.writeDenied();
 
     // CPUs: possible/present/online and, on phones, cpufreq per core.
     const n = cpuCount(p);

@@ -166,4 +166,29 @@ describe('simulated phone through the real adb server', () => {
     expect(fs.existsSync(drop.sandbox.hostPath('/data/local/tmp/x.bin'))).toBe(false);
     await disconnect(server, drop);
   });
+
+  it('phones that differ: missing sha256sum and taskset, one unreadable thermal zone, a runner that exits non-zero after its results', async () => {
+    const d = await phone('pixel', { missingTools: ['sha256sum', 'taskset'], unreadableZones: [1], runnerExitCode: 6 });
+    await connect(server, d);
+    const sh = async (c: string) => {
+      const r = await server.adb(['-s', d.serial, 'shell', `${c} 2>&1; echo rc=$?`]);
+      return r.stdout;
+    };
+    expect(await sh('sha256sum /proc/meminfo')).toBe('/system/bin/sh: sha256sum: inaccessible or not found\nrc=127\n');
+    expect(await sh('taskset -p $$')).toBe('/system/bin/sh: taskset: inaccessible or not found\nrc=127\n');
+    expect(await sh('sha1sum /proc/meminfo')).toMatch(/^[0-9a-f]{40} /);
+    expect(await sh('cat /sys/class/thermal/thermal_zone0/temp')).toMatch(/^\d+\nrc=0/);
+    expect(await sh('cat /sys/class/thermal/thermal_zone1/temp')).toMatch(/Permission denied\nrc=1/);
+    const elf = path.join(dir, 'bm-exit');
+    fs.writeFileSync(elf, fakeElf(EM_AARCH64, 8 * 1024));
+    await server.adb(['-s', d.serial, 'push', elf, '/data/local/tmp/benchmark_model']);
+    await server.adb(['-s', d.serial, 'push', MODEL, '/data/local/tmp/m.tflite']);
+    await sh('chmod 755 /data/local/tmp/benchmark_model');
+    const out = await sh('/data/local/tmp/benchmark_model --graph=/data/local/tmp/m.tflite --num_runs=2 --warmup_runs=1');
+    expect(out).toMatch(/Inference timings in us: .*\n[\s\S]*rc=6\n$/);
+    // Faults clear: the tools come back.
+    d.setFaults({ missingTools: [], unreadableZones: [] });
+    expect(await sh('sha256sum /proc/meminfo')).toMatch(/^[0-9a-f]{64} /);
+    expect(await sh('cat /sys/class/thermal/thermal_zone1/temp')).toMatch(/^\d+\nrc=0/);
+  });
 });

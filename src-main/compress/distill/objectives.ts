@@ -15,7 +15,10 @@
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { AppError } from '../../../src-shared/errors';
+import type { Split } from '../../data';
+import { splitBatch, splitRows } from '../../data/image-view';
 import { layerSeed } from '../../models/templates/common';
+import { inferenceBatchSize } from '../train/memory';
 import { kdLoss, hintLoss, maskedCrossEntropy, progressiveSelfTargets, softCrossEntropy, softTargetLoss } from './losses';
 
 /** The subset of the training step's batch info the objectives read. */
@@ -37,14 +40,19 @@ export interface TeacherSource {
   logits(xs: tf.Tensor, indices: Int32Array): tf.Tensor2D;
 }
 
-/** Teacher logits for every training image, computed once (valid while inputs are not augmented). */
-export function cachedTeacher(teacher: tfl.LayersModel, x: Float32Array, n: number, sampleShape: number[], batchSize = 256): TeacherSource & { table: Float32Array } {
-  const per = sampleShape.reduce((a, b) => a * b, 1);
+/**
+ * Teacher logits for every training image, computed once (valid while inputs are not augmented).
+ * `split` is the training split as the teacher sees it (an image split may be in the teacher's own
+ * size and normalization, data/image-view.ts); row i of the table belongs to training index i.
+ */
+export function cachedTeacher(teacher: tfl.LayersModel, split: Pick<Split, 'x' | 'n' | 'sampleShape' | 'images'>, batchSize = 256): TeacherSource & { table: Float32Array } {
+  const n = split.n;
   const numClasses = (teacher.outputs[0].shape as number[])[1];
   const table = new Float32Array(n * numClasses);
+  batchSize = inferenceBatchSize(teacher, batchSize);
   for (let start = 0; start < n; start += batchSize) {
     const end = Math.min(n, start + batchSize);
-    const out = tf.tidy(() => teacher.predict(tf.tensor(x.subarray(start * per, end * per), [end - start, ...sampleShape])) as tf.Tensor);
+    const out = tf.tidy(() => teacher.predict(splitRows(split, start, end)) as tf.Tensor);
     table.set(out.dataSync(), start * numClasses);
     out.dispose();
   }
@@ -54,9 +62,28 @@ export function cachedTeacher(teacher: tfl.LayersModel, x: Float32Array, n: numb
   };
 }
 
-/** The teacher run on each batch (when caching is off). */
-export function liveTeacher(teacher: tfl.LayersModel): TeacherSource {
-  return { logits: (xs) => teacher.apply(xs, { training: false }) as tf.Tensor2D };
+/**
+ * The teacher run on each batch (when caching is off). With `split` (the training split in the
+ * teacher's own view), the teacher's batch is built from the same indices; else it takes the student's.
+ */
+export function liveTeacher(teacher: tfl.LayersModel, split?: Pick<Split, 'x' | 'sampleShape' | 'images'>): TeacherSource {
+  if (!split) return { logits: (xs) => teacherLogits(teacher, xs) };
+  return { logits: (_xs, indices) => tf.tidy(() => teacherLogits(teacher, splitBatch(split, indices))) };
+}
+
+/**
+ * A frozen teacher's forward pass inside a training step, kept off the gradient tape: run as the
+ * forward function of a `tf.customGrad` op (tfjs records no kernel inside another op), through
+ * `predict` (inference mode, each intermediate tensor freed as soon as the next layers have read it).
+ * On the tape it would record every kernel and keep every activation alive until the step ends
+ * (a MobileNetV2 teacher at 224×224: about 37 MiB per image). Its gradient is zero: nothing trains
+ * through a teacher.
+ */
+export function teacherLogits(teacher: tfl.LayersModel, xs: tf.Tensor): tf.Tensor2D {
+  const run = () => teacher.predict(xs, { batchSize: Math.max(1, xs.shape[0]) }) as tf.Tensor2D;
+  if (!(tf.engine() as unknown as { isTapeOn(): boolean }).isTapeOn()) return run();
+  const offTape = tf.customGrad(((x: tf.Tensor) => ({ value: run(), gradFunc: () => tf.zerosLike(x) })) as never) as (x: tf.Tensor) => tf.Tensor2D;
+  return offTape(xs);
 }
 
 /**

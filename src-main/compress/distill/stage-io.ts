@@ -4,17 +4,18 @@
  */
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { AppError } from '../../../src-shared/errors';
+import type { ModelMeta } from '../../../src-shared/model-io';
 import type { Recipe } from '../../../src-shared/recipe';
 import { loadModel, toLogitsModel } from '../../models';
 import type { ModelRef, StageContext } from '../../pipeline/stage';
 
 /** The teacher from the slots, as a logits model (a trailing softmax is removed). */
-export async function loadTeacher(ctx: StageContext): Promise<{ model: tfl.LayersModel; ref: ModelRef }> {
+export async function loadTeacher(ctx: StageContext): Promise<{ model: tfl.LayersModel; ref: ModelRef; meta: ModelMeta | null }> {
   const ref = ctx.slots.teacher;
   if (!ref) throw new AppError('INVALID_ARGS', 'Distillation needs a teacher: add a "train teacher" or "load teacher" stage before the distill stage, or use self-distillation.');
   if (ref.format !== 'tfjs-layers') throw new AppError('UNSUPPORTED', `The teacher is a ${ref.format} file; distillation needs a TF.js Layers model (model.json).`);
-  const { model } = await loadModel(ref.path);
-  return { model: await toLogitsModel(model), ref };
+  const { model, meta } = await loadModel(ref.path);
+  return { model: await toLogitsModel(model), ref, meta };
 }
 
 /**

@@ -20,8 +20,10 @@ import { deriveSeed } from '../../data/rng';
 import { buildTemplate, loadModel, saveModel, suggestWidths, summarizeModel, type TemplateSpec } from '../../models';
 import type { StageContext, StageRegistry } from '../../pipeline/stage';
 import { initBackend } from '../../tf';
-import { evaluate, fit } from '../train';
+import { evaluate, fit, predictAll } from '../train';
+import { modelView, splitFor, topOneAgreement } from '../train/model-view';
 import { storeModelArtifact } from '../train/artifacts';
+import { estimateInferencePerSample, logPlan } from '../train/memory';
 import { loadRunDataset } from '../train/run-data';
 import { capacityCheck } from '../train/capacity';
 import { auxHeadsObjective, cachedTeacher, controlObjective, featureObjective, kdObjective, liveTeacher, type Objective, progressiveObjective, type TeacherSource } from './objectives';
@@ -58,8 +60,13 @@ const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
 
 export async function runDistill(ctx: Ctx): Promise<{ metrics: Record<string, unknown>; curves: Record<string, number[]>; outputs: { current: import('../../pipeline/stage').ModelRef } }> {
   await initBackend();
-  const spec = ctx.stage;
   const ds = await loadRunDataset(ctx);
+  // Unlabelled images: the teacher's soft targets alone (alpha 1), no labels-only control; every
+  // figure measured on the held-out targets is the fidelity to the teacher, and is named so.
+  const byTeacher = ds.info.targets === 'teacher';
+  const spec: DistillSpec = byTeacher ? { ...ctx.stage, alphas: [1], control: false } : ctx.stage;
+  if (byTeacher && ctx.stage.self) throw new AppError('INVALID_ARGS', 'The images have no labels, so self-distillation has nothing to learn from: distill from a teacher instead.');
+  if (byTeacher && (ctx.stage.control || ctx.stage.alphas.some((a) => a !== 1))) ctx.log('info', 'The images have no labels: distilling on the teacher\'s soft targets alone (alpha 1), without a labels-only control.');
   const numClasses = ds.info.classes.length;
   const view = trainingView(ds);
   // Few labels for the student only (the teacher stage saw them all); the seed is the run's, so every candidate hides the same labels.
@@ -72,6 +79,13 @@ export async function runDistill(ctx: Ctx): Promise<{ metrics: Record<string, un
   const needsTeacher = !spec.self;
 
   const teacher = needsTeacher ? await loadTeacher(ctx) : null;
+  // The teacher sees the images at its own size and normalization (an imported 224-px model), the student at the dataset's.
+  const teacherView = teacher ? modelView(teacher.meta, ds) : null;
+  if (teacherView && spec.features && (teacherView.size[0] !== inputShape[0] || teacherView.size[1] !== inputShape[1])) {
+    throw new AppError('INVALID_ARGS', `Feature distillation pairs layers of the same spatial size, but the teacher takes ${teacherView.size.join(' × ')} images and the student ${inputShape[0]} × ${inputShape[1]}. Use response distillation, or give the student the teacher's size.`);
+  }
+  // The teacher's test predictions, for the student's fidelity (top-1 agreement) next to its accuracy.
+  const teacherTest = teacher ? predictAll(teacher.model, splitFor(ds.test, teacherView)) : null;
   const template = (spec.student.template ?? teacherTemplate(ctx.recipe, ctx)) as TemplateName | undefined;
   if (!template) throw new AppError('INVALID_ARGS', 'Pick the student\'s architecture (student.template): the teacher was loaded from a file, so its template is not known.');
   const studentSpec = (seed: number): TemplateSpec => ({ ...(spec.student.options ?? {}), template, inputShape, numClasses, width: spec.student.width, seed }) as TemplateSpec;
@@ -103,7 +117,8 @@ export async function runDistill(ctx: Ctx): Promise<{ metrics: Record<string, un
   const units = plan.length * seeds.length;
   let teacherSource: TeacherSource | null = null;
   if (teacher) {
-    teacherSource = spec.cacheTeacher ? cachedTeacher(teacher.model, data.train.x, data.train.n, data.train.sampleShape) : liveTeacher(teacher.model);
+    const teacherTrain = splitFor(data.train, teacherView);
+    teacherSource = spec.cacheTeacher ? cachedTeacher(teacher.model, teacherTrain) : liveTeacher(teacher.model, teacherView ? teacherTrain : undefined);
   }
 
   const curves: Record<string, number[]> = {};
@@ -141,9 +156,11 @@ export async function runDistill(ctx: Ctx): Promise<{ metrics: Record<string, un
     const { model } = await loadModel(dir);
     try {
       const test = evaluate(model, ds.test, { numClasses });
-      const metrics: Record<string, unknown> = { accuracy: test.accuracy, topK: test.topK, ece: test.ece, template, width: spec.student.width, ...extra };
+      const fidelity = teacherTest ? topOneAgreement(predictAll(model, ds.test), teacherTest, numClasses) : undefined;
+      const quality = byTeacher ? { fidelity, targets: 'teacher' } : { accuracy: test.accuracy, topK: test.topK, ece: test.ece, ...(fidelity !== undefined ? { fidelity } : {}) };
+      const metrics: Record<string, unknown> = { ...quality, template, width: spec.student.width, ...extra };
       const saved = await storeModelArtifact(ctx, model, { name, parentId, metrics });
-      return { ref: saved.ref, sizes: saved.size, test };
+      return { ref: saved.ref, sizes: saved.size, test, fidelity };
     } finally {
       model.dispose();
     }
@@ -156,11 +173,10 @@ export async function runDistill(ctx: Ctx): Promise<{ metrics: Record<string, un
 
   return {
     metrics: {
-      accuracy: out.test.accuracy,
-      topK: out.test.topK,
-      ece: out.test.ece,
-      perClass: out.test.perClass,
-      confusion: out.test.confusion,
+      // Without labels the held-out targets are the teacher's: the figure is fidelity, never called accuracy.
+      ...(byTeacher
+        ? { fidelity: out.fidelity, targets: 'teacher', fidelityImages: ds.test.n }
+        : { accuracy: out.test.accuracy, topK: out.test.topK, ece: out.test.ece, perClass: out.test.perClass, confusion: out.test.confusion, ...(out.fidelity !== undefined ? { fidelity: out.fidelity } : {}) }),
       classes: ds.info.classes,
       params: out.sizes.params,
       nonzeroParams: out.sizes.params,
@@ -169,7 +185,7 @@ export async function runDistill(ctx: Ctx): Promise<{ metrics: Record<string, un
       macs: out.sizes.macs,
       output: summary.output,
       chosen: summary.chosen,
-      distilledAccuracy: distilled.test.accuracy,
+      ...(byTeacher ? {} : { distilledAccuracy: distilled.test.accuracy }),
       ...(control ? { controlAccuracy: control.test.accuracy, gain: summary.gain, gainSpread: summary.gainSpread } : {}),
       seeds,
       trainImages: data.train.n,
@@ -228,6 +244,9 @@ async function trainUnit(ctx: Ctx, a: UnitArgs): Promise<SeedResult> {
       extraVariables: objective.extraVariables,
       samples: usesUnlabeled ? 'all' : 'labeled',
       checkpoint: { dir: unitDir, resume: true },
+      // A live teacher runs its forward pass inside every step (off the tape: objectives.ts).
+      extraPerSampleBytes: a.teacher && a.teacherSource && !('table' in a.teacherSource) ? estimateInferencePerSample(a.teacher) : 0,
+      onMemoryPlan: (plan) => logPlan(ctx, plan),
       onBatch: (p) => {
         // At most one batch event per 250 ms (and always the epoch's last batch): steps can be a few ms.
         const now = Date.now();

@@ -3,22 +3,18 @@ import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import type { Split } from '../../data';
 import { outputsProbabilities } from '../../models/logits';
+import { splitBatch, splitRows } from '../../data/image-view';
 import { createRng, deriveSeed, shuffleInPlace } from '../../data/rng';
 import { classificationMetrics, type ClassificationMetrics, type MetricOptions } from '../metrics';
+import { inferenceBatchSize } from './memory';
 
 export const sampleSize = (shape: number[]): number => shape.reduce((a, b) => a * b, 1);
 
-/** Copy the rows `indices` of `x` into one tensor [indices.length, ...sampleShape]. */
-export function gatherBatch(split: Pick<Split, 'x' | 'y' | 'sampleShape'>, indices: Int32Array): { xs: tf.Tensor; ys: tf.Tensor1D } {
-  const size = sampleSize(split.sampleShape);
-  const buf = new Float32Array(indices.length * size);
+/** The rows `indices` as one tensor [indices.length, ...sampleShape] (image splits: resized and normalized from their uint8 pixels). */
+export function gatherBatch(split: Pick<Split, 'x' | 'y' | 'sampleShape' | 'images'>, indices: Int32Array): { xs: tf.Tensor; ys: tf.Tensor1D } {
   const labels = new Int32Array(indices.length);
-  for (let i = 0; i < indices.length; i++) {
-    const j = indices[i];
-    buf.set(split.x.subarray(j * size, (j + 1) * size), i * size);
-    labels[i] = split.y[j];
-  }
-  return { xs: tf.tensor(buf, [indices.length, ...split.sampleShape]), ys: tf.tensor1d(labels, 'int32') };
+  for (let i = 0; i < indices.length; i++) labels[i] = split.y[indices[i]];
+  return { xs: splitBatch(split, indices), ys: tf.tensor1d(labels, 'int32') };
 }
 
 /** The sample order of one epoch: seeded by (seed, epoch), so a resumed run sees the same order. */
@@ -32,17 +28,17 @@ export function epochOrder(pool: Int32Array, seed: number, epoch: number): Int32
  */
 export function predictAll(
   model: tfl.LayersModel,
-  split: Pick<Split, 'x' | 'n' | 'sampleShape'>,
+  split: Pick<Split, 'x' | 'n' | 'sampleShape' | 'images'>,
   opts: { batchSize?: number; forward?: (xs: tf.Tensor) => tf.Tensor } = {},
 ): Float32Array {
-  const bs = opts.batchSize ?? 256;
-  const size = sampleSize(split.sampleShape);
+  // Smaller batches for big models (a MobileNetV2 at 224×224 holds ~0.6 GB per layer output at 256 images).
+  const bs = inferenceBatchSize(model, opts.batchSize ?? 256);
   let out: Float32Array | null = null;
   let width = 0;
   for (let start = 0; start < split.n; start += bs) {
     const end = Math.min(split.n, start + bs);
     const chunk = tf.tidy(() => {
-      const xs = tf.tensor(split.x.subarray(start * size, end * size), [end - start, ...split.sampleShape]);
+      const xs = splitRows(split, start, end);
       return opts.forward ? opts.forward(xs) : (model.predict(xs) as tf.Tensor);
     });
     const data = chunk.dataSync() as Float32Array;
@@ -62,7 +58,7 @@ export function predictAll(
  */
 export function evaluate(
   model: tfl.LayersModel,
-  split: Pick<Split, 'x' | 'y' | 'n' | 'sampleShape'>,
+  split: Pick<Split, 'x' | 'y' | 'n' | 'sampleShape' | 'images'>,
   opts: MetricOptions & { batchSize?: number; forward?: (xs: tf.Tensor) => tf.Tensor; numClasses?: number; probabilities?: boolean } = {},
 ): ClassificationMetrics {
   const scores = predictAll(model, split, opts);

@@ -10,7 +10,7 @@ import type { modelRefSchema } from '../../../src-shared/contract/engine';
 import type { CapacityReport, RecipeEstimate } from '../../../src-shared/engine-types';
 import { AppError } from '../../../src-shared/errors';
 import { type DatasetSpec, type Recipe, type StageSpec, validateRecipe } from '../../../src-shared/recipe';
-import { findFashionMnistFiles, previewDataset, readIdxFile } from '../../data';
+import { FASHION_MNIST_TRAIN_COUNT, findFashionMnistFiles, previewDataset, readIdxFile } from '../../data';
 import { buildTemplate, loadModel, suggestWidths, summarizeModel, type ModelSummary, type TemplateSpec, toLogitsModel } from '../../models';
 import { importModel } from '../../models/import';
 import type { Store } from '../../store';
@@ -73,8 +73,9 @@ export async function datasetFacts(spec: DatasetSpec): Promise<{ trainSamples: n
   let inputShape: number[];
   let numClasses: number;
   if (spec.kind === 'fashion-mnist') {
-    const labels = readIdxFile(findFashionMnistFiles(spec.path).trainLabels);
-    train = Math.round(Math.min(spec.limitTrain ?? Infinity, labels.dims[0]) * (1 - spec.validationFraction));
+    // The built-in copy is pinned by SHA-256, so its size is known before (and without) a download.
+    const count = spec.path ? readIdxFile(findFashionMnistFiles(spec.path).trainLabels).dims[0] : FASHION_MNIST_TRAIN_COUNT;
+    train = Math.round(Math.min(spec.limitTrain ?? Infinity, count) * (1 - spec.validationFraction));
     inputShape = [28, 28, 1];
     numClasses = 10;
   } else {

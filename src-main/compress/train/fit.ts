@@ -28,6 +28,7 @@ import type { TrainingData } from '../../data';
 import type { ClassificationMetrics } from '../metrics';
 import { epochOrder, evaluate, gatherBatch } from './batches';
 import { checkCheckpointShapes, copyWeights, hasCheckpoint, readCheckpoint, writeCheckpoint } from './checkpoint';
+import type { MicroBatchPlan } from './memory';
 import { learningRateAt, type LrSchedule } from './schedule';
 import { type BatchInfo, createOptimizer, createTrainStep, crossEntropyLoss, type LossFn, setLearningRate } from './step';
 
@@ -111,6 +112,10 @@ export interface FitOptions {
   checkpoint?: { dir: string; resume?: boolean };
   /** k of the top-k validation accuracy. Default 5. */
   topK?: number;
+  /** Bytes per sample the loss needs besides the model (a live teacher's forward pass), for the step's memory plan. */
+  extraPerSampleBytes?: number;
+  /** Told the step's memory plan (a batch split into micro-batches when it does not fit; see compress/train/memory.ts). */
+  onMemoryPlan?: (plan: MicroBatchPlan) => void;
 }
 
 export interface FitResult {
@@ -168,7 +173,7 @@ export async function fit(opts: FitOptions): Promise<FitResult> {
 
   const ownsOptimizer = typeof opts.optimizer !== 'object';
   const optimizer = typeof opts.optimizer === 'object' ? opts.optimizer : createOptimizer(opts.optimizer ?? 'adam', baseLr, opts.momentum ?? 0);
-  const step = createTrainStep(model, optimizer, opts.lossFn ?? crossEntropyLoss(model), opts.extraVariables);
+  const step = createTrainStep(model, optimizer, opts.lossFn ?? crossEntropyLoss(model), opts.extraVariables, { extraPerSampleBytes: opts.extraPerSampleBytes, onPlan: opts.onMemoryPlan });
   const batches = Math.ceil(pool.length / batchSize);
   const checkCancel = () => {
     if (opts.signal?.aborted) throw cancelled();
@@ -296,9 +301,20 @@ export async function fit(opts: FitOptions): Promise<FitResult> {
   }
 }
 
-/** A missing gradient kernel (the stock wasm backend lacks some) becomes an error that says what to do. */
+/**
+ * A missing gradient kernel (the stock wasm backend lacks some) becomes an error that says what to do;
+ * so does the wasm heap running out (the memory plan should have prevented it: compress/train/memory.ts).
+ */
 function explainKernelError(err: unknown): unknown {
-  const m = /Kernel '(\w+)' not registered for backend '(\w+)'/.exec(String((err as Error)?.message ?? err));
+  const text = String((err as Error)?.message ?? err);
+  if (/table index is out of bounds|memory access out of bounds|Cannot enlarge memory|Out of memory|Array buffer allocation failed/i.test(text)) {
+    return new AppError(
+      'OUT_OF_MEMORY',
+      `Training ran out of memory (${text.split('\n')[0]}). Lower the batch size or the input resolution, or lower POCKETBENCH_STEP_MEMORY_MB so batches are split into smaller micro-batches; then resume the run.`,
+      { cause: text.split('\n')[0] },
+    );
+  }
+  const m = /Kernel '(\w+)' not registered for backend '(\w+)'/.exec(text);
   if (!m) return err;
   return new AppError(
     'UNSUPPORTED',

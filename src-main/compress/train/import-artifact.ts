@@ -5,6 +5,7 @@
  * refused by `importModel` before anything is written; a failure while recording removes the
  * saved folder (storeModelArtifact), so nothing is stored half-way.
  */
+import fs from 'node:fs';
 import path from 'node:path';
 import type { ModelImportResult } from '../../../src-shared/engine-types';
 import type { AppPaths } from '../../host/paths';
@@ -30,7 +31,10 @@ export async function importModelArtifact(
         sourcePath: from.file,
         sourceFormat: from.format,
         sourceHash: from.contentHash,
+        sourceBytes: fs.statSync(from.file).size,
         labels: imported.meta.labels,
+        // The input convention, so the wizard can size students and datasets for it without loading the model.
+        input: imported.meta.input,
         normalization: details.normalization,
         warnings: imported.warnings,
       },

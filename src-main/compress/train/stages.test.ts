@@ -4,7 +4,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { afterAll, beforeAll, beforeEach, afterEach, describe, expect, it } from 'vitest';
+import { beforeEach, afterEach, describe, expect, it } from 'vitest';
 import type { RunProgress } from '../../../src-shared/contract/pipeline';
 import { writeFakeFashionMnist } from '../../../test/fixtures/data-fixtures';
 import * as tf from '@tensorflow/tfjs-core';
@@ -16,7 +16,7 @@ import { buildTemplate, loadModel, saveModel } from '../../models';
 import type { PipelineService } from '../../pipeline/service';
 import type { Store } from '../../store';
 import { type PipelineHarness, pipelineHarness } from '../../../test/helpers/pipeline-harness';
-import { initBackend } from '../../tf';
+import { useCpuBackendInWorkers } from '../../../test/helpers/cpu-workers';
 
 const stagesModule = path.resolve(import.meta.dirname, '../../../test/helpers/train-stages.ts');
 let h: PipelineHarness;
@@ -25,7 +25,6 @@ let fmnist: string;
 let store: Store;
 let bus: EventBus;
 let service: PipelineService;
-const savedBackend = process.env.POCKETBENCH_BACKEND;
 
 function haveRealFashionMnist(): boolean {
   try {
@@ -36,16 +35,8 @@ function haveRealFashionMnist(): boolean {
   }
 }
 
-beforeAll(async () => {
-  // The cpu backend has every gradient kernel; the worker inherits this. MLPs keep the test fast
-  // (a LeNet batch takes seconds on the pure-JS backend).
-  process.env.POCKETBENCH_BACKEND = 'cpu';
-  await initBackend({ prefer: 'cpu' });
-});
-afterAll(() => {
-  if (savedBackend === undefined) delete process.env.POCKETBENCH_BACKEND;
-  else process.env.POCKETBENCH_BACKEND = savedBackend;
-});
+// MLPs keep the test fast (a LeNet batch takes seconds on the pure-JS backend).
+useCpuBackendInWorkers();
 
 beforeEach(() => {
   h = pipelineHarness(stagesModule, 'pb-train-');

@@ -17,7 +17,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { AppError } from '../../../src-shared/errors';
 import type { StageSpec } from '../../../src-shared/recipe';
-import { type LoadedDataset, trainingView } from '../../data';
+import { type ImageView, type LoadedDataset, trainingView } from '../../data';
 import { createRng, deriveSeed } from '../../data/rng';
 import type { ModelMeta } from '../../../src-shared/model-io';
 import { buildTemplate, loadModel, toLogitsModel, type TemplateSpec } from '../../models';
@@ -29,6 +29,8 @@ import { storeModelArtifact } from './artifacts';
 import { augmentImages } from './augment';
 import { evaluate } from './batches';
 import { fit } from './fit';
+import { logPlan } from './memory';
+import { modelView, splitFor } from './model-view';
 import { loadRunDataset } from './run-data';
 import { crossEntropyLoss, labelLoss } from './step';
 
@@ -36,9 +38,10 @@ import { crossEntropyLoss, labelLoss } from './step';
 const BATCH_PROGRESS_MS = 250;
 
 /** A model's input shape (no batch dimension) and number of outputs must match the dataset. */
-export function checkModelFitsDataset(model: tfl.LayersModel, ds: Pick<LoadedDataset, 'info'>, what: string): void {
+export function checkModelFitsDataset(model: tfl.LayersModel, ds: Pick<LoadedDataset, 'info'>, what: string, view?: ImageView | null): void {
   const input = model.inputs[0].shape.slice(1);
-  const want = ds.info.inputShape;
+  // A model with its own image view (an imported teacher) gets the images resized to its size.
+  const want = view ? [view.size[0], view.size[1], ds.info.inputShape[2]] : ds.info.inputShape;
   if (input.length !== want.length || input.some((d, i) => d !== null && d !== want[i])) {
     throw new AppError('INVALID_MODEL', `${what} takes inputs of shape [${input.map((d) => d ?? '?').join(', ')}] but the dataset "${ds.info.name}" has samples of shape [${want.join(', ')}]. Pick a model trained on this kind of data, or a dataset that matches it.`);
   }
@@ -113,6 +116,7 @@ async function trainTeacher(ctx: StageContext<Extract<StageSpec, { kind: 'train-
       throwIfCancelled: ctx.throwIfCancelled,
       lossFn,
       checkpoint: { dir: ctx.checkpointDir, resume: ctx.resuming },
+      onMemoryPlan: (plan) => logPlan(ctx, plan),
       onBatch: (p) => {
         const now = Date.now();
         if (now - lastSent < BATCH_PROGRESS_MS && p.batch !== p.batches) return;
@@ -206,17 +210,23 @@ async function loadTeacher(ctx: StageContext<Extract<StageSpec, { kind: 'load-te
   const what = existing ? `Artifact #${existing.artifactId}` : `The model ${file}`;
   const model = await toLogitsModel(original);
   try {
-    checkModelFitsDataset(model, ds, what);
-    const perm = placeholderLabels(meta?.labels) ? null : alignOutputsToClasses(model, meta!.labels, ds.info.classes, what);
+    const view = modelView(meta, ds);
+    checkModelFitsDataset(model, ds, what, view);
+    if (view && ds.info.image && (view.size[0] !== ds.info.image.decodeSize[0] || view.size[1] !== ds.info.image.decodeSize[1])) {
+      ctx.log('info', `The teacher takes ${view.size.join(' × ')} images; the images are kept at ${ds.info.image.decodeSize.join(' × ')} and resized for it on the fly. Set the dataset's decode size to ${view.size.join(' × ')} to give it full detail.`);
+    }
+    const byTeacher = ds.info.targets === 'teacher';
+    const perm = byTeacher || placeholderLabels(meta?.labels) ? null : alignOutputsToClasses(model, meta!.labels, ds.info.classes, what);
     if (perm) ctx.log('info', `The teacher's outputs were reordered to the dataset's class order (${ds.info.classes.join(', ')}); the model listed them as ${meta!.labels!.join(', ')}.`);
-    const labelsMatch = placeholderLabels(meta?.labels) || perm !== null || meta!.labels!.every((l, i) => l === ds.info.classes[i]);
-    if (!labelsMatch) ctx.log('warn', `The teacher's labels (${meta!.labels!.join(', ')}) are not the dataset's classes (${ds.info.classes.join(', ')}); accuracy is not measured, since it would compare different classes.`);
+    const labelsMatch = !byTeacher && (placeholderLabels(meta?.labels) || perm !== null || meta!.labels!.every((l, i) => l === ds.info.classes[i]));
+    if (byTeacher) ctx.log('info', `The images have no labels: the student learns from this teacher's soft targets alone, and is measured by its fidelity (top-1 agreement with the teacher) on ${ds.val.n} validation and ${ds.test.n} test images.`);
+    else if (!labelsMatch) ctx.log('warn', `The teacher's labels (${meta!.labels!.join(', ')}) are not the dataset's classes (${ds.info.classes.join(', ')}); accuracy is not measured, since it would compare different classes.`);
     ctx.throwIfCancelled();
-    let metrics: Record<string, unknown> = { source: existing ? `artifact #${existing.artifactId}` : file };
+    let metrics: Record<string, unknown> = { source: existing ? `artifact #${existing.artifactId}` : file, ...(byTeacher ? { targets: 'teacher' } : {}) };
     if (labelsMatch) {
       ctx.progress({ message: 'evaluating', fraction: 0.6 });
-      const val = evaluate(model, ds.val, { numClasses: ds.info.classes.length });
-      const test = evaluate(model, ds.test, { numClasses: ds.info.classes.length });
+      const val = evaluate(model, splitFor(ds.val, view), { numClasses: ds.info.classes.length });
+      const test = evaluate(model, splitFor(ds.test, view), { numClasses: ds.info.classes.length });
       metrics = { ...evaluationMetrics(test, ds.info.classes, val), ...metrics };
     }
     if (meta?.importedFrom) metrics.importedFrom = meta.importedFrom;

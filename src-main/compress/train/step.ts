@@ -6,6 +6,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { FusedAdamOptimizer } from '../../tf/fused-adam';
 import { fusedSparseCrossEntropy } from '../../tf/fused-loss';
+import { estimateStepMemory, type MicroBatchPlan, planMicroBatches, stepMemoryBudget } from './memory';
 
 /** Which samples a batch holds (indices into the training split) and where training is. */
 export interface BatchInfo {
@@ -37,6 +38,12 @@ export type LossFn = (xs: tf.Tensor, ys: tf.Tensor1D, batch: BatchInfo) => tf.Sc
  * (tf/fused-loss.ts; same value to float32 rounding).
  */
 export function labelLoss(logits: tf.Tensor, ys: tf.Tensor1D): tf.Scalar {
+  const loss = labelLossOfRows(logits, ys);
+  const f = microBatchLabelFactor(ys);
+  return f === 1 ? loss : (tf.mul(loss, tf.scalar(f)) as tf.Scalar);
+}
+
+function labelLossOfRows(logits: tf.Tensor, ys: tf.Tensor1D): tf.Scalar {
   const fused = fusedSparseCrossEntropy(logits, ys);
   if (fused) return fused;
   const numClasses = logits.shape[logits.shape.length - 1]!;
@@ -59,10 +66,28 @@ export function labelLoss(logits: tf.Tensor, ys: tf.Tensor1D): tf.Scalar {
 }
 
 /** How many labels are known (≥ 0; `UNLABELED` is −1). */
-function labeledCount(ys: tf.Tensor1D): number {
+function labeledCount(ys: tf.Tensor1D | Int32Array | Float32Array): number {
   let n = 0;
-  for (const y of ys.dataSync()) if (y >= 0) n++;
+  for (const y of ys instanceof tf.Tensor ? ys.dataSync() : ys) if (y >= 0) n++;
   return n;
+}
+
+/** While a micro-batch's loss is computed: the whole batch's rows and labeled rows. */
+let wholeBatch: { rows: number; labeled: number } | null = null;
+
+/**
+ * A micro-batch's loss is weighted by its share of the batch's rows (rows_i / rows), which makes the
+ * accumulated gradient the whole batch's for every mean over rows. The label loss is a mean over the
+ * *labeled* rows: when some rows are unlabeled its micro-batch share is labeled_i / labeled instead,
+ * so it is corrected by (labeled_i / labeled) / (rows_i / rows); 1 when every row is labeled.
+ */
+function microBatchLabelFactor(ys: tf.Tensor1D): number {
+  if (!wholeBatch || wholeBatch.labeled === wholeBatch.rows) return 1;
+  const rows = ys.shape[0];
+  const labeled = labeledCount(ys);
+  // No labeled row in the whole batch: every micro-batch's label loss is 0 already.
+  if (wholeBatch.labeled === 0) return 1;
+  return labeled / wholeBatch.labeled / (rows / wholeBatch.rows);
 }
 
 /** The default loss: the model in training mode, cross-entropy on the labels. */
@@ -77,18 +102,65 @@ export function trainableVariables(model: tfl.LayersModel, extra: tf.Variable[] 
 
 export type TrainStep = (xs: tf.Tensor, ys: tf.Tensor1D, batch?: BatchInfo) => number;
 
+export interface TrainStepOptions {
+  /** Bytes a step may use for activations and weights. Default: `stepMemoryBudget()` (POCKETBENCH_STEP_MEMORY_MB or 1.5 GiB). */
+  memoryBudgetBytes?: number;
+  /** Bytes per sample the loss needs besides the trained model (a live teacher's forward pass). */
+  extraPerSampleBytes?: number;
+  /** Samples per micro-batch, instead of the plan from the graph (tests, A/B). */
+  microBatch?: number;
+  /** Told the plan once per batch size (stages log a split). */
+  onPlan?: (plan: MicroBatchPlan) => void;
+}
+
 /**
  * `step(xs, ys)` runs forward, backward and update and returns the loss. The gradients are taken
  * with respect to the model's trainable weights (and `extraVariables`), read afresh on every step
  * so layers made (un)trainable later are respected.
+ *
+ * Memory: before the first step of each batch size, the step's memory is estimated from the graph
+ * (compress/train/memory.ts). A batch that does not fit is split into micro-batches: each one's loss,
+ * weighted by its share of the batch, is differentiated on its own (its activations freed before the
+ * next), the gradients are summed and the optimizer updates once, so the update is the whole batch's
+ * (to float rounding) for losses that are means over rows. Layers that look across the batch differ:
+ * BatchNormalization normalizes each micro-batch with its own statistics and updates its moving
+ * statistics once per micro-batch. A batch of one sample that does not fit is refused (OUT_OF_MEMORY).
  */
-export function createTrainStep(model: tfl.LayersModel, optimizer: tf.Optimizer, lossFn: LossFn = crossEntropyLoss(model), extraVariables: tf.Variable[] = []): TrainStep {
+export function createTrainStep(
+  model: tfl.LayersModel,
+  optimizer: tf.Optimizer,
+  lossFn: LossFn = crossEntropyLoss(model),
+  extraVariables: tf.Variable[] = [],
+  opts: TrainStepOptions = {},
+): TrainStep {
   let steps = 0;
+  const plans = new Map<number, MicroBatchPlan>();
+  const planFor = (rows: number): MicroBatchPlan => {
+    let plan = plans.get(rows);
+    if (!plan) {
+      const memory = estimateStepMemory(model);
+      const budget = opts.memoryBudgetBytes ?? stepMemoryBudget();
+      plan = planMicroBatches(rows, memory, budget, opts.extraPerSampleBytes ?? 0);
+      if (opts.microBatch) {
+        const count = Math.ceil(rows / Math.min(rows, opts.microBatch));
+        plan = { ...plan, count, microBatch: Math.ceil(rows / count) };
+      }
+      plans.set(rows, plan);
+      opts.onPlan?.(plan);
+    }
+    return plan;
+  };
   return (xs, ys, batch) => {
     const info = batch ?? { indices: new Int32Array(0), epoch: 0, batch: steps, step: steps };
+    const plan = planFor(xs.shape[0]);
     const lossValue = tf.tidy(() => {
       const vars = trainableVariables(model, extraVariables);
-      const { value, grads } = tf.variableGrads(() => lossFn(xs, ys, info), vars);
+      if (plan.count === 1) {
+        const { value, grads } = tf.variableGrads(() => lossFn(xs, ys, info), vars);
+        optimizer.applyGradients(grads);
+        return value;
+      }
+      const { value, grads } = accumulatedGradients(xs, ys, info, plan.microBatch, lossFn, vars);
       optimizer.applyGradients(grads);
       return value;
     });
@@ -97,6 +169,39 @@ export function createTrainStep(model: tfl.LayersModel, optimizer: tf.Optimizer,
     lossValue.dispose();
     return loss;
   };
+}
+
+/** Σ over micro-batches of the gradients of (rows_i / rows) · loss_i, and the summed loss. */
+function accumulatedGradients(xs: tf.Tensor, ys: tf.Tensor1D, info: BatchInfo, micro: number, lossFn: LossFn, vars: tf.Variable[]): { value: tf.Scalar; grads: tf.NamedTensorMap } {
+  const rows = xs.shape[0];
+  let value: tf.Scalar | null = null;
+  let grads: tf.NamedTensorMap | null = null;
+  const whole = { rows, labeled: labeledCount(ys) };
+  for (let start = 0; start < rows; start += micro) {
+    const size = Math.min(micro, rows - start);
+    const part = tf.tidy(() => {
+      const xi = tf.slice(xs, start, size);
+      const yi = tf.slice(ys, start, size) as tf.Tensor1D;
+      const partInfo: BatchInfo = { ...info, indices: info.indices.length ? info.indices.subarray(start, start + size) : info.indices };
+      const share = tf.scalar(size / rows);
+      wholeBatch = whole;
+      try {
+        return tf.variableGrads(() => tf.mul(lossFn(xi, yi, partInfo), share) as tf.Scalar, vars);
+      } finally {
+        wholeBatch = null;
+      }
+    });
+    if (!grads || !value) {
+      grads = part.grads;
+      value = part.value;
+      continue;
+    }
+    const previous: tf.Tensor[] = [value, ...Object.values(grads)];
+    value = tf.add(value, part.value) as tf.Scalar;
+    for (const name of Object.keys(grads)) grads[name] = tf.add(grads[name], part.grads[name]);
+    tf.dispose([...previous, part.value, ...Object.values(part.grads)]);
+  }
+  return { value: value!, grads: grads! };
 }
 
 /**

@@ -152,9 +152,11 @@ export const stageFields: Record<string, Field[]> = {
       kind: 'select',
       options: [
         { value: 'float32', label: 'Float (easiest for apps)' },
+        { value: 'uint8', label: 'UINT8 raw pixels (drop-in for Android image classifiers)' },
         { value: 'int8', label: 'INT8 (for integer-only accelerators)' },
       ],
-      help: 'Float input/output adds tiny quantize/dequantize steps at the edges; int8 I/O needs the app to quantize its input.',
+      help: 'Full INT8 files only. Float input/output adds tiny quantize/dequantize steps at the edges; uint8 takes the camera’s 0–255 pixels as they are (the normalization is inside the file and stated in its metadata, like Teachable Machine’s quantized export); int8 I/O needs the app to quantize its input.',
+      when: (s) => s.precision === 'int8' || s.precision === 'auto',
     },
     { key: 'desktopAccuracy', label: 'Measure the file’s accuracy', kind: 'bool', default: true, help: 'Runs the exact .tflite file on the whole test split with the TFLite runtime on this computer.' },
   ],

@@ -4,7 +4,7 @@
  * list fields without ever losing what was typed, repairing a stored draft, and the data warnings
  * (tiny classes, tiny test split) the schema cannot know about.
  */
-import { type RecipeInput, stageSchema, validateRecipe } from '../../../src-shared/recipe';
+import { type RecipeInput, stageKinds, stageSchema, validateRecipe } from '../../../src-shared/recipe';
 import { getPath, stageFields } from './stage-fields';
 
 type Stage = Record<string, unknown> & { kind: string };
@@ -19,6 +19,7 @@ const stageTitles: Record<string, string> = {
   quantize: 'Quantize',
   export: 'Export',
   profile: 'Profile',
+  search: 'Search',
 };
 
 const datasetLabels: Record<string, string> = {
@@ -106,7 +107,7 @@ export const draftStructureOk = (r: unknown): r is RecipeInput => {
   const stages = o.stages as Stage[] | undefined;
   return (
     Boolean(ds) && typeof ds === 'object' && typeof ds!.kind === 'string' && ['fashion-mnist', 'image-folder', 'csv'].includes(ds!.kind as string) &&
-    Array.isArray(stages) && stages.length > 0 && stages.every((s) => s && typeof s === 'object' && typeof s.kind === 'string' && s.kind in stageTitles) &&
+    Array.isArray(stages) && stages.length > 0 && stages.every((s) => s && typeof s === 'object' && typeof s.kind === 'string' && (stageKinds as readonly string[]).includes(s.kind)) &&
     (stages[0].kind === 'train-teacher' || stages[0].kind === 'load-teacher')
   );
 };
@@ -166,7 +167,7 @@ export function runNameFor(ds: Record<string, unknown> & { kind: string }): stri
  * so small that one image moves the accuracy by several points.
  */
 export function dataWarnings(ds: Record<string, unknown> & { kind: string }, classes: readonly { name: string; count: number }[]): string[] {
-  if (!classes.length) return [];
+  if (!classes.length || ds.unlabeled) return [];
   const out: string[] = [];
   const tiny = classes.filter((c) => c.count < 20);
   if (tiny.length) out.push(`${tiny.length === 1 ? 'Class' : 'Classes'} ${tiny.map((c) => `“${c.name}” (${c.count})`).join(', ')} ${tiny.length === 1 ? 'has' : 'have'} fewer than 20 examples: the model will barely learn ${tiny.length === 1 ? 'it' : 'them'}, and the test split holds only one or two of ${tiny.length === 1 ? 'it' : 'them'}. Add examples if you can.`);

@@ -6,7 +6,7 @@ type DatasetLike = Record<string, unknown> & { kind: string };
 
 const facts = $state<{ key: string; inputShape: number[] | null; numClasses: number | null }>({ key: '', inputShape: null, numClasses: null });
 
-export const datasetKey = (d: DatasetLike): string => JSON.stringify([d.kind, d.path ?? '', d.labelColumn ?? '', d.imageSize ?? null, d.channels ?? null]);
+export const datasetKey = (d: DatasetLike): string => JSON.stringify([d.kind, d.path ?? '', d.labelColumn ?? '', d.imageSize ?? null, d.channels ?? null, d.unlabeled ?? false]);
 
 export function rememberFacts(d: DatasetLike, inputShape: number[], numClasses: number): void {
   facts.key = datasetKey(d);

@@ -1,0 +1,104 @@
+/**
+ * What the search measures: a `.tflite` file's latency on the target (through the host's device lab,
+ * as the profile stage does, cached by the file's content hash so no file is measured twice on one
+ * target with the same settings) and its top-1 predictions on a split in LiteRT (the exact file).
+ */
+import { createHash } from 'node:crypto';
+import fs from 'node:fs';
+import type { BenchmarkProgress } from '../../../src-shared/contract/devices';
+import { AppError } from '../../../src-shared/errors';
+import type { BenchmarkSummary } from '../../../src-shared/types';
+import type { SearchStageSpec } from '../../../src-shared/recipe';
+import { BENCHMARK_SERVICE, type BenchmarkRequest } from '../../devices/pipeline-service';
+import { loadTfliteModel } from '../../export/litert-node';
+import { callHost } from '../../pipeline/host-call';
+import type { Store } from '../../store';
+
+export interface Latency {
+  benchmarkId: number;
+  latencyUs: number;
+  ciUs: [number, number] | null;
+  cached: boolean;
+}
+
+type BenchSettings = SearchStageSpec['bench'];
+
+const sha256 = (file: string) => createHash('sha256').update(fs.readFileSync(file)).digest('hex');
+
+/** A finished benchmark of the same file content on the same target with the same settings. */
+export function cachedBenchmark(store: Store, modelSha256: string, target: string, s: BenchSettings): BenchmarkSummary | null {
+  const rows = store.db
+    .prepare(`SELECT id FROM benchmarks WHERE model_sha256 = ? AND target = ? AND status = 'succeeded' AND latency_us IS NOT NULL ORDER BY id DESC`)
+    .all(modelSha256, target) as { id: number }[];
+  for (const { id } of rows) {
+    const b = store.benchmarks.get(id);
+    const c = (b?.config ?? {}) as Record<string, unknown>;
+    if (b && c.runs === s.runs && c.warmup === s.warmup && c.trials === s.trials && c.threads === s.threads) return b;
+  }
+  return null;
+}
+
+const toLatency = (b: BenchmarkSummary, cached: boolean): Latency => ({
+  benchmarkId: b.id,
+  latencyUs: b.latencyUs!,
+  ciUs: b.ciLowUs !== null && b.ciHighUs !== null ? [b.ciLowUs, b.ciHighUs] : null,
+  cached,
+});
+
+/**
+ * Latency of `file` on `target`: from the cache, or measured by the host's lab. A failed benchmark
+ * (phone unplugged, runner missing…) stops the search with the lab's message and says how to go on.
+ */
+export async function measureLatency(
+  ctx: { store: Store; signal: AbortSignal },
+  file: string,
+  artifactId: number | null,
+  target: string,
+  s: BenchSettings,
+  onProgress?: (message: string, fraction: number) => void,
+): Promise<Latency> {
+  const hit = cachedBenchmark(ctx.store, sha256(file), target, s);
+  if (hit) return toLatency(hit, true);
+  const req: BenchmarkRequest = { modelPath: file, artifactId, targets: [target], options: { runs: s.runs, warmup: s.warmup, trials: s.trials, threads: s.threads } };
+  const [b] = await callHost<BenchmarkSummary[]>(BENCHMARK_SERVICE, req, {
+    signal: ctx.signal,
+    onProgress: (raw) => {
+      const p = raw as BenchmarkProgress;
+      onProgress?.(p.message ?? p.status, p.fraction ?? 0);
+    },
+  });
+  if (ctx.signal.aborted) throw new AppError('CANCELLED', 'Cancelled.');
+  if (b.status !== 'succeeded' || b.latencyUs === null) {
+    throw new AppError(
+      'SEARCH_BENCHMARK_FAILED',
+      `The benchmark on ${target === 'host' ? 'this computer' : target} ${b.status === 'cancelled' ? 'was cancelled' : 'failed'}: ${b.error ?? 'no latency was reported'}. Fix that, then resume the run: the candidates finished so far are kept and will not be trained or measured again.`,
+      { benchmarkId: b.id },
+    );
+  }
+  return toLatency(b, false);
+}
+
+/** Top-1 class of every sample of `split` from the .tflite at `file` (float input), in LiteRT on this computer. */
+export async function tflitePredictions(file: string, split: { x: Float32Array; n: number; sampleShape: number[] }, signal?: AbortSignal): Promise<Int32Array> {
+  const model = await loadTfliteModel(file);
+  try {
+    const per = split.sampleShape.reduce((a, b) => a * b, 1);
+    const out = new Int32Array(split.n);
+    for (let i = 0; i < split.n; i++) {
+      if (signal?.aborted) throw new AppError('CANCELLED', 'Cancelled.');
+      const [y] = await model.run([split.x.subarray(i * per, (i + 1) * per)]);
+      let best = 0;
+      for (let j = 1; j < y.length; j++) if (y[j] > y[best]) best = j;
+      out[i] = best;
+    }
+    return out;
+  } finally {
+    model.close();
+  }
+}
+
+export function agreement(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  let same = 0;
+  for (let i = 0; i < a.length; i++) if (a[i] === b[i]) same++;
+  return a.length ? same / a.length : 0;
+}

@@ -1,0 +1,33 @@
+// Entry points of every kernel family, called by the N-API glue (napi.cc) after it has checked each
+// buffer's length against the geometry. Inputs are read in place (Float32Array views of the wasm heap);
+// outputs are written whole.
+#pragma once
+
+#include "common.h"
+
+namespace pb {
+
+// convolution.cc: y[B,OH,OW,Co] = conv(x[B,H,W,Ci], w[FH,FW,Ci,Co]) (+ bias[Co], activation).
+void conv2d(const Conv& c, const float* x, const float* w, const float* bias, int act, float* y);
+void conv2dBackpropInput(const Conv& c, const float* dy, const float* w, float* dx);
+void conv2dBackpropFilter(const Conv& c, const float* x, const float* dy, float* dw);
+
+// depthwise.cc: filter [FH,FW,Ci,M], output channel ci*M + m.
+void depthwise(const Conv& c, long M, const float* x, const float* w, const float* bias, int act, float* y);
+void depthwiseBackpropInput(const Conv& c, long M, const float* dy, const float* w, float* dx);
+void depthwiseBackpropFilter(const Conv& c, long M, const float* x, const float* dy, float* dw);
+
+// pooling.cc (geometry as a depthwise convolution with multiplier 1).
+void maxPool(const Conv& c, const float* x, float* y);
+void maxPoolGrad(const Conv& c, const float* dy, const float* x, float* dx);
+
+// elementwise.cc
+// out[C] = sum over rows of x[R, C].
+void sumRows(const float* x, long R, long C, float* out);
+// out[R, C] = x[R, C] + bias[C].
+void addBias(const float* x, const float* bias, float* out, long R, long C);
+
+// optimizer.cc: Adam on one variable (m, v in place, new weights into wOut).
+void adam(const float* w, const float* g, float* m, float* v, const float* c, float* wOut, long n);
+
+}  // namespace pb
