@@ -70,6 +70,26 @@ describe('result first', () => {
     expect(await stage.getByText('resumedFromEpoch', { exact: true }).isVisible()).toBe(true);
   });
 
+  it('downloads the shipped .tflite over the authenticated connection, shows its full path, and downloads the report', async () => {
+    const card = page.getByTestId('run-summary');
+    const pathText = (await card.locator('[data-testid^="artifact-path-"]').textContent())!.trim();
+    expect(path.isAbsolute(pathText)).toBe(true);
+    expect(pathText.startsWith(backend.dataDir)).toBe(true);
+    const [dl] = await Promise.all([page.waitForEvent('download'), card.getByRole('button', { name: 'Download .tflite' }).click()]);
+    expect(dl.suggestedFilename()).toMatch(/^INT8_minmax_int8-\d+\.tflite$/);
+    const saved = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'pb-dl-')), dl.suggestedFilename());
+    await dl.saveAs(saved);
+    const bytes = fs.readFileSync(saved);
+    expect(bytes.equals(fs.readFileSync(pathText))).toBe(true);
+    expect(bytes.subarray(4, 8).toString()).toBe('TFL3'); // the FlatBuffer identifier of a .tflite
+    const [report] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: 'Download report (HTML)' }).click()]);
+    const reportPath = path.join(path.dirname(saved), report.suggestedFilename());
+    await report.saveAs(reportPath);
+    expect(fs.readFileSync(reportPath, 'utf8')).toMatch(/<h2>Result<\/h2>.*Accuracy of the \.tflite/s);
+    // Every .tflite of the run has its own download button.
+    expect(await page.locator('[data-testid^="stage-"] [data-testid^="download-"]').count()).toBeGreaterThanOrEqual(1);
+  });
+
   it('has no serious or critical accessibility violations on the run view', async () => {
     expect(await seriousA11yViolations(page)).toEqual([]);
     expect(pageErrors).toEqual([]);
