@@ -107,7 +107,7 @@ describe('pocketbench run (built app)', () => {
     });
     expect(out).toMatch(/Run #1 "Quick check": succeeded/);
     for (const kind of ['train-teacher', 'distill', 'quantize', 'export', 'profile']) expect(out).toMatch(new RegExp(`\\d\\. ${kind}\\s+succeeded`));
-    expect(out).toMatch(/host [\d.]+ ms/);
+    expect(out).toMatch(/this computer [\d.]+ ms/);
     const store = new Store(path.join(data, 'history.sqlite'));
     expect(store.benchmarks.list({ limit: 10, offset: 0 }).items.length).toBe(1);
     store.close();
