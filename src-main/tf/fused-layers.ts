@@ -48,7 +48,7 @@ interface DenseLike {
   bias: LayerVariableLike | null;
   invokeCallHook(inputs: unknown, kwargs: unknown): void;
 }
-type Call = (this: unknown, inputs: tf.Tensor | tf.Tensor[], kwargs: unknown) => tf.Tensor | tf.Tensor[];
+export type Call = (this: unknown, inputs: tf.Tensor | tf.Tensor[], kwargs: unknown) => tf.Tensor | tf.Tensor[];
 
 let enabled = true;
 let installed = false;
@@ -194,14 +194,14 @@ function registerGradients(): void {
   });
 }
 
-function layerClass(name: string): { prototype: object } {
+export function layerClass(name: string): { prototype: object } {
   const entry = tf.serialization.SerializationMap.getMap().classNameMap[name] as unknown as [{ prototype: object }] | undefined;
   if (!entry) throw new Error(`tfjs-layers has no ${name} class registered; import @tensorflow/tfjs-layers first`);
   return entry[0];
 }
 
 /** The prototype in the chain of `cls` that defines `call` itself. */
-function ownerOfCall(cls: { prototype: object }): { call: Call } {
+export function ownerOfCall(cls: { prototype: object }): { call: Call } {
   let proto: object | null = cls.prototype;
   while (proto && !Object.prototype.hasOwnProperty.call(proto, 'call')) proto = Object.getPrototypeOf(proto);
   if (!proto) throw new Error('layer class without a call method');
