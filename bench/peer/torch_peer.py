@@ -9,6 +9,7 @@ Protocol: one JSON object per line on stdin, one reply per line on stdout prefix
   {"cmd": "row", "kind": "train" | "kd", "student": id, "teacher": id | null, "batch": B,
    "studentInput": [h, w, c], "teacherInput": [h, w, c] | null, "classes": K, "temperature": T, "alpha": a}
   {"cmd": "steps", "n": N}  -> {"ms": [per-step wall times]}
+  {"cmd": "threads", "n": N} -> torch.set_num_threads(N)
   {"cmd": "quit"}
 Data are seeded random images (throughput does not depend on pixels); labels are random classes.
 """
@@ -261,6 +262,9 @@ def main():
                     losses.append(row())
                     ms.append((time.perf_counter() - t0) * 1000)
                 reply({"ms": ms, "loss": losses[-1], "peakRssMiB": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024})
+            elif cmd == "threads":
+                torch.set_num_threads(msg["n"])
+                reply({"threads": torch.get_num_threads()})
             elif cmd == "quit":
                 reply({"bye": True})
                 return

@@ -113,6 +113,12 @@ export function relu6Training(x: tf.Tensor): tf.Tensor {
 }
 
 let installed = false;
+let normEnabled = true;
+
+/** Turns the fused BatchNorm / ReLU6 training ops on or off (A/B measurements); they start on. */
+export function setFusedNormTraining(on: boolean): void {
+  normEnabled = on;
+}
 
 /** Patches BatchNormalization and ReLU (once); active whenever fused-layers' training fusion is. */
 export function installFusedNormTraining(): void {
@@ -123,7 +129,7 @@ export function installFusedNormTraining(): void {
   bn.call = function (this: unknown, inputs, kwargs) {
     const training = Boolean((kwargs as { training?: boolean } | undefined)?.training);
     const x = single(inputs);
-    const out = training && x && fusedLayerTrainingActive() ? batchNormTraining(this as BatchNormLike, x) : null;
+    const out = training && x && normEnabled && fusedLayerTrainingActive() ? batchNormTraining(this as BatchNormLike, x) : null;
     return out ?? bnCall.call(this, inputs, kwargs);
   };
   const relu = layerCallOwner('ReLU');
@@ -131,6 +137,6 @@ export function installFusedNormTraining(): void {
   relu.call = function (this: unknown, inputs, kwargs) {
     const x = single(inputs);
     const six = (this as ReluLike).maxValue === 6;
-    return six && x && x.dtype === 'float32' && fusedLayerTrainingActive() ? relu6Training(x) : reluCall.call(this, inputs, kwargs);
+    return six && x && x.dtype === 'float32' && normEnabled && fusedLayerTrainingActive() ? relu6Training(x) : reluCall.call(this, inputs, kwargs);
   };
 }
