@@ -19,7 +19,10 @@ export function coreHandlers(deps: HostDeps): Handlers<typeof coreMethods, CallC
       const run = store.runs.get(id) ?? notFound('run', id);
       return { filename: `pocketbench-run-${id}-${run.name.replace(/[^\w.-]+/g, '_').slice(0, 60)}.html`, html: runReportHtml(store, run) };
     },
-    'runs.delete': ({ id }) => {
+    'runs.delete': async ({ id }) => {
+      // A queued or running run is stopped first (and its checkpoints dropped): deleting must not
+      // leave a worker writing into a run that no longer exists.
+      if (store.runs.get(id)) await deps.beforeRunDelete(id);
       const { found, orphanedPaths } = store.runs.delete(id);
       if (!found) notFound('run', id);
       const deletedFiles = removeArtifactFiles(paths.dataDir, orphanedPaths);

@@ -74,6 +74,7 @@ export function createHost(opts: HostOptions): Host {
   }
 
   const closers: (() => void | Promise<void>)[] = [];
+  const runDeleteHooks: ((runId: number) => void | Promise<void>)[] = [];
   const deps: HostDeps = {
     store,
     bus,
@@ -86,6 +87,10 @@ export function createHost(opts: HostOptions): Host {
       publishStatus();
     },
     onClose: (fn) => closers.push(fn),
+    onRunDelete: (fn) => runDeleteHooks.push(fn),
+    async beforeRunDelete(runId) {
+      for (const fn of runDeleteHooks) await fn(runId);
+    },
   };
   // One factory per area; the type below makes the compiler check that every method has a handler.
   const handlers: Handlers<Methods, CallContext> = {

@@ -18,6 +18,7 @@ export function pipelineHandlers(deps: HostDeps): Handlers<typeof pipelineMethod
     hostServices: { ...devicesHostServices(deps) },
   });
   deps.onClose(() => service.close());
+  deps.onRunDelete((id) => service.forget(id));
   return {
     'runs.start': ({ recipe }) => service.start(recipe),
     'runs.cancel': ({ id }) => ({ cancelled: service.cancel(id) }),

@@ -4,6 +4,7 @@
  * crash (-> interrupted) and resume.
  */
 import crypto from 'node:crypto';
+import fs from 'node:fs';
 import type { RunProgress } from '../../src-shared/contract/pipeline';
 import { AppError, toErrorInfo } from '../../src-shared/errors';
 import { type RecipeIssue, validateRecipe } from '../../src-shared/recipe';
@@ -12,6 +13,7 @@ import type { AppPaths } from '../host/paths';
 import { APP_VERSION } from '../host/version';
 import type { Store } from '../store';
 import type { ToWorker } from './protocol';
+import { checkpointRoot } from './runner';
 import { type SpawnWorker, type WorkerHandle, forkWorker } from './worker-process';
 
 export interface PipelineOptions {
@@ -100,6 +102,23 @@ export class PipelineService {
     const timer = setTimeout(() => a.worker.kill(), this.opts.cancelGraceMs ?? 15_000);
     void a.finished.then(() => clearTimeout(timer));
     return true;
+  }
+
+  /**
+   * Before a run is deleted: takes it off the queue, stops its worker at once (nothing of the run
+   * needs a clean stop) and waits for it to exit, then removes its checkpoints.
+   */
+  async forget(runId: number): Promise<void> {
+    const qi = this.queue.findIndex((q) => q.runId === runId);
+    if (qi >= 0) this.queue.splice(qi, 1);
+    const a = this.active;
+    if (a && a.runId === runId) {
+      a.cancelRequested = true;
+      a.worker.kill();
+      await a.finished;
+    }
+    this.latest.delete(runId);
+    fs.rmSync(checkpointRoot(this.opts.paths.dataDir, runId), { recursive: true, force: true });
   }
 
   resume(runId: number): boolean {
