@@ -7,6 +7,7 @@ import type { Handlers } from '../../src-shared/rpc';
 import type { AppStatus, BackendInfo, AdbStatus } from '../../src-shared/types';
 import { Store } from '../store';
 import { probeAdb } from '../devices/adb-status';
+import { acquireDataLock } from './data-lock';
 import { EventBus } from './events';
 import { compareHandlers } from './compare-handlers';
 import { compressHandlers } from '../compress/handlers';
@@ -33,7 +34,15 @@ export interface Host {
 
 export function createHost(opts: HostOptions): Host {
   const paths = resolvePaths(opts.dataDir);
-  const store = new Store(paths.dbPath);
+  // Before anything touches the runs: marking interrupted runs is only right for the folder's owner.
+  const lock = acquireDataLock(paths.dataDir, opts.transport === 'electron' ? 'the PocketBench app' : 'pocketbench serve');
+  let store: Store;
+  try {
+    store = new Store(paths.dbPath);
+  } catch (err) {
+    lock.release();
+    throw err;
+  }
   const bus = new EventBus();
   const interrupted = store.runs.markInterrupted();
   store.benchmarks.markInterrupted();
@@ -119,6 +128,7 @@ export function createHost(opts: HostOptions): Host {
         }
       }
       store.close();
+      lock.release();
     },
   };
 }
