@@ -12,7 +12,7 @@ import type { EventBus } from '../host/events';
 import type { AppPaths } from '../host/paths';
 import { APP_VERSION } from '../host/version';
 import type { Store } from '../store';
-import type { ToWorker } from './protocol';
+import { HEARTBEAT_MS, type ToWorker } from './protocol';
 import { checkpointRoot } from './runner';
 import { type SpawnWorker, type WorkerHandle, forkWorker } from './worker-process';
 
@@ -26,6 +26,11 @@ export interface PipelineOptions {
   stagesModule?: string;
   /** How long a cancelled worker gets to stop cleanly before it is killed. */
   cancelGraceMs?: number;
+  /**
+   * A worker silent this long (no heartbeat, no progress: its event loop is stuck) is stopped and its
+   * run left resumable. Long, since one synchronous training step may take a while on a slow machine.
+   */
+  stuckAfterMs?: number;
   /** Services stages may ask the host for (worker `host-request`), by name. */
   hostServices?: Record<string, HostService>;
 }
@@ -37,6 +42,8 @@ interface Active {
   runId: number;
   worker: WorkerHandle;
   cancelRequested: boolean;
+  /** Stopped for not answering (the watchdog), not by the user or a crash. */
+  stuck: boolean;
   finished: Promise<void>;
 }
 
@@ -161,11 +168,19 @@ export class PipelineService {
     const worker = (this.opts.spawn ?? forkWorker)(this.opts.workerEntry);
     let done = false;
     let resolveFinished!: () => void;
-    const active: Active = { runId: next.runId, worker, cancelRequested: false, finished: new Promise((r) => (resolveFinished = r)) };
+    const active: Active = { runId: next.runId, worker, cancelRequested: false, stuck: false, finished: new Promise((r) => (resolveFinished = r)) };
     this.active = active;
     const hostCalls = new Map<number, AbortController>();
+    const stuckAfterMs = this.opts.stuckAfterMs ?? 5 * 60_000;
+    let lastHeard = Date.now();
+    const watchdog = setInterval(() => {
+      if (Date.now() - lastHeard <= stuckAfterMs) return;
+      active.stuck = true;
+      worker.kill();
+    }, Math.min(HEARTBEAT_MS, stuckAfterMs / 2));
 
     worker.onMessage((msg) => {
+      lastHeard = Date.now();
       switch (msg.type) {
         case 'host-request': {
           const service = this.opts.hostServices?.[msg.service];
@@ -206,6 +221,7 @@ export class PipelineService {
       }
     });
     worker.onExit((code, signal) => {
+      clearInterval(watchdog);
       for (const ac of hostCalls.values()) ac.abort();
       this.latest.delete(next.runId);
       if (!done) {
@@ -214,7 +230,9 @@ export class PipelineService {
         if (cur && (cur.status === 'running' || cur.status === 'queued')) {
           const why = active.cancelRequested
             ? 'Cancelled by the user (the worker was stopped). Finished stages are kept; resume to continue.'
-            : `The worker stopped unexpectedly (${signal ?? `exit code ${code}`}). Finished stages and the last checkpoint are kept: resume to continue.`;
+            : active.stuck
+              ? `The worker stopped answering for ${Math.round(stuckAfterMs / 1000)} s and was stopped. Finished stages and the last checkpoint are kept: resume to continue.`
+              : `The worker stopped unexpectedly (${signal ?? `exit code ${code}`}). Finished stages and the last checkpoint are kept: resume to continue.`;
           store.runs.setStatus(next.runId, active.cancelRequested ? 'cancelled' : 'interrupted', { error: why });
           for (const s of cur.stages) if (s.status === 'running') store.runs.updateStage(next.runId, s.index, { status: active.cancelRequested ? 'cancelled' : 'failed', error: why });
         }
