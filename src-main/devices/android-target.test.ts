@@ -157,6 +157,15 @@ describe('Android target (stand-in shell)', () => {
     expect(adb.commands.some((x) => /^kill -9 \d+/.test(x))).toBe(true);
   });
 
+  it('a runner that hangs is stopped at the limit scaled to its runs, and the benchmark fails saying so', async () => {
+    adb.mode = 'slow';
+    const t = new AndroidTarget('SERIAL1', adb, store, async () => facts, { cooldownPollMs: 50, sampleMs: 50, runnerBudget: { startMs: 300, perRunMs: 100 } });
+    const err = (await t.run(job({ trials: 1, runs: 2, warmup: 1 }), ctx()).catch((e) => e)) as BenchmarkFailure;
+    expect(err.error.code).toBe('RUNNER_TIMEOUT');
+    expect(err.error.message).toMatch(/did not finish on SERIAL1 within 1 s \(the limit for this trial's runs\) and was stopped/);
+    expect(adb.commands.some((x) => /^kill -9 \d+/.test(x))).toBe(true);
+  });
+
   it('a cancel that comes before the runner printed its PID still kills it', async () => {
     adb.mode = 'slow';
     const ac = new AbortController();
