@@ -164,6 +164,18 @@ describe.skipIf(!simAvailable)('device lab with simulated phones', { timeout: 24
     await dev.unplug();
   });
 
+  it('a GPU benchmark on a phone whose runner shows no sign of the GPU delegate is stored as "delegate not applied", never as a GPU result', async () => {
+    const dev = await attach('pixel');
+    await waitFor(() => lab.live().find((d) => d.key === dev.serial && d.device?.model), 'facts');
+    const [id] = await lab.queue({ modelPath: MODEL, targets: [dev.serial], options: { ...FAST, trials: 1, gpu: true } });
+    const b = await lab.wait(id);
+    expect(b).toMatchObject({ status: 'failed', ranDelegate: 'cpu', delegatedShare: 0 });
+    expect(b.error).toMatch(/^The GPU delegate was not applied on .*: the runner printed no sign that it applied the delegate\. The timings kept are of the CPU path\.$/);
+    expect(lab.detail(id).trials).toHaveLength(1);
+    expect(store.compare.rows({ limit: 50, delegate: 'gpu', includeUnbenchmarked: false }).some((r) => r.benchmarkId === id)).toBe(false);
+    await dev.unplug();
+  });
+
   it('a hostile model name is harmless: the phone only ever sees the content hash', async () => {
     const dev = await attach('pixel');
     await waitFor(() => lab.live().find((d) => d.key === dev.serial && d.device?.model), 'facts');
