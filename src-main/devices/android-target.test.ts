@@ -15,7 +15,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { fakeElf } from '../../test/helpers/fake-elf';
 import { Store } from '../store';
 import { Adbc } from './adb';
-import { AndroidTarget } from './android-target';
+import { AndroidTarget, runnerTimeoutMs } from './android-target';
 import type { CollectedFacts } from './device-facts';
 import { REMOTE_RUNNER, setRunnerFile } from './runners';
 import { BenchmarkFailure, type TargetRunContext, defaultBenchOptions } from './target';
@@ -167,6 +167,12 @@ describe('Android target (stand-in shell)', () => {
     expect(err.error.code).toBe('RUNNER_TIMEOUT');
     expect(err.error.message).toMatch(/did not finish on SERIAL1 within 1 s \(the limit for this trial's runs\) and was stopped/);
     expect(adb.commands.some((x) => /^kill -9 \d+/.test(x))).toBe(true);
+  });
+
+  it('the limit grows with the runs and stays a delay setTimeout honours (100,000 runs must not time out at once)', () => {
+    const o = { ...defaultBenchOptions, warmup: 1 };
+    expect(runnerTimeoutMs({ ...o, runs: 50 })).toBe(120_000 + 51 * 30_000);
+    expect(runnerTimeoutMs({ ...o, runs: 100_000 })).toBe(2 ** 31 - 1);
   });
 
   it('a cancel that comes before the runner printed its PID still kills it', async () => {

@@ -34,7 +34,8 @@ export const RUNNER_BUDGET = { startMs: 120_000, perRunMs: 30_000 };
 
 /** How long one trial may take: scaled to the runs it makes, never unbounded. */
 export function runnerTimeoutMs(o: BenchOptions, budget = RUNNER_BUDGET): number {
-  return budget.startMs + (o.warmup + o.runs) * budget.perRunMs;
+  // setTimeout fires at once for delays past 2^31 − 1 ms (24.8 days): cap there.
+  return Math.min(budget.startMs + (o.warmup + o.runs) * budget.perRunMs, 2 ** 31 - 1);
 }
 
 export function runnerArgs(o: BenchOptions, remoteModel: string): string[] {
