@@ -42,6 +42,7 @@ describe.runIf(fs.existsSync(mainBundle))('built Electron main bundle', () => {
     const scriptSrc = (report.cspHeader as string).split(';').find((d) => d.trim().startsWith('script-src'));
     expect(scriptSrc).not.toMatch(/unsafe/);
     expect(report.permissionGranted).toBe(false);
+    expect(report.permissionCheck).toBe(false);
     expect(report.navigation.externalBlocked).toBe(true);
     expect(report.windowOpen).toEqual({ action: 'deny' });
   });

@@ -10,10 +10,10 @@ import { createHost, type FileDialogOptions, type Host } from '../host';
 import type { FromWorker } from '../pipeline/protocol';
 import type { SpawnWorker } from '../pipeline/worker-process';
 import { forwardEvents, registerIpc, trustedSenderPredicate } from './ipc';
-import { APP_CSP, secureWebPreferences } from './security';
+import { APP_CSP, denyPermissionCheck, denyPermissionRequest, quitAfterCleanup, rendererUrlFor, secureWebPreferences } from './security';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
-const rendererUrl = process.env.ELECTRON_RENDERER_URL || pathToFileURL(path.join(here, '../renderer/index.html')).href;
+const rendererUrl = rendererUrlFor(process.env, app.isPackaged, pathToFileURL(path.join(here, '../renderer/index.html')).href);
 
 let win: BrowserWindow | null = null;
 let host: Host | null = null;
@@ -91,7 +91,8 @@ app.whenReady().then(() => {
   session.defaultSession.webRequest.onHeadersReceived((details, callback) => {
     callback({ responseHeaders: { ...details.responseHeaders, 'Content-Security-Policy': [APP_CSP] } });
   });
-  session.defaultSession.setPermissionRequestHandler((_wc, _perm, callback) => callback(false));
+  session.defaultSession.setPermissionRequestHandler(denyPermissionRequest);
+  session.defaultSession.setPermissionCheckHandler(denyPermissionCheck);
 
   host = createHost({ transport: 'electron', dataDir: app.getPath('userData'), pickFiles, showInFolder: (p: string) => shell.showItemInFolder(p), builtDir: here, spawnWorker: spawnUtility });
   registerIpc(ipcMain, methods, host.handlers, { transport: 'electron' as const }, trustedSenderPredicate(rendererUrl));
@@ -110,6 +111,13 @@ app.on('window-all-closed', () => {
   if (process.platform !== 'darwin') app.quit();
 });
 
-app.on('will-quit', () => {
-  void host?.close();
-});
+app.on(
+  'will-quit',
+  quitAfterCleanup(
+    async () => {
+      await host?.close();
+      host = null;
+    },
+    () => app.quit(),
+  ),
+);

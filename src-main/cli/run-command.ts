@@ -12,6 +12,7 @@ import { resolvePaths } from '../host/paths';
 import { createLab, type DeviceLab } from '../devices';
 import { createHostTarget } from '../devices/host-target';
 import { devicesHostServices } from '../devices/pipeline-service';
+import { acquireDataLock } from '../host/data-lock';
 import { PipelineService } from '../pipeline/service';
 import { defaultWorkerEntry } from '../pipeline/worker-process';
 import { Store } from '../store';
@@ -73,6 +74,7 @@ export async function runAndReport(program: Command, env: CliEnv, recipeInput: u
   for (const w of checked.warnings) console.error(`warning: ${w.path}: ${w.message}`);
 
   const paths = resolvePaths(program.opts<{ data?: string }>().data);
+  const lock = acquireDataLock(paths.dataDir, 'pocketbench run');
   const store = new Store(paths.dbPath);
   const bus = new EventBus();
   // The profile stage asks the host for the device lab; created only when a run profiles.
@@ -110,6 +112,7 @@ export async function runAndReport(program: Command, env: CliEnv, recipeInput: u
   const run = store.runs.get(runId)!;
   await (lab as DeviceLab | null)?.close();
   store.close();
+  lock.release();
   if (json) {
     console.log(JSON.stringify(run, null, 2));
   } else {

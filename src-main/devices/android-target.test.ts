@@ -15,7 +15,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { fakeElf } from '../../test/helpers/fake-elf';
 import { Store } from '../store';
 import { Adbc } from './adb';
-import { AndroidTarget } from './android-target';
+import { AndroidTarget, runnerTimeoutMs } from './android-target';
 import type { CollectedFacts } from './device-facts';
 import { REMOTE_RUNNER, setRunnerFile } from './runners';
 import { BenchmarkFailure, type TargetRunContext, defaultBenchOptions } from './target';
@@ -158,6 +158,21 @@ describe('Android target (stand-in shell)', () => {
     const err = (await p) as BenchmarkFailure;
     expect(err.error.code).toBe('CANCELLED');
     expect(adb.commands.some((x) => /^kill -9 \d+/.test(x))).toBe(true);
+  });
+
+  it('a runner that hangs is stopped at the limit scaled to its runs, and the benchmark fails saying so', async () => {
+    adb.mode = 'slow';
+    const t = new AndroidTarget('SERIAL1', adb, store, async () => facts, { cooldownPollMs: 50, sampleMs: 50, runnerBudget: { startMs: 300, perRunMs: 100 } });
+    const err = (await t.run(job({ trials: 1, runs: 2, warmup: 1 }), ctx()).catch((e) => e)) as BenchmarkFailure;
+    expect(err.error.code).toBe('RUNNER_TIMEOUT');
+    expect(err.error.message).toMatch(/did not finish on SERIAL1 within 1 s \(the limit for this trial's runs\) and was stopped/);
+    expect(adb.commands.some((x) => /^kill -9 \d+/.test(x))).toBe(true);
+  });
+
+  it('the limit grows with the runs and stays a delay setTimeout honours (100,000 runs must not time out at once)', () => {
+    const o = { ...defaultBenchOptions, warmup: 1 };
+    expect(runnerTimeoutMs({ ...o, runs: 50 })).toBe(120_000 + 51 * 30_000);
+    expect(runnerTimeoutMs({ ...o, runs: 100_000 })).toBe(2 ** 31 - 1);
   });
 
   it('a cancel that comes before the runner printed its PID still kills it', async () => {

@@ -25,6 +25,17 @@ export interface AndroidTargetOptions {
   cooldownPollMs?: number;
   /** How often /proc/PID/status is sampled, ms. */
   sampleMs?: number;
+  /** A trial's time limit is startMs + (warm-up + runs) × perRunMs (runnerTimeoutMs). */
+  runnerBudget?: { startMs: number; perRunMs: number };
+}
+
+/** Generous per-trial budget: a hung runner must not block the phone's queue and the profile stage forever. */
+export const RUNNER_BUDGET = { startMs: 120_000, perRunMs: 30_000 };
+
+/** How long one trial may take: scaled to the runs it makes, never unbounded. */
+export function runnerTimeoutMs(o: BenchOptions, budget = RUNNER_BUDGET): number {
+  // setTimeout fires at once for delays past 2^31 − 1 ms (24.8 days): cap there.
+  return Math.min(budget.startMs + (o.warmup + o.runs) * budget.perRunMs, 2 ** 31 - 1);
 }
 
 export function runnerArgs(o: BenchOptions, remoteModel: string): string[] {
@@ -129,7 +140,7 @@ export class AndroidTarget implements BenchmarkTarget {
         if (i === 0) partial.conditionsBefore = { thermal: thermalRecord(cool.conditions), battery: cool.conditions.battery };
         ctx.progress({ phase: 'run', message: `Trial ${i + 1}/${o.trials}: running`, trial: i + 1, fraction: i / o.trials });
         const t0 = Date.now();
-        const run = await this.runOnce(serial, mask, args, ctx, (line) => {
+        const run = await this.runOnce(serial, mask, args, ctx, runnerTimeoutMs(o, this.opts.runnerBudget), (line) => {
           if (/Running benchmark for at least/.test(line)) ctx.progress({ phase: 'run', message: `Trial ${i + 1}/${o.trials}: ${line.trim()}`, trial: i + 1, fraction: i / o.trials });
         });
         // The runner's own wall time (for the overhead benchmark: everything else is the app's).
@@ -204,6 +215,7 @@ export class AndroidTarget implements BenchmarkTarget {
     mask: string | null,
     args: string[],
     ctx: TargetRunContext,
+    timeoutMs: number,
     onLine: (line: string) => void,
   ): Promise<{ output: string; vmHwmKb: number | null; vmRssKb: number | null; affinity: string | null; exitNote: string | null }> {
     const prog = mask ? command('taskset', mask, REMOTE_RUNNER, ...args) : command(REMOTE_RUNNER, ...args);
@@ -250,6 +262,19 @@ export class AndroidTarget implements BenchmarkTarget {
       else graceTimer = setTimeout(killAndStop, 3000);
     };
     ctx.signal.addEventListener('abort', onAbort, { once: true });
+    // A runner that never finishes (hung on the phone) is killed and reported.
+    let timedOut = false;
+    const deadline = setTimeout(() => {
+      timedOut = true;
+      killAndStop();
+    }, timeoutMs);
+    const timeout = async () => {
+      await killed;
+      return new AppError(
+        'RUNNER_TIMEOUT',
+        `benchmark_model did not finish on ${serial} within ${Math.round(timeoutMs / 1000)} s (the limit for this trial's runs) and was stopped. The phone may be stuck or the model far too slow for it: check the phone, or benchmark with fewer runs.`,
+      );
+    };
     try {
       const res = await readShell(stream, serial, {
         signal: stopReading.signal,
@@ -273,6 +298,7 @@ export class AndroidTarget implements BenchmarkTarget {
         },
       });
       stop = true;
+      if (timedOut) throw await timeout();
       const output = res.output.replace(new RegExp(`^${PID_MARK}\\d+\\r?\\n?`, 'm'), '');
       if (ctx.signal.aborted) {
         await killed;
@@ -290,6 +316,7 @@ export class AndroidTarget implements BenchmarkTarget {
       }
       return { output, vmHwmKb, vmRssKb, affinity, exitNote };
     } catch (err) {
+      if (timedOut && !ctx.signal.aborted) throw await timeout();
       if (ctx.signal.aborted) {
         await killed;
         throw new AppError('CANCELLED', 'Cancelled by the user; the runner on the phone was stopped.');
@@ -297,6 +324,7 @@ export class AndroidTarget implements BenchmarkTarget {
       if (err instanceof DisconnectedError) throw new DisconnectedError(serial, 'the benchmark run');
       throw err;
     } finally {
+      clearTimeout(deadline);
       stop = true;
       clearTimeout(graceTimer);
       clearInterval(timer);

@@ -46,4 +46,8 @@ export interface HostDeps {
   patchStatus(patch: Partial<Pick<AppStatus, 'backend' | 'adb'>>): void;
   /** Cleanup to run when the host closes (trackers, workers, servers). */
   onClose(fn: () => void | Promise<void>): void;
+  /** Work to finish before a run's rows go (the pipeline stops its worker and drops its checkpoints). */
+  onRunDelete(fn: (runId: number) => void | Promise<void>): void;
+  /** Runs the `onRunDelete` hooks. */
+  beforeRunDelete(runId: number): Promise<void>;
 }

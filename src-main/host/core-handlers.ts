@@ -1,4 +1,5 @@
 /** Handlers for the core area: status, history, settings, files. */
+import fs from 'node:fs';
 import path from 'node:path';
 import { AppError } from '../../src-shared/errors';
 import type { coreMethods } from '../../src-shared/contract/core';
@@ -19,7 +20,10 @@ export function coreHandlers(deps: HostDeps): Handlers<typeof coreMethods, CallC
       const run = store.runs.get(id) ?? notFound('run', id);
       return { filename: `pocketbench-run-${id}-${run.name.replace(/[^\w.-]+/g, '_').slice(0, 60)}.html`, html: runReportHtml(store, run) };
     },
-    'runs.delete': ({ id }) => {
+    'runs.delete': async ({ id }) => {
+      // A queued or running run is stopped first (and its checkpoints dropped): deleting must not
+      // leave a worker writing into a run that no longer exists.
+      if (store.runs.get(id)) await deps.beforeRunDelete(id);
       const { found, orphanedPaths } = store.runs.delete(id);
       if (!found) notFound('run', id);
       const deletedFiles = removeArtifactFiles(paths.dataDir, orphanedPaths);
@@ -51,6 +55,8 @@ export function coreHandlers(deps: HostDeps): Handlers<typeof coreMethods, CallC
       const stamp = new Date().toISOString().replace(/[:.]/g, '-');
       const dest = a?.path ? path.resolve(a.path) : path.join(paths.backupsDir, `history-${stamp}.sqlite`);
       if (a?.path && !path.isAbsolute(a.path)) throw new AppError('INVALID_ARGS', 'Give the backup a full path.');
+      // A backup never replaces a file (it could be the history itself, or anything else the path names).
+      if (fs.existsSync(dest)) throw new AppError('EXISTS', `${dest} already exists; choose a new file name for the backup.`, { path: dest });
       return store.backup(dest);
     },
 

@@ -7,6 +7,7 @@ import type { Handlers } from '../../src-shared/rpc';
 import type { AppStatus, BackendInfo, AdbStatus } from '../../src-shared/types';
 import { Store } from '../store';
 import { probeAdb } from '../devices/adb-status';
+import { acquireDataLock } from './data-lock';
 import { EventBus } from './events';
 import { compareHandlers } from './compare-handlers';
 import { compressHandlers } from '../compress/handlers';
@@ -33,7 +34,15 @@ export interface Host {
 
 export function createHost(opts: HostOptions): Host {
   const paths = resolvePaths(opts.dataDir);
-  const store = new Store(paths.dbPath);
+  // Before anything touches the runs: marking interrupted runs is only right for the folder's owner.
+  const lock = acquireDataLock(paths.dataDir, opts.transport === 'electron' ? 'the PocketBench app' : 'pocketbench serve');
+  let store: Store;
+  try {
+    store = new Store(paths.dbPath);
+  } catch (err) {
+    lock.release();
+    throw err;
+  }
   const bus = new EventBus();
   const interrupted = store.runs.markInterrupted();
   store.benchmarks.markInterrupted();
@@ -81,6 +90,7 @@ export function createHost(opts: HostOptions): Host {
   }
 
   const closers: (() => void | Promise<void>)[] = [];
+  const runDeleteHooks: ((runId: number) => void | Promise<void>)[] = [];
   const deps: HostDeps = {
     store,
     bus,
@@ -93,6 +103,10 @@ export function createHost(opts: HostOptions): Host {
       publishStatus();
     },
     onClose: (fn) => closers.push(fn),
+    onRunDelete: (fn) => runDeleteHooks.push(fn),
+    async beforeRunDelete(runId) {
+      for (const fn of runDeleteHooks) await fn(runId);
+    },
   };
   // One factory per area; the type below makes the compiler check that every method has a handler.
   const handlers: Handlers<Methods, CallContext> = {
@@ -121,6 +135,7 @@ export function createHost(opts: HostOptions): Host {
         }
       }
       store.close();
+      lock.release();
     },
   };
 }

@@ -19,6 +19,7 @@ export function pipelineHandlers(deps: HostDeps): Handlers<typeof pipelineMethod
     onBackend: (info) => deps.patchStatus({ backend: info }),
   });
   deps.onClose(() => service.close());
+  deps.onRunDelete((id) => service.forget(id));
   return {
     'runs.start': ({ recipe }) => service.start(recipe),
     'runs.cancel': ({ id }) => ({ cancelled: service.cancel(id) }),

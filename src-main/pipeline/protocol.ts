@@ -30,4 +30,8 @@ export type FromWorker =
   | { type: 'log'; level: 'info' | 'warn' | 'error'; message: string }
   | { type: 'done'; status: 'succeeded' | 'failed' | 'cancelled'; error?: string }
   | { type: 'host-request'; requestId: number; service: string; payload: unknown }
-  | { type: 'host-cancel'; requestId: number };
+  | { type: 'host-cancel'; requestId: number }
+  /** Sent every HEARTBEAT_MS while the worker's event loop runs (a stage stuck in a loop stops it). */
+  | { type: 'heartbeat' };
+
+export const HEARTBEAT_MS = 1000;

@@ -74,6 +74,28 @@ describe('PipelineService', () => {
     expect(m.epochs).toBe(12);
   });
 
+  it('a worker that stops answering (stuck in a loop) is stopped and its run left resumable', async () => {
+    await h.close();
+    h = pipelineHarness(fakeStages, 'pb-pipe-', { stuckAfterMs: 8000 });
+    ({ store, bus, service } = h);
+    process.env.FAKE_HANG_AT_EPOCH = '3';
+    let runId: number;
+    try {
+      runId = service.start(recipe(6)).runId;
+      await service.idle();
+    } finally {
+      delete process.env.FAKE_HANG_AT_EPOCH;
+    }
+    let run = store.runs.get(runId)!;
+    expect(run.status).toBe('interrupted');
+    expect(run.error).toMatch(/The worker stopped answering for 8 s and was stopped\. .* resume to continue/);
+    service.resume(runId);
+    await service.idle();
+    run = store.runs.get(runId)!;
+    expect(run.status).toBe('succeeded');
+    expect((run.stages[0].metrics as { startedFromEpoch: number }).startedFromEpoch).toBe(2);
+  });
+
   it('queues runs one at a time', async () => {
     const a = service.start(recipe(2)).runId;
     const b = service.start(recipe(2)).runId;

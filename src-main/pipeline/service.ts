@@ -4,6 +4,7 @@
  * crash (-> interrupted) and resume.
  */
 import crypto from 'node:crypto';
+import fs from 'node:fs';
 import type { RunProgress } from '../../src-shared/contract/pipeline';
 import { AppError, toErrorInfo } from '../../src-shared/errors';
 import type { BackendInfo } from '../../src-shared/types';
@@ -12,7 +13,8 @@ import type { EventBus } from '../host/events';
 import type { AppPaths } from '../host/paths';
 import { APP_VERSION } from '../host/version';
 import type { Store } from '../store';
-import type { ToWorker } from './protocol';
+import { HEARTBEAT_MS, type ToWorker } from './protocol';
+import { checkpointRoot } from './runner';
 import { type SpawnWorker, type WorkerHandle, forkWorker } from './worker-process';
 
 export interface PipelineOptions {
@@ -25,6 +27,11 @@ export interface PipelineOptions {
   stagesModule?: string;
   /** How long a cancelled worker gets to stop cleanly before it is killed. */
   cancelGraceMs?: number;
+  /**
+   * A worker silent this long (no heartbeat, no progress: its event loop is stuck) is stopped and its
+   * run left resumable. Long, since one synchronous training step may take a while on a slow machine.
+   */
+  stuckAfterMs?: number;
   /** Services stages may ask the host for (worker `host-request`), by name. */
   hostServices?: Record<string, HostService>;
   /** The backend a run trains on, and why (for the status bar). */
@@ -38,6 +45,8 @@ interface Active {
   runId: number;
   worker: WorkerHandle;
   cancelRequested: boolean;
+  /** Stopped for not answering (the watchdog), not by the user or a crash. */
+  stuck: boolean;
   finished: Promise<void>;
 }
 
@@ -105,6 +114,23 @@ export class PipelineService {
     return true;
   }
 
+  /**
+   * Before a run is deleted: takes it off the queue, stops its worker at once (nothing of the run
+   * needs a clean stop) and waits for it to exit, then removes its checkpoints.
+   */
+  async forget(runId: number): Promise<void> {
+    const qi = this.queue.findIndex((q) => q.runId === runId);
+    if (qi >= 0) this.queue.splice(qi, 1);
+    const a = this.active;
+    if (a && a.runId === runId) {
+      a.cancelRequested = true;
+      a.worker.kill();
+      await a.finished;
+    }
+    this.latest.delete(runId);
+    fs.rmSync(checkpointRoot(this.opts.paths.dataDir, runId), { recursive: true, force: true });
+  }
+
   resume(runId: number): boolean {
     const run = this.opts.store.runs.get(runId);
     if (!run) throw new AppError('NOT_FOUND', `There is no run #${runId}.`);
@@ -145,11 +171,19 @@ export class PipelineService {
     const worker = (this.opts.spawn ?? forkWorker)(this.opts.workerEntry);
     let done = false;
     let resolveFinished!: () => void;
-    const active: Active = { runId: next.runId, worker, cancelRequested: false, finished: new Promise((r) => (resolveFinished = r)) };
+    const active: Active = { runId: next.runId, worker, cancelRequested: false, stuck: false, finished: new Promise((r) => (resolveFinished = r)) };
     this.active = active;
     const hostCalls = new Map<number, AbortController>();
+    const stuckAfterMs = this.opts.stuckAfterMs ?? 5 * 60_000;
+    let lastHeard = Date.now();
+    const watchdog = setInterval(() => {
+      if (Date.now() - lastHeard <= stuckAfterMs) return;
+      active.stuck = true;
+      worker.kill();
+    }, Math.min(HEARTBEAT_MS, stuckAfterMs / 2));
 
     worker.onMessage((msg) => {
+      lastHeard = Date.now();
       switch (msg.type) {
         case 'host-request': {
           const service = this.opts.hostServices?.[msg.service];
@@ -191,6 +225,7 @@ export class PipelineService {
       }
     });
     worker.onExit((code, signal) => {
+      clearInterval(watchdog);
       for (const ac of hostCalls.values()) ac.abort();
       this.latest.delete(next.runId);
       if (!done) {
@@ -199,7 +234,9 @@ export class PipelineService {
         if (cur && (cur.status === 'running' || cur.status === 'queued')) {
           const why = active.cancelRequested
             ? 'Cancelled by the user (the worker was stopped). Finished stages are kept; resume to continue.'
-            : `The worker stopped unexpectedly (${signal ?? `exit code ${code}`}). Finished stages and the last checkpoint are kept: resume to continue.`;
+            : active.stuck
+              ? `The worker stopped answering for ${Math.round(stuckAfterMs / 1000)} s and was stopped. Finished stages and the last checkpoint are kept: resume to continue.`
+              : `The worker stopped unexpectedly (${signal ?? `exit code ${code}`}). Finished stages and the last checkpoint are kept: resume to continue.`;
           store.runs.setStatus(next.runId, active.cancelRequested ? 'cancelled' : 'interrupted', { error: why });
           for (const s of cur.stages) if (s.status === 'running') store.runs.updateStage(next.runId, s.index, { status: active.cancelRequested ? 'cancelled' : 'failed', error: why });
         }

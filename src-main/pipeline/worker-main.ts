@@ -4,7 +4,7 @@
  * Running in its own process keeps the UI responsive and lets a cancel or a crash never take the
  * app down; the run is then marked interrupted and can resume from its last checkpoint.
  */
-import type { FromWorker, ToWorker } from './protocol';
+import { type FromWorker, HEARTBEAT_MS, type ToWorker } from './protocol';
 import { deliverFromHost, setHostSender } from './host-call';
 import { runRecipe } from './runner';
 
@@ -21,6 +21,7 @@ function send(msg: FromWorker): void {
 }
 
 setHostSender(send);
+setInterval(() => send({ type: 'heartbeat' }), HEARTBEAT_MS).unref();
 const controller = new AbortController();
 let started = false;
 

@@ -82,6 +82,7 @@ export const session = {
         fn({ responseHeaders: {} }, (r) => (report.cspHeader = r.responseHeaders['Content-Security-Policy'][0])),
     },
     setPermissionRequestHandler: (fn) => fn(null, 'camera', (granted) => (report.permissionGranted = granted)),
+    setPermissionCheckHandler: (fn) => (report.permissionCheck = fn(null, 'notifications', 'file://', {})),
   },
 };
 

@@ -19,6 +19,8 @@ export const stages: StageRegistry = {
       await sleep(Number(process.env.FAKE_EPOCH_MS ?? 30));
       ctx.throwIfCancelled();
       epoch++;
+      // A stage stuck in a synchronous loop (its event loop never turns again): for the watchdog.
+      if (Number(process.env.FAKE_HANG_AT_EPOCH) === epoch) for (;;);
       fs.writeFileSync(ckpt, JSON.stringify({ epoch }));
       ctx.progress({ epoch, epochs, fraction: epoch / epochs, metrics: { loss: 1 / epoch } });
     }

@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { methods } from '../../src-shared/contract';
 import { dispatch } from '../../src-shared/rpc';
-import { createHost, type Host } from '../../src-main/host/index';
+import { createHost, type Host, type HostOptions } from '../../src-main/host/index';
 
 export interface HostHarness {
   dir: string;
@@ -13,10 +13,10 @@ export interface HostHarness {
   close(): Promise<void>;
 }
 
-export function hostHarness(prefix = 'pb-host-'): HostHarness {
+export function hostHarness(prefix = 'pb-host-', opts: Partial<HostOptions> = {}): HostHarness {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
   process.env.POCKETBENCH_DATA_DIR = dir;
-  const host = createHost({ transport: 'websocket', warmBackend: false });
+  const host = createHost({ transport: 'websocket', warmBackend: false, ...opts });
   return {
     dir,
     host,

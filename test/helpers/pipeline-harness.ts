@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { EventBus } from '../../src-main/host/events';
 import { resolvePaths } from '../../src-main/host/paths';
-import { PipelineService } from '../../src-main/pipeline/service';
+import { type PipelineOptions, PipelineService } from '../../src-main/pipeline/service';
 import { defaultWorkerEntry, forkWorker, type WorkerHandle } from '../../src-main/pipeline/worker-process';
 import { Store } from '../../src-main/store';
 
@@ -17,7 +17,7 @@ export interface PipelineHarness {
   close(): Promise<void>;
 }
 
-export function pipelineHarness(stagesModule: string, prefix = 'pb-pipe-'): PipelineHarness {
+export function pipelineHarness(stagesModule: string, prefix = 'pb-pipe-', opts: Partial<PipelineOptions> = {}): PipelineHarness {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
   const store = new Store(path.join(dir, 'h.sqlite'));
   const bus = new EventBus();
@@ -28,6 +28,7 @@ export function pipelineHarness(stagesModule: string, prefix = 'pb-pipe-'): Pipe
     paths: { ...resolvePaths(dir), dataDir: dir },
     workerEntry: defaultWorkerEntry(),
     stagesModule,
+    ...opts,
     spawn: (e) => {
       const w = forkWorker(e);
       workers.push(w);
