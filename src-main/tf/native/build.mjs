@@ -86,7 +86,11 @@ function main() {
     return fail(`could not compile the native kernels (a C++ compiler, make and Python are needed):\n${why}`);
   }
   fs.mkdirSync(path.dirname(target), { recursive: true });
-  fs.copyFileSync(built, target);
+  // Copy beside, then rename: overwriting the file in place changes the pages of every process that
+  // has it loaded (a running bench or test dies silently); a rename leaves them the old file.
+  const tmp = `${target}.${process.pid}.partial`;
+  fs.copyFileSync(built, tmp);
+  fs.renameSync(tmp, target);
   log(`built ${path.relative(root, target)}`);
 }
 
