@@ -14,6 +14,7 @@ import type { DatasetSpec, Recipe } from '../../src-shared/recipe';
 import type { ArtifactSummary } from '../../src-shared/types';
 import { calibrateMinMax } from '../compress/quantize/minmax';
 import type { QuantParams } from '../compress/quantize/params';
+import { labelFromTeacher } from '../compress/train/model-view';
 import { imageFolderSource } from '../compress/train/run-data';
 import { withView } from '../data/image-view';
 import { calibrationSample, loadDataset, type DatasetSource, type LoadedDataset, type LoadOptions } from '../data';
@@ -82,7 +83,8 @@ export async function datasetOfArtifact(store: Store, artifact: ArtifactSummary)
     throw new AppError('NOT_FOUND', `Artifact "${artifact.name}" does not come from a run with a dataset, so there is nothing to calibrate or evaluate it on. Use an artifact produced by a run.`);
   }
   const { source, opts } = datasetFromRecipe(recipe.dataset, recipe.seed);
-  return loadDataset(source, opts);
+  // A folder without labels gets its held-out targets from the run's teacher, as during the run.
+  return labelFromTeacher(await loadDataset(source, opts), recipe, store);
 }
 
 /**

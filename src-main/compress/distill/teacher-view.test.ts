@@ -8,6 +8,7 @@ import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { type PipelineHarness, pipelineHarness } from '../../../test/helpers/pipeline-harness';
 import { writeColourFolder, writeColourTeacher } from '../../../test/fixtures/colour-folder';
+import { recordDesktopAccuracy } from '../../export/service';
 import { loadModel } from '../../models';
 import { useCpuBackendInWorkers } from '../../../test/helpers/cpu-workers';
 
@@ -76,6 +77,21 @@ describe('distilling an imported teacher from an image folder', { timeout: 180_0
     expect(e.deployedAccuracy).toBeUndefined();
     expect(e.accuracy).toBeUndefined();
     expect(e.deployedFidelity as number).toBeCloseTo(q.fidelity as number, 1);
+    // Measured again later from the history (Run view, "Desktop accuracy"): the same targets, the same figure.
+    const again = await recordDesktopAccuracy(h.store, (e.outputs as { tflite: { artifactId: number } }).tflite.artifactId);
+    expect(again.deployedAccuracy).toBe(e.deployedFidelity);
+  });
+
+  const int8 = ['/work/shared/real-models/tm-tflite-int8/model.tflite', path.resolve(import.meta.dirname, '../../../../shared/real-models/tm-tflite-int8/model.tflite')].find((f) => fs.existsSync(f));
+  it.runIf(int8)('refuses a quantized .tflite as the teacher of a run, storing nothing', async () => {
+    const folder = path.join(h.dir, 'q');
+    await writeColourFolder(folder, 5, 8);
+    const { runId } = h.service.start({ name: 'int8 teacher', dataset: { kind: 'image-folder', path: folder }, stages: [{ kind: 'load-teacher', path: int8 }, distill] } as never);
+    await h.service.idle();
+    const r = h.store.runs.get(runId)!;
+    expect(r.error).toMatch(/is a quantized \.tflite.*Import the float version.*can still be profiled/);
+    expect(r.artifacts).toEqual([]);
+    expect(fs.existsSync(path.join(h.dir, 'artifacts')) ? fs.readdirSync(path.join(h.dir, 'artifacts')).filter((f) => !f.startsWith('.') && f !== path.basename(teacher)).length : 0).toBe(0);
   });
 
   it('refuses an unlabelled folder without a teacher to learn from', async () => {
