@@ -93,7 +93,7 @@ app.whenReady().then(() => {
   });
   session.defaultSession.setPermissionRequestHandler((_wc, _perm, callback) => callback(false));
 
-  host = createHost({ transport: 'electron', dataDir: app.getPath('userData'), pickFiles, builtDir: here, spawnWorker: spawnUtility });
+  host = createHost({ transport: 'electron', dataDir: app.getPath('userData'), pickFiles, showInFolder: (p: string) => shell.showItemInFolder(p), builtDir: here, spawnWorker: spawnUtility });
   registerIpc(ipcMain, methods, host.handlers, { transport: 'electron' as const }, trustedSenderPredicate(rendererUrl));
   forwardEvents((l) => host!.bus.subscribe(l), () => win?.webContents ?? null);
 

@@ -2,7 +2,9 @@
 import fs from 'node:fs';
 import type { Command } from 'commander';
 import type { RunProgress } from '../../src-shared/contract/pipeline';
-import { formatBytes, formatDuration, formatPercent } from '../../src-shared/format';
+import { formatDuration } from '../../src-shared/format';
+import { formatMetric, metricLabel, targetName } from '../../src-shared/metric-labels';
+import { runSummary } from '../../src-shared/run-summary';
 import { presetById, presets } from '../../src-shared/presets';
 import { validateRecipe } from '../../src-shared/recipe';
 import { EventBus } from '../host/events';
@@ -115,22 +117,30 @@ export async function runAndReport(program: Command, env: CliEnv, recipeInput: u
     if (run.error) console.log(run.error);
     console.log(
       formatTable(
-        ['Stage', 'Status', 'Duration', 'Accuracy', 'Deployed acc.', 'Params', 'Bytes', 'Latency'],
+        ['Stage', 'Status', 'Duration', metricLabel('accuracy'), metricLabel('deployedAccuracy'), metricLabel('params'), metricLabel('bytes'), metricLabel('latencyMs')],
         run.stages.map((s) => {
           const m = (s.metrics ?? {}) as Record<string, number | undefined>;
           return [
             `${s.index + 1}. ${s.kind}`,
             s.status,
             formatDuration(s.durationMs),
-            m.accuracy !== undefined ? formatPercent(m.accuracy) : null,
-            m.deployedAccuracy !== undefined ? formatPercent(m.deployedAccuracy) : null,
-            m.params ?? null,
-            m.bytes !== undefined ? formatBytes(m.bytes) : null,
-            m.latencyUs !== undefined ? `${(m.latencyUs / 1000).toFixed(2)} ms` : profiledLatency(m),
+            m.accuracy !== undefined ? formatMetric('accuracy', m.accuracy) : null,
+            m.deployedAccuracy !== undefined ? formatMetric('deployedAccuracy', m.deployedAccuracy) : null,
+            m.params !== undefined ? formatMetric('params', m.params) : null,
+            m.bytes !== undefined ? formatMetric('bytes', m.bytes) : null,
+            m.latencyUs !== undefined ? formatMetric('latencyUs', m.latencyUs) : profiledLatency(m),
           ];
         }),
       ),
     );
+    // The result first in words (the same figures and labels as the app's summary card).
+    const summary = runSummary(run);
+    if (summary?.figures.length) {
+      console.log('');
+      for (const f of summary.figures) console.log(`${f.label}: ${f.value}${f.change ? ` (${f.change})` : ''}`);
+      console.log(summary.verdict);
+      console.log('');
+    }
     // Stage verdicts (for example whether distillation beat its control), in words.
     for (const s of run.stages) if (typeof s.metrics?.note === 'string') console.log(`${s.index + 1}. ${s.kind}: ${s.metrics.note}`);
     report?.(run);
@@ -142,7 +152,7 @@ export async function runAndReport(program: Command, env: CliEnv, recipeInput: u
 function profiledLatency(m: Record<string, unknown>): string | null {
   const parts = Object.entries(m)
     .filter(([k, v]) => k.endsWith('.latencyMs') && typeof v === 'number')
-    .map(([k, v]) => `${k.slice(0, -'.latencyMs'.length)} ${(v as number).toFixed(2)} ms`);
+    .map(([k, v]) => `${targetName(k.slice(0, -'.latencyMs'.length))} ${formatMetric(k, v)}`);
   return parts.length ? parts.join(', ') : null;
 }
 

@@ -24,6 +24,8 @@ export interface HostOptions {
   dataDir?: string;
   /** Native file dialog, only in the desktop app. */
   pickFiles?: (opts: FileDialogOptions) => Promise<string[]>;
+  /** Reveal a file in the system file manager (desktop app only). */
+  showInFolder?: (path: string) => void;
   /** Load the compute backend in the background at start (default true). */
   warmBackend?: boolean;
   /** Folder of the built main bundles (out/main), where the pipeline worker entry lives. */

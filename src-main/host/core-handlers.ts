@@ -4,7 +4,7 @@ import { AppError } from '../../src-shared/errors';
 import type { coreMethods } from '../../src-shared/contract/core';
 import type { Handlers } from '../../src-shared/rpc';
 import { runReportHtml } from '../report/html';
-import { removeArtifactFiles, statPath, writeUpload } from './files';
+import { readArtifactFile, removeArtifactFiles, saveArtifactFile, statPath, writeUpload } from './files';
 import type { CallContext, HostDeps } from './context';
 
 export function coreHandlers(deps: HostDeps): Handlers<typeof coreMethods, CallContext> {
@@ -59,6 +59,14 @@ export function coreHandlers(deps: HostDeps): Handlers<typeof coreMethods, CallC
         throw new AppError('UNSUPPORTED', 'File dialogs exist only in the desktop app. Type the full path, or upload the file.');
       }
       return { paths: await opts.pickFiles(a) };
+    },
+    'artifacts.read': ({ id }) => readArtifactFile(store.artifacts.get(id) ?? notFound('artifact', id)),
+    'artifacts.saveAs': ({ id, path: dest }) => saveArtifactFile(store.artifacts.get(id) ?? notFound('artifact', id), dest),
+    'files.showInFolder': ({ path: p }) => {
+      if (!opts.showInFolder) throw new AppError('UNSUPPORTED', 'Showing a file in its folder works only in the desktop app; in the browser, download the file instead.');
+      if (!statPath(p).exists) throw new AppError('NOT_FOUND', `Nothing exists at ${p} any more.`);
+      opts.showInFolder(p);
+      return { shown: true };
     },
     'files.stat': ({ path: p }) => statPath(p),
     'files.upload': (a) => writeUpload(paths.uploadsDir, a.uploadId, a.relativePath, a.base64, a.append),

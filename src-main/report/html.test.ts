@@ -13,7 +13,7 @@ describe('HTML run report', () => {
     store.runs.updateStage(runId, 0, { status: 'running' });
     store.runs.updateStage(runId, 0, {
       status: 'succeeded',
-      metrics: { accuracy: 0.8912, params: 27_000, note: 'Distillation did not beat the control.', sweep: [{ temperature: 1, alpha: 0.7, valAccuracy: 0.88 }, { temperature: 4, alpha: 0.7, valAccuracy: 0.89 }] },
+      metrics: { accuracy: 0.8912, ece: 0.2891, params: 27_000, note: 'Distillation did not beat the control.', sweep: [{ temperature: 1, alpha: 0.7, valAccuracy: 0.88 }, { temperature: 4, alpha: 0.7, valAccuracy: 0.89 }] },
       curves: { loss: [1.2, 0.7, 0.5], valAccuracy: [0.8, 0.85, 0.89] },
     });
     const stageId = store.runs.stages(runId)[0].id;
@@ -26,6 +26,10 @@ describe('HTML run report', () => {
     expect(html).not.toContain('<img src=x');
     expect(html).toContain('&#60;img src=x onerror=alert(1)&#62;');
     expect(html).toContain('89.12 %');
+    // Human labels and the app's units (ECE as a percentage, as in the run view), the result first.
+    expect(html).toContain('<th title="Expected calibration error');
+    expect(html).toMatch(/Calibration error \(ECE\)<\/th><td>28\.91 %/);
+    expect(html).toMatch(/<h2>Result<\/h2>.*Accuracy \(TF\.js, not exported\).*89\.12 %/s);
     expect(html).toContain('Distillation did not beat the control.');
     expect((html.match(/<svg/g) ?? []).length).toBe(3); // loss, accuracy, sweep
     expect(html).toContain('student-int8.tflite');

@@ -3,7 +3,9 @@
  * artifacts, and the benchmarks of its artifacts. No scripts, no external resources, so it opens
  * anywhere and can be attached to a ticket or an email.
  */
-import { formatBytes, formatCount, formatDuration, formatPercent } from '../../src-shared/format';
+import { formatBytes, formatCount, formatDuration, formatPeakMem } from '../../src-shared/format';
+import { formatMetric, listedMetrics } from '../../src-shared/metric-labels';
+import { runSummary } from '../../src-shared/run-summary';
 import type { RunDetail } from '../../src-shared/types';
 import type { Store } from '../store';
 import { lineChartSvg, type SvgSeries } from './svg';
@@ -12,28 +14,17 @@ const esc = (v: unknown) => String(v ?? '').replace(/[&<>"']/g, (c) => `&#${c.ch
 const date = (ms: number | null) => (ms ? new Date(ms).toISOString().replace('T', ' ').slice(0, 19) + ' UTC' : '—');
 
 function metricsTable(m: Record<string, unknown>): string {
-  const rows = Object.entries(m)
-    .filter(([k, v]) => typeof v === 'number' || typeof v === 'string' || typeof v === 'boolean')
-    .filter(([k]) => k !== 'note')
-    .map(([k, v]) => {
-      const n = typeof v === 'number' ? v : null;
-      const shown =
-        n === null
-          ? esc(v)
-          : /accuracy|sparsity|gain|ece/i.test(k) && Math.abs(n) <= 1
-            ? formatPercent(n, 2)
-            : /bytes/i.test(k)
-              ? formatBytes(n)
-              : /params|macs/i.test(k)
-                ? formatCount(n)
-                : /Us$/.test(k)
-                  ? `${(n / 1000).toFixed(3)} ms`
-                  : Number.isInteger(n)
-                    ? String(n)
-                    : n.toFixed(4);
-      return `<tr><th>${esc(k)}</th><td>${shown}</td></tr>`;
-    });
+  // Labels and units from the table the app and the CLI use; the stored key stays visible, small.
+  const rows = listedMetrics(m).map((r) => `<tr><th${r.help ? ` title="${esc(r.help)}"` : ''}>${esc(r.label)}</th><td>${esc(r.value)}</td><td class="mono key">${esc(r.key)}</td></tr>`);
   return rows.length ? `<table class="kv">${rows.join('')}</table>` : '';
+}
+
+function summaryHtml(run: RunDetail): string {
+  const s = runSummary(run);
+  if (!s || !s.figures.length) return '';
+  return `<section class="summary"><h2>Result</h2><table><tr>${s.figures.map((f) => `<th>${esc(f.label)}</th>`).join('')}</tr><tr>${s.figures
+    .map((f) => `<td><strong class="big">${esc(f.value)}</strong>${f.change ? `<br>${esc(f.change)}` : ''}${f.detail ? `<br><small>${esc(f.detail)}</small>` : ''}</td>`)
+    .join('')}</tr></table><p>${esc(s.verdict)}</p></section>`;
 }
 
 export function runReportHtml(store: Store, run: RunDetail): string {
@@ -76,11 +67,11 @@ export function runReportHtml(store: Store, run: RunDetail): string {
 
   const benches = run.artifacts.flatMap((a) => store.benchmarks.list({ artifactId: a.id, limit: 100, offset: 0 }).items.map((b) => ({ a, b })));
   const benchHtml = benches.length
-    ? `<h2>Benchmarks</h2><table><tr><th>Artifact</th><th>Device</th><th>Status</th><th>Config</th><th>Median latency</th><th>95 % interval</th><th>CV</th><th>Peak memory</th><th>Runner SHA-256</th></tr>${benches
+    ? `<h2>Benchmarks</h2><table><tr><th>Artifact</th><th>Device</th><th>Status</th><th>Config</th><th>Latency (median of trials)</th><th>Interval (coverage)</th><th>Run-to-run variation (CV)</th><th>Peak memory</th><th>Runner SHA-256</th></tr>${benches
         .map(({ a, b }) => {
           const d = store.devices.get(b.deviceId);
           const dev = d ? (d.kind === 'host' ? 'This computer' : `${d.manufacturer ?? ''} ${d.model ?? d.serial}`) : `#${b.deviceId}`;
-          return `<tr><td>${esc(a.name)}</td><td>${esc(dev)}</td><td>${esc(b.status)}${b.error ? ` — ${esc(b.error)}` : ''}</td><td class="mono">${esc(JSON.stringify(b.config))}</td><td>${b.latencyUs !== null ? `${(b.latencyUs / 1000).toFixed(3)} ms` : '—'}</td><td>${b.ciLowUs !== null && b.ciHighUs !== null ? `${(b.ciLowUs / 1000).toFixed(3)}–${(b.ciHighUs / 1000).toFixed(3)} ms` : '—'}</td><td>${b.cv !== null ? `${(b.cv * 100).toFixed(1)} %` : '—'}</td><td>${b.peakMemMb !== null ? `${b.peakMemMb.toFixed(1)} MB` : '—'}</td><td class="mono">${esc(b.runnerSha256 ?? '—')}</td></tr>`;
+          return `<tr><td>${esc(a.name)}</td><td>${esc(dev)}</td><td>${esc(b.status)}${b.error ? ` — ${esc(b.error)}` : ''}</td><td class="mono">${esc(JSON.stringify(b.config))}</td><td>${b.latencyUs !== null ? `${(b.latencyUs / 1000).toFixed(3)} ms` : '—'}</td><td>${b.ciLowUs !== null && b.ciHighUs !== null ? `${(b.ciLowUs / 1000).toFixed(3)}–${(b.ciHighUs / 1000).toFixed(3)} ms${b.ciCoverage !== null ? ` (${(b.ciCoverage * 100).toFixed(1)} %)` : ''}` : '—'}</td><td>${formatMetric('cv', b.cv)}</td><td>${esc(formatPeakMem(b.peakMemMb, b.peakMemKind))}</td><td class="mono">${esc(b.runnerSha256 ?? '—')}</td></tr>`;
         })
         .join('')}</table>`
     : '';
@@ -96,12 +87,13 @@ table{border-collapse:collapse;margin:8px 0}th,td{border:1px solid #d9dde3;paddi
 table.kv th{background:#f6f7f9;font-weight:600}.mono{font-family:ui-monospace,monospace;font-size:11px}
 .status{font-size:12px;border:1px solid #999;border-radius:9px;padding:0 8px;font-weight:normal}.succeeded{color:#15803d}.failed{color:#b91c1c}
 .error{color:#b91c1c}.note{border-left:3px solid #b45309;padding-left:8px}.charts svg{margin:4px 12px 4px 0}
-pre{background:#f6f7f9;padding:8px;overflow:auto;font-size:12px}small{color:#5b6470;font-weight:normal}
+.key{color:#5b6470}.big{font-size:20px}pre{background:#f6f7f9;padding:8px;overflow:auto;font-size:12px}small{color:#5b6470;font-weight:normal}
 </style></head><body>
 <h1>Run #${run.id}: ${esc(run.name)}</h1>
 <p>Status <strong>${esc(run.status)}</strong> · seed ${run.seed} · started ${date(run.startedAt)} · finished ${date(run.finishedAt)} ·
 compute ${esc(run.backend ?? '—')}${run.backendThreads ? ` (${run.backendThreads} threads)` : ''} · PocketBench ${esc(run.appVersion)} · recipe hash <span class="mono">${esc(run.recipeHash.slice(0, 16))}</span></p>
 ${run.error ? `<p class="error">${esc(run.error)}</p>` : ''}
+${summaryHtml(run)}
 ${parts.join('\n')}
 ${benchHtml}
 <h2>Recipe</h2><pre>${esc(JSON.stringify(run.recipe, null, 2))}</pre>

@@ -64,6 +64,15 @@ export const coreMethods = {
     }),
     'Native file dialog (desktop app only; the browser uses path entry and upload instead).',
   ),
+  'artifacts.read': method<{ filename: string; base64: string; bytes: number; path: string }>()(
+    z.object({ id }),
+    'The bytes of one artifact file (.tflite, at most 256 MB), for a download over the authenticated connection in browser mode.',
+  ),
+  'artifacts.saveAs': method<{ path: string; bytes: number }>()(
+    z.object({ id, path: z.string().min(1).max(4096) }),
+    'Copy an artifact file to a path the user chose (the desktop save dialog).',
+  ),
+  'files.showInFolder': method<{ shown: boolean }>()(z.object({ path: z.string().min(1).max(4096) }), 'Show a file in the system file manager (desktop app only).'),
   'files.stat': method<{ path: string; exists: boolean; kind: 'file' | 'directory' | null; bytes: number | null }>()(
     z.object({ path: z.string().min(1).max(4096) }),
     'Check a path typed by the user.',

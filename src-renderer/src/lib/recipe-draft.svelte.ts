@@ -4,6 +4,7 @@
  */
 import type { Preset } from '../../../src-shared/presets';
 import type { RecipeInput } from '../../../src-shared/recipe';
+import { reviveDraft } from './wizard-check';
 
 const KEY = 'pocketbench.draft';
 
@@ -20,22 +21,37 @@ export const stageDefaults: Record<OptionalKind, Stage> = {
   profile: { kind: 'profile', targets: ['host'], threads: 4, runs: 50, trials: 3 },
 };
 
-function initial(): RecipeInput {
-  try {
-    const saved = localStorage.getItem(KEY);
-    if (saved) return JSON.parse(saved) as RecipeInput;
-  } catch {
-    /* fall through */
-  }
+function fresh(): RecipeInput {
   return {
-    name: 'My run',
+    name: 'Fashion-MNIST',
     seed: 42,
     dataset: { kind: 'fashion-mnist' },
     stages: [{ kind: 'train-teacher', model: { template: 'lenet', width: 1 }, epochs: 10 }, { ...stageDefaults.distill }, { ...stageDefaults.export }],
   } as RecipeInput;
 }
 
-export const draft = $state<{ recipe: RecipeInput }>({ recipe: initial() });
+function stored(): string | null {
+  try {
+    return localStorage.getItem(KEY);
+  } catch {
+    return null;
+  }
+}
+
+// A stored draft is never trusted: it is checked, repaired or discarded, and the wizard says which.
+const revived = reviveDraft(stored(), fresh);
+/** What happened to the stored draft, shown once by the wizard. */
+export const draftNotice = { text: revived.notice };
+
+export const draft = $state<{ recipe: RecipeInput }>({ recipe: revived.recipe });
+
+const NAME_KEY = 'pocketbench.draft.nameEdited';
+/** Whether the user typed the run name; until then it follows the dataset. */
+export const runName = $state({ edited: localStorage.getItem(NAME_KEY) === '1' });
+export function setNameEdited(on: boolean): void {
+  runName.edited = on;
+  localStorage.setItem(NAME_KEY, on ? '1' : '0');
+}
 
 export function persistDraft(): void {
   localStorage.setItem(KEY, JSON.stringify($state.snapshot(draft.recipe)));
@@ -45,10 +61,12 @@ export function loadRecipe(r: RecipeInput): void {
   // $state.snapshot, not structuredClone: `r` may be a reactive proxy, which cannot be cloned.
   draft.recipe = $state.snapshot(r) as RecipeInput;
   persistDraft();
+  setNameEdited(true);
 }
 
 export function loadPreset(p: Preset): void {
   loadRecipe(p.recipe);
+  setNameEdited(false);
 }
 
 /** The teacher stage is always first in a wizard-built recipe. */

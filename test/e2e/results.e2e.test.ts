@@ -1,0 +1,97 @@
+/**
+ * What a user gets out of a finished run (issue 17), in Chromium against the real backend: the
+ * result first with human labels, raw keys only in details, and no serious accessibility problem.
+ * The history is seeded by the CLI running the one-minute preset, as a user would from a terminal.
+ */
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import type { Browser, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { seriousA11yViolations } from './axe';
+import { type Backend, launchBrowser, root, screenshot, startBackend } from './harness';
+
+let backend: Backend;
+let browser: Browser;
+let page: Page;
+let runId = 0;
+const pageErrors: string[] = [];
+const go = (hash: string) => page.goto(new URL(hash, backend.url.split('#')[0]).href);
+
+beforeAll(async () => {
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'pb-results-'));
+  const out = execFileSync(process.execPath, [path.join(root, 'bin/pocketbench.js'), '--data', dataDir, 'run', 'preset:quick-check', '--json'], {
+    encoding: 'utf8',
+    env: { ...process.env, POCKETBENCH_ADB_AUTOSTART: '0' },
+    maxBuffer: 64 << 20,
+    stdio: ['ignore', 'pipe', 'ignore'],
+  });
+  const run = JSON.parse(out) as { id: number; status: string };
+  expect(run.status).toBe('succeeded');
+  runId = run.id;
+  backend = await startBackend({}, dataDir);
+  browser = await launchBrowser();
+  page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+  page.on('pageerror', (e) => pageErrors.push(String(e)));
+  await page.goto(backend.url);
+}, 300_000);
+
+afterAll(async () => {
+  await browser?.close();
+  await backend?.stop();
+});
+
+describe('result first', () => {
+  it('opens a finished run on its result: .tflite accuracy, size and latency against the teacher, and a verdict', async () => {
+    await go(`#/runs/${runId}`);
+    const card = page.getByTestId('run-summary');
+    await card.waitFor();
+    expect(await page.getByTestId('summary-accuracy').textContent()).toMatch(/Accuracy of the \.tflite\s*[\d.]+ %\s*[−+±][\d.]+ points vs the teacher/);
+    expect(await page.getByTestId('summary-size').textContent()).toMatch(/\.tflite file size \(INT8\)\s*[\d.]+ KiB\s*[\d.]+× smaller than the teacher/);
+    expect(await page.getByTestId('summary-latency').textContent()).toMatch(/Latency on this computer\s*[\d.]+ ms\s*95 % interval/);
+    expect(await page.getByTestId('summary-verdict').textContent()).toMatch(/^The INT8 \.tflite is [\d.]+× smaller than the teacher/);
+    // The card is the first thing on the page, above the stages.
+    const cardTop = (await card.boundingBox())!.y;
+    expect(cardTop).toBeLessThan((await page.getByTestId('stage-0').boundingBox())!.y);
+    expect(cardTop).toBeLessThan(900);
+    await screenshot(page, 'results-summary');
+  });
+
+  it('keeps raw keys in a details view, beside their human label and unit', async () => {
+    const stage = page.getByTestId('stage-0');
+    const details = page.getByTestId('stage-details-0');
+    // Raw keys are not on screen until the details are opened.
+    expect(await stage.getByText('resumedFromEpoch', { exact: true }).isVisible()).toBe(false);
+    await details.locator('summary').click();
+    const text = (await details.textContent()) ?? '';
+    expect(text).toMatch(/Calibration error \(ECE\)[\d.]+ %ece/);
+    expect(text).toContain('Resumed from epoch');
+    expect(await stage.getByText('resumedFromEpoch', { exact: true }).isVisible()).toBe(true);
+  });
+
+  it('downloads the shipped .tflite over the authenticated connection, shows its full path, and downloads the report', async () => {
+    const card = page.getByTestId('run-summary');
+    const pathText = (await card.locator('[data-testid^="artifact-path-"]').textContent())!.trim();
+    expect(path.isAbsolute(pathText)).toBe(true);
+    expect(pathText.startsWith(backend.dataDir)).toBe(true);
+    const [dl] = await Promise.all([page.waitForEvent('download'), card.getByRole('button', { name: 'Download .tflite' }).click()]);
+    expect(dl.suggestedFilename()).toMatch(/^INT8_minmax_int8-\d+\.tflite$/);
+    const saved = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'pb-dl-')), dl.suggestedFilename());
+    await dl.saveAs(saved);
+    const bytes = fs.readFileSync(saved);
+    expect(bytes.equals(fs.readFileSync(pathText))).toBe(true);
+    expect(bytes.subarray(4, 8).toString()).toBe('TFL3'); // the FlatBuffer identifier of a .tflite
+    const [report] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: 'Download report (HTML)' }).click()]);
+    const reportPath = path.join(path.dirname(saved), report.suggestedFilename());
+    await report.saveAs(reportPath);
+    expect(fs.readFileSync(reportPath, 'utf8')).toMatch(/<h2>Result<\/h2>.*Accuracy of the \.tflite/s);
+    // Every .tflite of the run has its own download button.
+    expect(await page.locator('[data-testid^="stage-"] [data-testid^="download-"]').count()).toBeGreaterThanOrEqual(1);
+  });
+
+  it('has no serious or critical accessibility violations on the run view', async () => {
+    expect(await seriousA11yViolations(page)).toEqual([]);
+    expect(pageErrors).toEqual([]);
+  });
+});
