@@ -90,6 +90,8 @@ export interface SearchCandidate {
   gzipBytes?: number;
   params?: number;
   latencyMs?: number;
+  /** The quietest trial's median run time (other processes only add time): what the search ranks by. */
+  bestLatencyMs?: number;
   /** Distribution-free interval of the median of trial means, when measured with ≥ 2 trials. */
   latencyCiMs?: [number, number] | null;
   /** The latency model's prediction made before this candidate was measured (or instead of measuring). */
@@ -117,7 +119,7 @@ export interface LatencyModelReport {
   coefficients: number[];
   /** Measurements the final fit used. */
   measurements: number;
-  /** Candidates predicted before they were measured: how far off the prediction was. */
+  /** Candidates predicted before they were measured: how far off the prediction was (against the quietest trial, which the model is fitted to). */
   heldOut: { n: number; medianRelError: number | null; maxRelError: number | null };
   /** Candidates not measured because the prediction put them out of the latency budget. */
   skipped: number;
@@ -156,7 +158,9 @@ export interface SearchResult {
      * search-time figures of both are in `teacher.latencyMs` and the candidate's row.
      */
     speedup: number;
-    paired: { teacherMs: number[]; recommendedMs: number[] };
+    /** The same pairs compared by their quietest trials (steadier on a busy machine). */
+    speedupQuietest: number;
+    paired: { teacherMs: number[]; recommendedMs: number[]; teacherQuietestMs: number[]; recommendedQuietestMs: number[] };
     sizeRatio: number;
     tfliteArtifactId: number;
     modelArtifactId: number;

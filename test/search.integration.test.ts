@@ -142,6 +142,8 @@ describe.skipIf(!simAvailable)('search on a simulated phone', { timeout: 900_000
       expect(model.metrics).toMatchObject({ role: 'search-candidate', searchRecipe: { template: 'lenet', width: c.arch.width, resolution: c.arch.resolution } });
       expect(c.measured).toBe(true);
       expect(c.latencyMs).toBeGreaterThan(0);
+      expect(c.bestLatencyMs).toBeGreaterThan(0);
+      expect(c.bestLatencyMs).toBeLessThanOrEqual(c.latencyCiMs ? c.latencyCiMs[1] : Infinity);
       expect(c.valAccuracy).toBeGreaterThan(0.1);
     }
     // The mixed-precision files keep their most sensitive layer in float.
@@ -158,6 +160,7 @@ describe.skipIf(!simAvailable)('search on a simulated phone', { timeout: 900_000
     expect(rec.paired.teacherMs).toHaveLength(2);
     expect(rec.paired.recommendedMs).toHaveLength(2);
     expect(rec.speedup).toBeGreaterThan(0);
+    expect(rec.speedupQuietest).toBeGreaterThan(0);
     expect(rec.margins.accuracy).toBeGreaterThanOrEqual(0);
     // The fastest within the budget (another within 5 %, benchmark noise, may be slower and smaller).
     const meeting = finals.filter((c) => c.status === 'meets-budget' || c.status === 'recommended');

@@ -52,13 +52,14 @@ function printSearch(run: RunDetail): void {
   console.log(`\nTeacher FP32 .tflite: validation ${formatPercent(r.teacher.valAccuracy, 2)}, test ${formatPercent(r.teacher.testAccuracy, 2)}, ${ms(r.teacher.latencyMs)}, ${formatBytes(r.teacher.bytes)}`);
   console.log(
     formatTable(
-      ['Candidate', 'Status', 'Val acc.', 'Fidelity', 'Latency', 'Predicted', 'Bytes', 'Why'],
+      ['Candidate', 'Status', 'Val acc.', 'Fidelity', 'Latency', 'Quietest', 'Predicted', 'Bytes', 'Why'],
       r.candidates.map((c) => [
         c.id,
         c.status,
         c.valAccuracy !== undefined ? formatPercent(c.valAccuracy, 2) : null,
         c.fidelity !== undefined ? formatPercent(c.fidelity, 1) : null,
         c.latencyMs !== undefined ? `${ms(c.latencyMs)}${c.latencyCiMs ? ` [${c.latencyCiMs[0].toFixed(3)}, ${c.latencyCiMs[1].toFixed(3)}]` : ''}${c.cached ? ' (cached)' : ''}` : null,
+        c.bestLatencyMs !== undefined ? ms(c.bestLatencyMs) : null,
         c.predictedLatencyMs !== undefined ? ms(c.predictedLatencyMs) : null,
         c.bytes ?? null,
         c.reason ?? (c.status === 'recommended' ? 'fastest within the budget' : null),

@@ -47,21 +47,25 @@ export const finished = (cs: SearchCandidate[]) => cs.filter((c) => c.measured &
 export function frontiers(cs: SearchCandidate[]): { latency: string[]; size: string[] } {
   const done = finished(cs);
   return {
-    latency: paretoFrontier(done, (c) => c.latencyMs!, (c) => c.valAccuracy!).map((c) => c.id),
+    latency: paretoFrontier(done, rankMs, (c) => c.valAccuracy!).map((c) => c.id),
     size: paretoFrontier(done, (c) => c.bytes!, (c) => c.valAccuracy!).map((c) => c.id),
   };
 }
 
+/** What candidates are ranked by: the quietest trial when known, else the median. */
+const rankMs = (c: SearchCandidate) => c.bestLatencyMs ?? c.latencyMs!;
+
 /**
- * The recommendation among finished candidates that meet the budget: the fastest; within 5 % of the
- * fastest (inside the noise of a benchmark), the smallest file; then the most accurate.
+ * The recommendation among finished candidates that meet the budget: the fastest (by the quietest
+ * trial); within 5 % of the fastest (inside the noise of a benchmark), the smallest file; then the
+ * most accurate.
  */
 export function chooseRecommended(cs: SearchCandidate[], ref: Reference, budget: SearchBudget): SearchCandidate | null {
   const ok = finished(cs).filter((c) => budgetMisses(c, ref, budget).length === 0);
   if (!ok.length) return null;
-  const fastest = Math.min(...ok.map((c) => c.latencyMs!));
-  const near = ok.filter((c) => c.latencyMs! <= fastest * 1.05);
-  near.sort((a, b) => a.bytes! - b.bytes! || b.valAccuracy! - a.valAccuracy! || a.latencyMs! - b.latencyMs!);
+  const fastest = Math.min(...ok.map(rankMs));
+  const near = ok.filter((c) => rankMs(c) <= fastest * 1.05);
+  near.sort((a, b) => a.bytes! - b.bytes! || b.valAccuracy! - a.valAccuracy! || rankMs(a) - rankMs(b));
   return near[0];
 }
 

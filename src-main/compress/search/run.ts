@@ -99,7 +99,7 @@ interface State {
   candidates: SearchCandidate[];
   recommendedTest?: number;
   /** The end-of-search paired latencies (µs): teacher FP32 and the recommended file, alternated. */
-  paired?: { teacherUs: number[]; recommendedUs: number[] };
+  paired?: { teacherUs: number[]; recommendedUs: number[]; teacherBestUs: number[]; recommendedBestUs: number[] };
   work: SearchResult['work'];
   elapsedMs: number;
 }
@@ -284,13 +284,14 @@ class SearchRun {
     this.unitsDone = this.unitsAtStart = Math.min(done, units);
   }
 
-  private async measure(file: string, artifactId: number | null, what: string, features: LatencyFeatures): Promise<{ latencyUs: number; ciUs: [number, number] | null; benchmarkId: number; cached: boolean; predictedUs: number | null }> {
+  private async measure(file: string, artifactId: number | null, what: string, features: LatencyFeatures): Promise<{ latencyUs: number; bestUs: number; ciUs: [number, number] | null; benchmarkId: number; cached: boolean; predictedUs: number | null }> {
     const predictedUs = this.lm.predictUs(features);
     const where = this.spec.target === 'host' ? 'this computer' : this.spec.target;
     const lat = await measureLatency(this.ctx, file, artifactId, this.spec.target, this.spec.bench, (message, f) => this.progress('benchmark', `${what} on ${where}: ${message}`, f * 0.1));
     if (lat.cached) this.state.work.cachedBenchmarks++;
     else this.state.work.benchmarks++;
-    const m = { features, latencyUs: lat.latencyUs };
+    // The model is fitted to the quietest trial: the steadiest figure on a busy machine.
+    const m = { features, latencyUs: lat.bestUs };
     this.state.measurements.push(m);
     this.lm.add(m);
     return { ...lat, predictedUs };
@@ -543,10 +544,11 @@ class SearchRun {
     }
     const artifact = this.ctx.store.artifacts.get(c.tfliteArtifactId!)!;
     const lat = await this.measure(artifact.path, artifact.id, id, features);
-    if (lat.predictedUs !== null) this.state.heldOut.push({ predictedUs: lat.predictedUs, measuredUs: lat.latencyUs });
+    if (lat.predictedUs !== null) this.state.heldOut.push({ predictedUs: lat.predictedUs, measuredUs: lat.bestUs });
     return {
       ...c,
       latencyMs: lat.latencyUs / 1000,
+      bestLatencyMs: lat.bestUs / 1000,
       latencyCiMs: lat.ciUs ? [lat.ciUs[0] / 1000, lat.ciUs[1] / 1000] : null,
       ...(lat.predictedUs !== null ? { predictedLatencyMs: lat.predictedUs / 1000 } : {}),
       measured: true,
@@ -559,17 +561,18 @@ class SearchRun {
    * The speed-up the user is told, measured fairly: the teacher's FP32 file and the recommended one
    * benchmarked alternately at the end (fresh, not from the cache), so machine load hits both alike.
    */
-  private async paired(teacherFile: string, teacherId: number, recFile: string, recId: number): Promise<{ teacherUs: number[]; recommendedUs: number[] }> {
-    const p = (this.state.paired ??= { teacherUs: [], recommendedUs: [] });
+  private async paired(teacherFile: string, teacherId: number, recFile: string, recId: number): Promise<NonNullable<State['paired']>> {
+    const p = (this.state.paired ??= { teacherUs: [], recommendedUs: [], teacherBestUs: [], recommendedBestUs: [] });
     while (p.recommendedUs.length < PAIRED_ROUNDS) {
       const round = p.recommendedUs.length;
       const where = this.spec.target === 'host' ? 'this computer' : this.spec.target;
-      for (const [who, file, id, into] of [['teacher FP32', teacherFile, teacherId, p.teacherUs], ['recommended', recFile, recId, p.recommendedUs]] as const) {
+      for (const [who, file, id, into, best] of [['teacher FP32', teacherFile, teacherId, p.teacherUs, p.teacherBestUs], ['recommended', recFile, recId, p.recommendedUs, p.recommendedBestUs]] as const) {
         if (into.length > round) continue;
         this.progress('result', `Paired measurement ${round + 1}/${PAIRED_ROUNDS}: ${who} on ${where}`);
         const lat = await measureLatency(this.ctx, file, id, this.spec.target, this.spec.bench, undefined, true);
         this.state.work.benchmarks++;
         into.push(lat.latencyUs);
+        best.push(lat.bestUs);
         this.save();
       }
     }
@@ -633,7 +636,13 @@ class SearchRun {
         bytes: rec.bytes!,
         margins: margins(rec, ref, budget),
         speedup: avg(paired.teacherUs) / avg(paired.recommendedUs),
-        paired: { teacherMs: paired.teacherUs.map((v) => v / 1000), recommendedMs: paired.recommendedUs.map((v) => v / 1000) },
+        speedupQuietest: avg(paired.teacherBestUs) / avg(paired.recommendedBestUs),
+        paired: {
+          teacherMs: paired.teacherUs.map((v) => v / 1000),
+          recommendedMs: paired.recommendedUs.map((v) => v / 1000),
+          teacherQuietestMs: paired.teacherBestUs.map((v) => v / 1000),
+          recommendedQuietestMs: paired.recommendedBestUs.map((v) => v / 1000),
+        },
         sizeRatio: ref.bytes / rec.bytes!,
         tfliteArtifactId: rec.tfliteArtifactId!,
         modelArtifactId: rec.modelArtifactId!,
@@ -642,7 +651,7 @@ class SearchRun {
     const closest = rec ? null : closestMiss(cands, ref, budget);
     const heldOut = relativeErrors(this.state.heldOut);
     const verdict = recommended
-      ? `Recommended ${recommended.id}: ${recommended.speedup.toFixed(1)}× faster (paired measurement at the end) and ${recommended.sizeRatio.toFixed(1)}× smaller than the teacher's FP32 .tflite on ${this.spec.target === 'host' ? 'this computer' : this.spec.target}; test accuracy ${(recommended.testAccuracy * 100).toFixed(2)} % (teacher ${(teacherTest * 100).toFixed(2)} %, ${recommended.testDrop.toFixed(2)} points lower; chosen on validation, ${recommended.valDrop.toFixed(2)} points lower there).${budget.maxAccuracyDrop !== undefined && recommended.testDrop > budget.maxAccuracyDrop ? ` On the test split it is outside the ${budget.maxAccuracyDrop}-point budget it met on validation.` : ''}`
+      ? `Recommended ${recommended.id}: ${recommended.speedup.toFixed(1)}× faster (paired measurement at the end; ${recommended.speedupQuietest.toFixed(1)}× by the quietest trials) and ${recommended.sizeRatio.toFixed(1)}× smaller than the teacher's FP32 .tflite on ${this.spec.target === 'host' ? 'this computer' : this.spec.target}; test accuracy ${(recommended.testAccuracy * 100).toFixed(2)} % (teacher ${(teacherTest * 100).toFixed(2)} %, ${recommended.testDrop.toFixed(2)} points lower; chosen on validation, ${recommended.valDrop.toFixed(2)} points lower there).${budget.maxAccuracyDrop !== undefined && recommended.testDrop > budget.maxAccuracyDrop ? ` On the test split it is outside the ${budget.maxAccuracyDrop}-point budget it met on validation.` : ''}`
       : `No candidate meets the budget.${closest ? ` Closest: ${closest.id} (${closest.misses.join('; ')}).` : ' No candidate finished.'}`;
     this.ctx.log(recommended ? 'info' : 'warn', verdict);
     const result: SearchResult = {
