@@ -90,7 +90,27 @@ describe('result first', () => {
     expect(await page.locator('[data-testid^="stage-"] [data-testid^="download-"]').count()).toBeGreaterThanOrEqual(1);
   });
 
+  it('starts a benchmark from the artifact picker, linked to the artifact', async () => {
+    await go('#/devices');
+    const picker = page.getByTestId('bench-artifact');
+    await picker.locator('option', { hasText: 'int8.tflite' }).first().waitFor({ state: 'attached' });
+    const value = await picker.locator('option', { hasText: 'int8.tflite' }).first().getAttribute('value');
+    await picker.selectOption(value!);
+    await page.getByText('Results are linked to this artifact and appear in Compare').waitFor();
+    const form = page.getByRole('form', { name: 'New benchmark' });
+    await form.locator('label', { hasText: 'This computer' }).locator('input[type=checkbox]').check();
+    await form.getByRole('spinbutton', { name: 'Trials' }).fill('2');
+    await form.getByRole('spinbutton', { name: 'Runs', exact: true }).fill('10');
+    await screenshot(page, 'results-bench-picker');
+    await form.getByRole('button', { name: 'Benchmark' }).click();
+    const row = page.getByTestId('recent-benchmarks').locator('tbody tr').filter({ hasText: `#${value}` }).first();
+    await expect.poll(() => row.textContent().catch(() => ''), { timeout: 120_000, interval: 1000 }).toMatch(/succeeded|failed/);
+    expect(await row.textContent()).toContain('succeeded');
+  }, 150_000);
+
   it('has no serious or critical accessibility violations on the run view', async () => {
+    await go(`#/runs/${runId}`);
+    await page.getByTestId('run-summary').waitFor();
     expect(await seriousA11yViolations(page)).toEqual([]);
     expect(pageErrors).toEqual([]);
   });
