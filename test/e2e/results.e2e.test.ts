@@ -108,6 +108,27 @@ describe('result first', () => {
     expect(await row.textContent()).toContain('succeeded');
   }, 150_000);
 
+  it('compares by dataset with distinguishing names, sortable columns that fit the pane, and a note per point a chart cannot show', async () => {
+    await go('#/compare');
+    const group = page.getByTestId('compare-group').first();
+    await group.locator('tbody tr').first().waitFor();
+    expect(await group.locator('h2').textContent()).toMatch(/^Fashion-MNIST.* · image classification, 10 classes$/);
+    const names = await group.locator('tbody td.name').allTextContents();
+    expect(new Set(names).size).toBe(names.length); // every row's name is different
+    expect(names.some((n) => /Quick check #\d+ · INT8 \(minmax\) · \.tflite INT8 · from #\d+ \(#\d+\)/.test(n))).toBe(true);
+    // Sort by latency, fastest first: the benchmarked .tflite leads.
+    await group.getByTestId('sort-latency').click();
+    expect(await group.locator('th[aria-sort="ascending"]').textContent()).toContain('Latency');
+    expect(await group.locator('tbody tr').first().textContent()).toMatch(/[\d.]+ ms/);
+    await screenshot(page, 'results-compare');
+    // The key columns are visible without scrolling: the table is no wider than its pane.
+    const widths = await group.locator('table').evaluate((t) => [t.scrollWidth, (t.parentElement as { clientWidth: number }).clientWidth]);
+    expect(widths[0]).toBeLessThanOrEqual(widths[1]);
+    // Rows that cannot be placed on the latency chart are named, with the reason.
+    expect((await group.getByTestId('chart-note').allTextContents()).join(' ')).toMatch(/teacher.*not shown, it has not been benchmarked/);
+    expect(await seriousA11yViolations(page)).toEqual([]);
+  });
+
   it('has no serious or critical accessibility violations on the run view', async () => {
     await go(`#/runs/${runId}`);
     await page.getByTestId('run-summary').waitFor();
