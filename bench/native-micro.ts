@@ -2,16 +2,19 @@
  * `npx tsx bench/native-micro.ts [--teacher] [--reps N] [--threads N]`: the native add-on's kernels
  * alone on the shapes of one issue-3 training step (student 8/16/32 by default, --teacher for
  * 32/64/128), batch 64, without tfjs: median µs per call over N calls (default 200); `--only TEXT`
- * keeps the cases whose name contains TEXT (for a profiler). Diagnostic for
+ * keeps the cases whose name contains TEXT (for a profiler); `--mnv2` for MobileNetV2 α 0.35 224 px shapes. Diagnostic for
  * tuning the kernels; records nothing (the throughput figures come from bench:quick).
  */
-import { loadNativeKernels } from '../src-main/tf/native';
+import { createRequire } from 'node:module';
+import { type NativeKernels, loadNativeKernels } from '../src-main/tf/native';
 
 const args = process.argv.slice(2);
 const flag = (name: string, fallback: number) => (args.includes(name) ? Number(args[args.indexOf(name) + 1]) : fallback);
 const teacher = args.includes('--teacher');
 const reps = flag('--reps', 200);
-const { kernels: k, reason } = loadNativeKernels();
+// `--addon PATH`: an add-on built from another commit (for before/after figures), loaded as is.
+const addon = args.includes('--addon') ? args[args.indexOf('--addon') + 1] : '';
+const { kernels: k, reason } = addon ? { kernels: createRequire(import.meta.url)(addon) as NativeKernels, reason: '' } : loadNativeKernels();
 if (!k) throw new Error(reason);
 k.setThreads(flag('--threads', 2));
 
@@ -33,7 +36,7 @@ const sums = new Float32Array(c1);
 y1.set(rand(y1.length));
 y2.set(rand(y2.length));
 
-const cases: [string, () => void][] = [
+const lenetCases: [string, () => void][] = [
   ['conv1 forward (+bias relu)', () => k.conv2d(x0, w1, b1, y1, 1, ...g1)],
   ['pool1 forward', () => k.maxPool(y1, q1, ...p1)],
   ['conv2 forward (+bias relu)', () => k.conv2d(q1, w2, b2, y2, 1, ...g2)],
@@ -48,6 +51,51 @@ const cases: [string, () => void][] = [
   ['conv1 bias grad', () => k.sumRows(dy1, sums, B * 26 * 26, c1)],
   ['conv1 add bias', () => k.addBias(y1, b1, dx1, B * 26 * 26, c1)],
 ];
+/**
+ * `--mnv2`: the layer shapes of a MobileNetV2 α 0.35 at 224×224 (Teachable Machine's architecture),
+ * batch `--batch` (default 32): forward, input gradient and filter gradient of each, plus the
+ * batch-norm, ReLU6 and GAP kernels of the 112×112 block.
+ */
+function mnv2Cases(): [string, () => void][] {
+  const b = flag('--batch', 32);
+  const out: [string, () => void][] = [];
+  // name, H, W, Ci, Co, filter, stride, padTop, padLeft, depthwise
+  const layers: [string, number, number, number, number, number, number, number, number, boolean][] = [
+    ['stem 3x3/2 224x224x3→16', 224, 224, 3, 16, 3, 2, 0, 0, false],
+    ['dw 3x3 112x112x16', 112, 112, 16, 16, 3, 1, 1, 1, true],
+    ['pw 112x112 16→8', 112, 112, 16, 8, 1, 1, 0, 0, false],
+    ['pw 112x112 8→48', 112, 112, 8, 48, 1, 1, 0, 0, false],
+    ['dw 3x3/2 113x113x48 (padded)', 113, 113, 48, 48, 3, 2, 0, 0, true],
+    ['pw 56x56 48→8', 56, 56, 48, 8, 1, 1, 0, 0, false],
+    ['dw 3x3 14x14x144', 14, 14, 144, 144, 3, 1, 1, 1, true],
+    ['pw 14x14 144→24', 14, 14, 144, 24, 1, 1, 0, 0, false],
+    ['pw 7x7 112→1280', 7, 7, 112, 1280, 1, 1, 0, 0, false],
+  ];
+  for (const [name, H, W, ci, co, f, st, pt, pl, dw] of layers) {
+    const oh = Math.floor((H + (f === 3 && !dw && st === 2 ? 1 : 2 * pt) - f) / st) + 1;
+    const ow = Math.floor((W + (f === 3 && !dw && st === 2 ? 1 : 2 * pl) - f) / st) + 1;
+    const g = [b, H, W, ci, oh, ow, co, f, f, st, st, 1, 1, pt, pl];
+    const x = rand(b * H * W * ci), y = new Float32Array(b * oh * ow * co), dy = rand(y.length), dx = new Float32Array(x.length);
+    const w = rand(f * f * (dw ? co : ci * co)), dwt = new Float32Array(w.length);
+    if (dw) {
+      out.push([`${name} fwd`, () => k!.depthwise(x, w, null, y, 0, 1, ...g)], [`${name} dX`, () => k!.depthwiseBackpropInput(dy, w, dx, 1, ...g)],
+        [`${name} dW`, () => k!.depthwiseBackpropFilter(x, dy, dwt, 1, ...g)]);
+    } else {
+      out.push([`${name} fwd`, () => k!.conv2d(x, w, null, y, 0, ...g)], [`${name} dX`, () => k!.conv2dBackpropInput(dy, w, dx, ...g)],
+        [`${name} dW`, () => k!.conv2dBackpropFilter(x, dy, dwt, ...g)]);
+    }
+  }
+  const R = b * 112 * 112, C = 16, x = rand(R * C), y = new Float32Array(R * C), dy = rand(R * C), gamma = rand(C), beta = rand(C);
+  const mean = new Float32Array(C), variance = new Float32Array(C), dg = new Float32Array(C), db = new Float32Array(C), gap = new Float32Array(b * C);
+  if (typeof k!.batchNormTrain === 'function') {
+    out.push(['bn train 112x112x16', () => k!.batchNormTrain(x, gamma, beta, y, mean, variance, R, C, 1e-3)],
+      ['bn grad 112x112x16', () => k!.batchNormGrad(dy, x, mean, variance, gamma, y, dg, db, R, C, 1e-3)],
+      ['relu6 grad 112x112x16', () => k!.relu6Grad(dy, x, y)], ['gap 112x112x16', () => k!.meanMiddle(x, gap, b, 112 * 112, C)]);
+  }
+  return out;
+}
+
+const cases = args.includes('--mnv2') ? mnv2Cases() : lenetCases;
 const only = args.includes('--only') ? args[args.indexOf('--only') + 1] : '';
 let total = 0;
 for (const [name, fn] of cases.filter(([name]) => name.includes(only))) {

@@ -6,7 +6,8 @@
  * other kernels count those twice). The step's own wall and CPU time are printed too: the part not
  * inside kernels is the engine's bookkeeping (tape, tidy, tensor tracking). Diagnostic only: records
  * nothing. `--width 1` for the teacher, `--distill` for the distillation step's loss, `--steps N` (default 50);
- * `--template mobilenet|resnet --size 32|96 --batch N` for the CNN templates (stem stride 2 from 96 px).
+ * `--template mobilenet|resnet --size 32|96 --batch N` for the CNN templates (stem stride 2 from 96 px);
+ * `--warmup N` steps before timing (default 5); `--micro-batch N` overrides the memory planner's split; `--json` prints one JSON line (bench/native-speedup.ts reads it).
  *
  * Where the kernels come from (student, wasm+native): the Identity are the engine cloning every
  * tensor it saves for the backward pass (Engine.saveTensorsForBackwardMode → Engine.clone, inside
@@ -38,9 +39,11 @@ void (async () => {
   // --distill: the distillation step (KD loss, T 4, α 0.9, teacher logits from the cache as a constant).
   const teacherLogits = tf.randomNormal([batch, 10], 0, 3) as tf.Tensor2D;
   const distill: LossFn = (x, y) => kdLoss({ teacherLogits, studentLogits: model.apply(x, { training: true }) as tf.Tensor2D, labels: y, temperature: 4, alpha: 0.9 });
-  const step = createTrainStep(model, createOptimizer('adam', 1e-3), args.includes('--distill') ? distill : undefined);
+  // --micro-batch N: samples per micro-batch instead of the memory planner's split (N = batch: one pass).
+  const microBatch = flag('--micro-batch', 0);
+  const step = createTrainStep(model, createOptimizer('adam', 1e-3), args.includes('--distill') ? distill : undefined, [], microBatch ? { microBatch } : {});
   const ys = tf.tensor1d(Array.from({ length: batch }, (_, i) => i % 10), 'int32');
-  for (let i = 0; i < 5; i++) step(xs, ys);
+  for (let i = 0; i < flag('--warmup', 5); i++) step(xs, ys);
 
   const spent = new Map<string, { n: number; ms: number }>();
   const backend = tf.getBackend();
@@ -69,6 +72,11 @@ void (async () => {
   const rows = [...spent.entries()].sort((a, b) => b[1].ms - a[1].ms);
   const inKernels = rows.reduce((t, [, s]) => t + s.ms, 0) / steps;
   const count = rows.reduce((t, [, s]) => t + s.n, 0) / steps;
+  if (args.includes('--json')) {
+    const kernels = Object.fromEntries(rows.map(([name, st]) => [name, { perStep: st.n / steps, msPerStep: st.ms / steps }]));
+    console.log(JSON.stringify({ backend: info.name, threads: info.threads, kernelsPerStep: count, wallMs: wall, cpuMs: (cpu.user + cpu.system) / 1000 / steps, inKernelsMs: inKernels, kernels }));
+    return;
+  }
   console.log(`${info.name} (${info.threads ?? '?'} threads): ${count} kernels per step; per step ${wall.toFixed(2)} ms wall, ` +
     `${((cpu.user + cpu.system) / 1000 / steps).toFixed(2)} ms CPU, ${inKernels.toFixed(2)} ms inside kernels`);
   for (const [name, s] of rows) {

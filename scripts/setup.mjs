@@ -44,6 +44,15 @@ function systemNodeHeaders() {
   return v === process.versions.node ? '/usr' : null;
 }
 
+/** Where node_modules points when it is a symbolic link (a worktree sharing another's), else null. */
+function linkTarget(p) {
+  try {
+    return fs.lstatSync(p).isSymbolicLink() ? fs.realpathSync(p) : null;
+  } catch {
+    return null;
+  }
+}
+
 function electronVersion() {
   try {
     const lock = JSON.parse(fs.readFileSync(path.join(root, 'package-lock.json'), 'utf8'));
@@ -81,6 +90,7 @@ async function detect() {
       dataset: fs.existsSync('/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz'),
     },
     nodeHeaders: systemNodeHeaders(),
+    nodeModulesLink: linkTarget(path.join(root, 'node_modules')),
     skipElectron: process.env.ELECTRON_SKIP_BINARY_DOWNLOAD === '1' ? true : null,
   };
   if (facts.skipElectron === null) facts.skipElectron = !(await electronReachable());
@@ -123,7 +133,12 @@ export function planSetup(f) {
   const env = {};
   if (f.nodeHeaders) env.npm_config_nodedir = f.nodeHeaders;
   if (f.skipElectron) env.ELECTRON_SKIP_BINARY_DOWNLOAD = '1';
-  steps.push({ kind: 'npm', cmd: ['npm', 'ci', '--no-audit', '--no-fund'], env });
+  if (f.nodeModulesLink) {
+    // npm ci deletes node_modules first: through a link, that would empty another checkout's.
+    manual.push(`node_modules is a link to ${f.nodeModulesLink}, so npm ci is not run here (it would empty that folder); run \`npm run setup\` where it points, or remove the link.`);
+  } else {
+    steps.push({ kind: 'npm', cmd: ['npm', 'ci', '--no-audit', '--no-fund'], env });
+  }
   return { debianLike, steps, manual };
 }
 

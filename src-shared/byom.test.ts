@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { datasetForTeacher, SHRINK_STAGES, shrinkComparison, shrinkRecipe, studentSuggestions } from './byom';
+import { datasetForTeacher, isShrinkRecipe, SHRINK_STAGES, shrinkComparison, shrinkRecipe, studentSuggestions } from './byom';
 import type { ImageInputConvention } from './model-io';
 import { validateRecipe } from './recipe';
 
@@ -35,6 +35,8 @@ describe('the "Shrink my Teachable Machine model" recipe', () => {
     expect(r.recipe.stages[SHRINK_STAGES.teacherProfile]).toMatchObject({ targets: ['host', 'emulator-5554'] });
     expect(r.recipe.stages[SHRINK_STAGES.distill]).toMatchObject({ student: { template: 'mobilenet', width: 0.35 }, alphas: [0.7] });
     expect(r.recipe.dataset).toMatchObject({ imageSize: [128, 128], decodeSize: [224, 224] });
+    expect(isShrinkRecipe(r.recipe)).toBe(true);
+    expect(isShrinkRecipe({ ...r.recipe, stages: r.recipe.stages.slice(1) })).toBe(false);
   });
 
   it('distills on soft targets alone for an unlabelled folder', () => {

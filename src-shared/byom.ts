@@ -93,13 +93,22 @@ export const IMAGE_STUDENT_OPTIONS = {
 /** Stage positions in a shrink recipe (fixed, so the comparison can read them back). */
 export const SHRINK_STAGES = { teacher: 0, teacherExport: 1, teacherProfile: 2, distill: 3, quantize: 4, studentExport: 5, studentProfile: 6 } as const;
 
+export const SHRINK_DESCRIPTION = 'Preset "Shrink my Teachable Machine model": the original as FP32 .tflite and a distilled INT8 student, profiled side by side.';
+const SHRINK_KINDS = ['load-teacher', 'export', 'profile', 'distill', 'quantize', 'export', 'profile'];
+
+/** Whether a run's recipe was made by `shrinkRecipe` (its stages can be read as the two columns). */
+export function isShrinkRecipe(recipe: unknown): boolean {
+  const r = recipe as { description?: unknown; stages?: { kind?: unknown }[] } | null;
+  return r?.description === SHRINK_DESCRIPTION && Array.isArray(r.stages) && r.stages.length === SHRINK_KINDS.length && r.stages.every((s, i) => s?.kind === SHRINK_KINDS[i]);
+}
+
 export function shrinkRecipe(a: ShrinkArgs): RecipeInput {
   const suggestions = studentSuggestions(a.teacherInput);
   const student = a.student ?? { width: suggestions[1].width, size: suggestions[1].size };
   const profile = { kind: 'profile', targets: a.targets.length ? a.targets : ['host'], trials: 3, runs: 30, warmup: 3 } as const;
   return {
     name: 'Shrink my model',
-    description: 'Preset "Shrink my Teachable Machine model": the original as FP32 .tflite and a distilled INT8 student, profiled side by side.',
+    description: SHRINK_DESCRIPTION,
     seed: a.seed ?? 42,
     dataset: datasetForTeacher({ path: a.folder, ...(a.labelled ? {} : { unlabeled: true }) }, a.teacherInput, student.size),
     stages: [

@@ -42,9 +42,21 @@ export interface DistillSummary {
   /** Sample standard deviation of the per-seed gains (0 with one seed). */
   gainSpread?: number;
   seeds: number[];
-  /** False when the control was at least as good on the validation split and became the output. */
+  /**
+   * True only when the evidence says so (`evidence === 'helped'`): never without a control, never
+   * from one seed, never inside the noise margin.
+   */
   distillationHelped: boolean;
-  /** Which model the stage hands on. */
+  /**
+   * The verdict on validation, paired by seed (distilled − control, same seed and start), against a
+   * margin for seed noise and for picking the best of several candidates (one-sided t bound at
+   * 5 % / number of candidates): `helped` / `hurt` when the bound clears 0, `no-evidence` otherwise
+   * (always with one seed), `no-control` when no control was trained. Absent in older results.
+   */
+  evidence?: 'helped' | 'hurt' | 'no-evidence' | 'no-control';
+  /** The paired validation difference and its bounds, in accuracy (0.01 = 1 point). */
+  margin?: { mean: number; low: number | null; high: number | null; level: number; candidates: number };
+  /** Which model the stage hands on: the better on validation (a choice, not a claim of a gain). */
   output: 'distilled' | 'control';
 }
 

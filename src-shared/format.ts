@@ -1,3 +1,5 @@
+import { PEAK_MEM_LABEL, type PeakMemKind } from './types';
+
 /**
  * Number formatting shared by the UI and the CLI. Bytes are always binary (1 KiB = 1024 B) and
  * labelled so: benchmark_model's "MB" is MiB too (tflite's memory_info divides KiB by 1024), so
@@ -26,6 +28,18 @@ export function formatMiB(mib: number | null | undefined): string {
 /** A figure in KiB (/proc's "kB": VmHWM, VmRSS). */
 export function formatKiB(kib: number | null | undefined): string {
   return kib === null || kib === undefined || !Number.isFinite(kib) ? '—' : formatBytes(Math.round(kib * 1024));
+}
+
+/** A peak memory figure with its kind ("93.2 MiB (runner's peak footprint)"). */
+export function formatPeakMem(mib: number | null | undefined, kind: PeakMemKind | null | undefined): string {
+  if (mib === null || mib === undefined) return '—';
+  return kind ? `${formatMiB(mib)} (${PEAK_MEM_LABEL[kind]})` : formatMiB(mib);
+}
+
+/** What ran, with the delegated share when not all of the graph ("gpu, 45 % of nodes"). */
+export function formatRanOn(delegate: string | null | undefined, share: number | null | undefined): string {
+  if (!delegate) return '—';
+  return share !== null && share !== undefined && share < 1 && delegate !== 'cpu' ? `${delegate}, ${Math.round(share * 100)} % of nodes` : delegate;
 }
 
 export function formatCount(n: number | null | undefined): string {

@@ -150,7 +150,13 @@ export interface SearchResult {
     bytes: number;
     /** How far inside each budget it is (budget − value; accuracy and fidelity in points). */
     margins: { accuracy?: number; fidelity?: number; latencyMs?: number; bytes?: number };
+    /**
+     * Teacher FP32 latency ÷ recommended latency, from a paired measurement at the end (teacher,
+     * recommended, teacher, recommended, back to back, so both see the same machine load); the
+     * search-time figures of both are in `teacher.latencyMs` and the candidate's row.
+     */
     speedup: number;
+    paired: { teacherMs: number[]; recommendedMs: number[] };
     sizeRatio: number;
     tfliteArtifactId: number;
     modelArtifactId: number;

@@ -12,6 +12,8 @@ export interface BackendInfo {
   threads: number | null;
   /** Why a faster backend is not in use, in words. */
   note?: string;
+  /** Which backend runs and why, in one short sentence for the status bar. */
+  reason?: string;
 }
 
 export interface AdbStatus {
@@ -220,11 +222,17 @@ export interface CompareRow {
   deviceName: string | null;
   threads: number | null;
   delegate: Delegate | null;
+  /** Share of nodes the delegate in `delegate` ran, when the runner said (0..1). */
+  delegatedShare: number | null;
+  /** Median of the benchmark's trial means, µs. */
   latencyUs: number | null;
   ciLowUs: number | null;
   ciHighUs: number | null;
+  /** Coverage of [ciLowUs, ciHighUs] (null for rows stored before it was recorded). */
+  ciCoverage: number | null;
   cv: number | null;
   peakMemMb: number | null;
+  peakMemKind: PeakMemKind | null;
   measuredAt: Millis;
 }
 
@@ -233,13 +241,25 @@ export type TrendMetric = 'latencyUs' | 'peakMemMb' | 'accuracy' | 'deployedAccu
 export interface TrendPoint {
   at: Millis;
   value: number;
-  /** 95 % interval, when the metric has one (latency). */
+  /** The interval of the median, when the metric has one (latency); `coverage` says how sure it is. */
   low: number | null;
   high: number | null;
+  coverage?: number | null;
+  /** CV of trial means and number of trials (benchmark metrics). */
+  cv?: number | null;
+  trials?: number | null;
+  /** Kind of a peak memory figure. */
+  kind?: PeakMemKind | null;
   runId: number | null;
   artifactId: number;
   benchmarkId: number | null;
-  /** The change from the previous point is larger than the two points' combined 95 % intervals. */
+  /**
+   * Against the previous point: `changed` (intervals apart, both steady), `no-change`, `too-noisy`
+   * (too few trials or CV above the limit on either side: no judgement), `not-comparable` (memory
+   * of different kinds); null for the first point and metrics without an interval.
+   */
+  change: 'changed' | 'no-change' | 'too-noisy' | 'not-comparable' | null;
+  /** `change === 'changed'`. */
   flagged: boolean;
 }
 

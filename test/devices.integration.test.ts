@@ -60,7 +60,9 @@ async function attach(profile: Parameters<LabSim['device']>[0], faults: Paramete
   return dev;
 }
 
-describe.skipIf(!simAvailable)('device lab with simulated phones', () => {
+// Each benchmark starts the runner stand-in (node + LiteRT, ~1 s idle, several under load) once per
+// trial: the tests' time limit is scaled to that work, not vitest's 60 s default.
+describe.skipIf(!simAvailable)('device lab with simulated phones', { timeout: 240_000 }, () => {
   it('discovers a phone, tracks it live and stores its facts (4+2+2 Pixel: big cores 4-7)', async () => {
     const dev = await attach('pixel');
     const live = await waitFor(() => lab.live().find((d) => d.key === dev.serial && d.state === 'device' && d.device?.model), 'pixel facts');
@@ -128,13 +130,13 @@ describe.skipIf(!simAvailable)('device lab with simulated phones', () => {
     expect(b.peakMemMb).toBeGreaterThan(0);
     expect(d.batteryBefore).toMatchObject({ levelPct: expect.any(Number) });
     expect(events.some((e) => e.benchmarkId === id && e.phase === 'run')).toBe(true);
-    // Second run: nothing pushed again.
-    const [id2] = await lab.queue({ modelPath: MODEL, targets: [dev.serial], options: FAST });
+    // Second run (one trial: this checks the pushes, not the trials): nothing pushed again.
+    const [id2] = await lab.queue({ modelPath: MODEL, targets: [dev.serial], options: { ...FAST, trials: 1 } });
     expect((await lab.wait(id2)).status).toBe('succeeded');
     expect(lab.detail(id2).stats).toMatchObject({ runnerPushed: false, modelPushed: false });
     // A runner changed on the phone is replaced.
     await env.adb(['-s', dev.serial, 'shell', `echo tampered > ${REMOTE_RUNNER}`]);
-    const [id3] = await lab.queue({ modelPath: MODEL, targets: [dev.serial], options: FAST });
+    const [id3] = await lab.queue({ modelPath: MODEL, targets: [dev.serial], options: { ...FAST, trials: 1 } });
     expect((await lab.wait(id3)).status).toBe('succeeded');
     expect(lab.detail(id3).stats).toMatchObject({ runnerPushed: true });
     await dev.unplug();
@@ -159,6 +161,18 @@ describe.skipIf(!simAvailable)('device lab with simulated phones', () => {
     expect(zones.find((z) => z.zone === 'thermal_zone1')?.tempC).toBeNull();
     expect(zones.filter((z) => typeof z.tempC === 'number').length).toBe(zones.length - 1);
     expect(dev.commands().some((c) => c.includes('--graph=') && c.includes('taskset'))).toBe(false);
+    await dev.unplug();
+  });
+
+  it('a GPU benchmark on a phone whose runner shows no sign of the GPU delegate is stored as "delegate not applied", never as a GPU result', async () => {
+    const dev = await attach('pixel');
+    await waitFor(() => lab.live().find((d) => d.key === dev.serial && d.device?.model), 'facts');
+    const [id] = await lab.queue({ modelPath: MODEL, targets: [dev.serial], options: { ...FAST, trials: 1, gpu: true } });
+    const b = await lab.wait(id);
+    expect(b).toMatchObject({ status: 'failed', ranDelegate: 'cpu', delegatedShare: 0 });
+    expect(b.error).toMatch(/^The GPU delegate was not applied on .*: the runner printed no sign that it applied the delegate\. The timings kept are of the CPU path\.$/);
+    expect(lab.detail(id).trials).toHaveLength(1);
+    expect(store.compare.rows({ limit: 50, delegate: 'gpu', includeUnbenchmarked: false }).some((r) => r.benchmarkId === id)).toBe(false);
     await dev.unplug();
   });
 
@@ -248,12 +262,19 @@ describe.skipIf(!simAvailable)('device lab with simulated phones', () => {
   it('cooldown waits until the phone is cool, and a cooldown that times out is recorded', async () => {
     const dev = await attach('pixel');
     await waitFor(() => lab.live().find((d) => d.key === dev.serial && d.device?.model), 'facts');
+    const thermalReads = () => dev.commands().filter((c) => c.includes('dumpsys thermalservice')).length;
+    const runs = () => dev.commands().filter((c) => c.includes('--graph=')).length;
     dev.setThermal({ status: 2, extraC: 20 });
-    setTimeout(() => dev.setThermal({ status: 0, extraC: 0 }), 800);
-    const [id] = await lab.queue({ modelPath: MODEL, targets: [dev.serial], options: { ...FAST, trials: 1, cooldownMaxWaitS: 20 } });
+    const readsBefore = thermalReads();
+    const [id] = await lab.queue({ modelPath: MODEL, targets: [dev.serial], options: { ...FAST, trials: 1, cooldownMaxWaitS: 3600 } });
+    // The phone stays hot until the lab has read it hot twice: it keeps polling and does not run.
+    await waitFor(() => thermalReads() >= readsBefore + 2, 'two readings of the hot phone');
+    expect(runs()).toBe(0);
+    dev.setThermal({ status: 0, extraC: 0 });
     const t1 = lab.detail((await lab.wait(id)).id).trials[0];
+    expect(runs()).toBe(1);
     expect(t1.cooldownTimedOut).toBe(false);
-    expect(t1.cooldownMs).toBeGreaterThanOrEqual(500);
+    expect(t1.cooldownMs).toBeGreaterThan(0);
     dev.setThermal({ status: 3, extraC: 30 });
     const [id2] = await lab.queue({ modelPath: MODEL, targets: [dev.serial], options: { ...FAST, trials: 1, cooldownMaxWaitS: 1 } });
     const b2 = await lab.wait(id2);

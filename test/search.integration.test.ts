@@ -146,10 +146,6 @@ describe.skipIf(!simAvailable)('search on a simulated phone', { timeout: 900_000
     }
     // The mixed-precision files keep their most sensitive layer in float.
     expect(finals.filter((c) => c.precision === 'int8-mixed').every((c) => c.keptInFloat?.length === 1)).toBe(true);
-    // Measured on the phone, each file content at most once successfully.
-    const benches = store.benchmarks.list({ limit: 1000, offset: 0 }).items.filter((b) => b.status === 'succeeded');
-    const shas = benches.map((b) => store.benchmarks.extra(b.id)!).filter((e) => e.target === phone.serial).map((e) => e.modelSha256);
-    expect(new Set(shas).size).toBe(shas.length);
     expect(result.work.benchmarks + result.work.cachedBenchmarks).toBeGreaterThanOrEqual(1 + finals.length);
     // The latency model predicted candidates before measuring them.
     expect(result.latencyModel.heldOut.n).toBe(finals.length);
@@ -159,6 +155,9 @@ describe.skipIf(!simAvailable)('search on a simulated phone', { timeout: 900_000
     const rec = result.recommended!;
     expect(rec.testAccuracy).toBeGreaterThan(0.1);
     expect(rec.latencyCiMs).toHaveLength(2);
+    expect(rec.paired.teacherMs).toHaveLength(2);
+    expect(rec.paired.recommendedMs).toHaveLength(2);
+    expect(rec.speedup).toBeGreaterThan(0);
     expect(rec.margins.accuracy).toBeGreaterThanOrEqual(0);
     // The fastest within the budget (another within 5 %, benchmark noise, may be slower and smaller).
     const meeting = finals.filter((c) => c.status === 'meets-budget' || c.status === 'recommended');
@@ -167,6 +166,16 @@ describe.skipIf(!simAvailable)('search on a simulated phone', { timeout: 900_000
     expect(result.frontier.latency.length).toBeGreaterThanOrEqual(1);
     expect(store.artifacts.get(rec.tfliteArtifactId)!.metrics).toMatchObject({ deployedAccuracy: rec.testAccuracy });
     expect(result.verdict).toMatch(/^Recommended /);
+    // Measured on the phone, each file content at most once during the search; then the teacher and
+    // the recommendation are measured again, alternately, for the speed-up (the last 4 benchmarks).
+    const onPhone = store.benchmarks
+      .list({ limit: 1000, offset: 0 })
+      .items.filter((b) => b.status === 'succeeded' && store.benchmarks.extra(b.id)!.target === phone.serial)
+      .sort((a, b) => a.id - b.id);
+    const during = onPhone.slice(0, -4).map((b) => store.benchmarks.extra(b.id)!.modelSha256);
+    expect(new Set(during).size).toBe(during.length);
+    const t = result.teacher.tfliteArtifactId;
+    expect(onPhone.slice(-4).map((b) => b.artifactId)).toEqual([t, rec.tfliteArtifactId, t, rec.tfliteArtifactId]);
     // Live progress carried an ETA.
     expect(progress.some((p) => p.runId === runId && p.stageKind === 'search' && (p.etaMs ?? 0) > 0)).toBe(true);
   });

@@ -54,10 +54,17 @@ describe('npm run setup', () => {
     for (const o of [mac, win, fedora]) expect(o).toContain('run: npm ci --no-audit --no-fund\n');
   });
 
+  it('never runs npm ci through a node_modules link (it would empty the folder it points to)', () => {
+    const { out } = dryRun({ platform: 'linux', os: { id: 'debian', idLike: '', name: 'Debian 12' }, root: true, sudo: false, apt: true, have: { adb: true, chromium: true, dataset: true }, nodeHeaders: '/usr', skipElectron: true, nodeModulesLink: '/work/main/node_modules' });
+    expect(out).toContain('to do by hand: node_modules is a link to /work/main/node_modules, so npm ci is not run here');
+    expect(out).not.toContain('npm ci --no-audit');
+  });
+
   it('detects this machine', () => {
     const { out, status } = dryRun();
     expect(status).toBe(0);
     expect(out).toMatch(/^PocketBench setup \(.+\), dry run\n/);
-    expect(out).toMatch(/run: .*npm ci --no-audit --no-fund\n/);
+    // A worktree whose node_modules links to another checkout's is told so instead.
+    expect(out).toMatch(/run: .*npm ci --no-audit --no-fund\n|node_modules is a link to /);
   }, 20_000);
 });

@@ -8,6 +8,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
+import { leanTeacher } from '../../src-main/compress/distill/frozen-teacher';
 import { kdObjective, liveTeacher, type TeacherSource, teacherLogits } from '../../src-main/compress/distill/objectives';
 import { createOptimizer, createTrainStep } from '../../src-main/compress/train/step';
 import { buildTemplate, summarizeModel, toLogitsModel } from '../../src-main/models';
@@ -20,20 +21,25 @@ export interface RowDef {
   row: number;
   title: string;
   batch: number;
-  /** Steps per measurement and warm-up steps (V8 and XNNPACK settle over the first steps). */
+  /**
+   * Rounds of A B (PocketBench then PyTorch), steps per side per round, and warm-up steps (V8 and
+   * XNNPACK settle over the first steps). Many short rounds: on a shared machine the load moves
+   * within seconds, and each round's ratio compares two measurements taken back to back.
+   */
+  rounds: number;
   steps: number;
   warmup: number;
 }
 
 export const ROWS: RowDef[] = [
-  { row: 1, title: 'LeNet teacher (width 1), 28×28×1', batch: 64, steps: 30, warmup: 10 },
-  { row: 2, title: 'LeNet student (width 0.25), 28×28×1', batch: 64, steps: 60, warmup: 20 },
-  { row: 3, title: 'LeNet KD step (teacher forward + student), 28×28×1', batch: 64, steps: 40, warmup: 10 },
-  { row: 4, title: 'MobileNet template width 1, 32×32×3', batch: 64, steps: 4, warmup: 2 },
-  { row: 5, title: 'ResNet template (8 layers), 32×32×3', batch: 64, steps: 6, warmup: 2 },
-  { row: 6, title: 'MobileNetV2 α 0.35 teacher forward (224×224×3) + MobileNet-template student width 0.5 (128×128×3), KD step', batch: 32, steps: 2, warmup: 1 },
-  { row: 7, title: 'MobileNet-template student width 0.5, 96×96×3', batch: 64, steps: 2, warmup: 1 },
-  { row: 8, title: 'MobileNetV2 α 0.35 training step (fine-tuning the imported teacher), 224×224×3', batch: 32, steps: 2, warmup: 1 },
+  { row: 1, title: 'LeNet teacher (width 1), 28×28×1', batch: 64, rounds: 8, steps: 8, warmup: 10 },
+  { row: 2, title: 'LeNet student (width 0.25), 28×28×1', batch: 64, rounds: 8, steps: 16, warmup: 20 },
+  { row: 3, title: 'LeNet KD step (teacher forward + student), 28×28×1', batch: 64, rounds: 8, steps: 10, warmup: 10 },
+  { row: 4, title: 'MobileNet template width 1, 32×32×3', batch: 64, rounds: 5, steps: 2, warmup: 2 },
+  { row: 5, title: 'ResNet template (8 layers), 32×32×3', batch: 64, rounds: 5, steps: 3, warmup: 2 },
+  { row: 6, title: 'MobileNetV2 α 0.35 teacher forward (224×224×3) + MobileNet-template student width 0.5 (128×128×3), KD step', batch: 32, rounds: 3, steps: 1, warmup: 1 },
+  { row: 7, title: 'MobileNet-template student width 0.5, 96×96×3', batch: 64, rounds: 3, steps: 2, warmup: 1 },
+  { row: 8, title: 'MobileNetV2 α 0.35 training step (fine-tuning the imported teacher), 224×224×3', batch: 32, rounds: 3, steps: 1, warmup: 1 },
 ];
 
 /** The Teachable Machine export every MobileNetV2 row uses (Keras 2 .h5, 4 classes). */
@@ -91,23 +97,27 @@ export async function buildRow(def: RowDef): Promise<BuiltRow> {
       dispose: () => tf.dispose([xs, ys]),
     };
   };
-  const kd = (student: tfl.LayersModel, teacher: tfl.LayersModel, input: number[], teacherInput: number[], classes: number, conditions: Record<string, unknown>): BuiltRow => {
+  const kd = async (student: tfl.LayersModel, original: tfl.LayersModel, input: number[], teacherInput: number[], classes: number, conditions: Record<string, unknown>): Promise<BuiltRow> => {
+    // As the distill stage does: the teacher's logits from its inference copy (BatchNorm folded, ReLUs merged).
+    const teacher = (await leanTeacher(original)).model;
     const xs = seeded([b, ...input], 11);
     const ys = labels(b, classes, 12);
     const sameInput = input.join() === teacherInput.join();
     const txs = sameInput ? xs : seeded([b, ...teacherInput], 13);
-    // The pipeline's live teacher; a teacher at another resolution reads its own copy of the batch.
-    const source: TeacherSource = sameInput ? liveTeacher(teacher) : { logits: () => teacherLogits(teacher, txs) };
+    // The pipeline's live teacher; a teacher at another resolution reads its own copy of the batch's
+    // images (by index: a batch split into micro-batches asks for its part).
+    const source: TeacherSource = sameInput ? liveTeacher(teacher) : { logits: (_xs, idx) => tf.tidy(() => teacherLogits(teacher, tf.gather(txs, tf.tensor1d(idx, 'int32')))) };
     const objective = kdObjective(student, source, TEMPERATURE, ALPHA);
     const step = createTrainStep(student, createOptimizer('adam', 1e-3), objective.loss);
+    const info = { indices: Int32Array.from({ length: b }, (_, i) => i), epoch: 0, batch: 0, step: 0 };
     return {
-      step: () => step(xs, ys),
-      models: [{ id: 'student', model: student }, { id: 'teacher', model: teacher }],
+      step: () => step(xs, ys, info),
+      models: [{ id: 'student', model: student }, { id: 'teacher', model: original }],
       studentInput: input,
       teacherInput,
       classes,
-      flopsPerStep: b * (3 * forwardFlops(student) + forwardFlops(teacher)),
-      conditions: { loss: `kdObjective (T ${TEMPERATURE}, α ${ALPHA}), live teacher`, ...conditions },
+      flopsPerStep: b * (3 * forwardFlops(student) + forwardFlops(original)),
+      conditions: { loss: `kdObjective (T ${TEMPERATURE}, α ${ALPHA}), live teacher (leanTeacher: BatchNorm folded, ReLUs merged)`, ...conditions },
       dispose: () => tf.dispose(sameInput ? [xs, ys] : [xs, ys, txs]),
     };
   };

@@ -1,4 +1,4 @@
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -83,6 +83,20 @@ describe('pocketbench CLI', () => {
 describe('pocketbench run (built app)', () => {
   const root = path.resolve(import.meta.dirname, '../..');
   const built = fs.existsSync(path.join(root, 'out/main/cli.js'));
+  it.skipIf(!built)('pocketbench demo on a computer without Fashion-MNIST and offline: a failed run that says how to get the files', async () => {
+    const data = fs.mkdtempSync(path.join(os.tmpdir(), 'pb-cli-offline-'));
+    const { closedPortUrl } = await import('../../test/helpers/file-server');
+    const r = spawnSync(process.execPath, [path.join(root, 'bin/pocketbench.js'), '--data', data, 'demo'], {
+      encoding: 'utf8',
+      env: { ...process.env, POCKETBENCH_ADB_AUTOSTART: '0', POCKETBENCH_FASHION_MNIST_DIR: path.join(data, 'fm'), POCKETBENCH_DATASET_MIRROR: await closedPortUrl() },
+      timeout: 120_000,
+    });
+    expect(r.status).toBe(1);
+    expect(r.stdout).toMatch(/Run #1 "Fashion-MNIST demo": failed/);
+    expect(r.stdout).toMatch(/Cannot download Fashion-MNIST train-images-idx3-ubyte\.gz: this computer cannot reach 127\.0\.0\.1:\d+ \(ECONNREFUSED\)\. Check the internet connection and try again\. Without internet: .*apt install dataset-fashion-mnist/);
+    fs.rmSync(data, { recursive: true, force: true });
+  }, 120_000);
+
   it.skipIf(!built)('runs a preset end to end, every stage through profiling on this computer, and prints its table', () => {
     const data = fs.mkdtempSync(path.join(os.tmpdir(), 'pb-cli-run-'));
     const out = execFileSync(process.execPath, [path.join(root, 'bin/pocketbench.js'), '--data', data, 'run', 'preset:quick-check'], {

@@ -10,6 +10,7 @@ import { addExportCommands } from './export-command';
 import { addImportCommand } from './import-command';
 import { addRunCommands, type CliEnv } from './run-command';
 import { addSearchCommand } from './search-command';
+import { addShrinkCommand } from './shrink-command';
 import { formatDuration, formatTable } from './table';
 
 export function buildCli(env: CliEnv = {}): Command {
@@ -62,6 +63,7 @@ export function buildCli(env: CliEnv = {}): Command {
   addExportCommands(program);
   addImportCommand(program);
   addSearchCommand(program, env);
+  addShrinkCommand(program, env);
 
   return program;
 }

@@ -112,6 +112,16 @@ describe('bad CSV files', () => {
     expect(errorOf(() => parseCsvDataset({ kind: 'csv', file: iris, labelColumn: 'species' })).message).toMatch(/line 2, column "id": "r0" is not a number/);
   });
 
+  it('a value beyond float32 (1e999 would be Infinity, then NaN in training) names the line and column', () => {
+    for (const big of ['1e999', '-1e39']) {
+      const file = write(`big${big}.csv`, `a,b,label\n1,2,x\n3,${big},y\n`);
+      const err = errorOf(() => parseCsvDataset({ kind: 'csv', file, labelColumn: 'label' }));
+      expect(err.message).toContain(`${file}, line 3, column "b": ${big} is out of range; features are 32-bit floats`);
+    }
+    const ok = write('edge.csv', 'a,label\n3.4e38,x\n-1e-50,y\n');
+    expect(Array.from(parseCsvDataset({ kind: 'csv', file: ok, labelColumn: 'label' }).x).every(Number.isFinite)).toBe(true);
+  });
+
   it('a missing value names the line and column', () => {
     const file = write('missing.csv', 'a,b,label\n1,,x\n');
     expect(errorOf(() => parseCsvDataset({ kind: 'csv', file, labelColumn: 'label' })).message).toContain('line 2, column "b": the value is missing');

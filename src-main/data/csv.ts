@@ -14,6 +14,7 @@ import type { DatasetInfo, DatasetPreview, DatasetSource, LoadedDataset, LoadOpt
 type CsvSource = Extract<DatasetSource, { kind: 'csv' }>;
 
 const NUMBER = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
+const FLOAT32_MAX = 3.4028234663852886e38;
 const INTEGER = /^[+-]?\d+$/;
 
 interface Row {
@@ -126,7 +127,18 @@ export function parseCsvDataset(source: CsvSource): ParsedCsv {
           { file, line: info.lines, column: col, value: v },
         );
       }
-      x[r * nf + k] = Number(v);
+      const n = Number(v);
+      // Features are float32: a value past ±3.4e38 (1e999, 1e39) would be Infinity and turn training into NaN.
+      if (Math.abs(n) > FLOAT32_MAX) {
+        const col = columns[featureIdx[k]];
+        throw new AppError('INVALID_DATA', `${where}, column "${col}": ${v} is out of range; features are 32-bit floats (at most ±3.4e38). Fix the value, or ignore the column if it is not a feature.`, {
+          file,
+          line: info.lines,
+          column: col,
+          value: v,
+        });
+      }
+      x[r * nf + k] = n;
     }
   });
   const classes = classOrder(rawLabels, source.classes);

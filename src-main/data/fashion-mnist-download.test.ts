@@ -1,4 +1,4 @@
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -190,6 +190,42 @@ describe.runIf(debian)('first use on a machine without the dataset (Debian files
     expect(fs.existsSync(path.join(dir, 't10k-labels-idx1-ubyte.gz'))).toBe(false);
     expect(requestsFor('t10k-labels-idx1-ubyte.gz', start)).toHaveLength(2);
   });
+
+  it('one download per folder: concurrent callers in a process share it, another process waits for the lock', async () => {
+    let dir = freshMachine();
+    useMirror();
+    let start = server.requests.length;
+    const a: FashionMnistProgress[] = [];
+    const b: FashionMnistProgress[] = [];
+    const [da, db] = await Promise.all([ensureFashionMnist(undefined, { onProgress: (p) => a.push(p) }), ensureFashionMnist(undefined, { onProgress: (p) => b.push(p) })]);
+    expect(da).toBe(db);
+    expect(server.requests.slice(start)).toHaveLength(4);
+    expect(a.at(-1)?.phase).toBe('done');
+    expect(b.at(-1)?.phase).toBe('done');
+
+    // A live process (a sleeping child) holds the folder's lock: nothing is fetched until it lets go.
+    dir = freshMachine();
+    fs.mkdirSync(dir, { recursive: true });
+    const holder = spawn('sleep', ['30']);
+    fs.writeFileSync(path.join(dir, '.download.lock'), String(holder.pid));
+    start = server.requests.length;
+    const waiting = ensureFashionMnist(undefined);
+    await new Promise((r) => setTimeout(r, 700));
+    expect(server.requests.length).toBe(start);
+    fs.rmSync(path.join(dir, '.download.lock'));
+    holder.kill();
+    await waiting;
+    expect(server.requests.slice(start)).toHaveLength(4);
+    expect(fs.existsSync(path.join(dir, '.download.lock'))).toBe(false);
+
+    // A lock left by a process that is gone is taken over at once.
+    dir = freshMachine();
+    fs.mkdirSync(dir, { recursive: true });
+    const gone = spawnSync(process.execPath, ['-e', 'console.log(process.pid)'], { encoding: 'utf8' }).stdout.trim();
+    fs.writeFileSync(path.join(dir, '.download.lock'), gone);
+    await ensureFashionMnist(undefined);
+    expect(fs.readdirSync(dir).sort()).toEqual(FASHION_MNIST_FILES.map((f) => f.name).sort());
+  }, 30_000);
 
   it('says clearly when offline, with the manual route, and loses nothing already downloaded', async () => {
     const dir = freshMachine();

@@ -18,6 +18,7 @@ import { pipeline } from 'node:stream/promises';
 import type { DatasetDownloadProgress } from '../../src-shared/engine-types';
 import { AppError } from '../../src-shared/errors';
 import { downloadVerified, type DownloadProgress } from '../net/download';
+import { withFolderLock } from '../net/folder-lock';
 
 export const FASHION_MNIST_OFFICIAL_URL = 'http://fashion-mnist.s3-website.eu-central-1.amazonaws.com';
 export const DEBIAN_FASHION_MNIST_DIR = '/usr/share/datasets/fashion-mnist';
@@ -162,20 +163,42 @@ export async function ensureFashionMnist(dir: string | undefined, opts: EnsureOp
   return target;
 }
 
-/** Download (or finish downloading) the files missing from `dir`, verifying each. */
-export async function downloadFashionMnist(dir: string, opts: EnsureOptions = {}): Promise<void> {
-  try {
-    fs.mkdirSync(dir, { recursive: true });
-  } catch (err) {
-    throw new AppError('IO', `Cannot create ${dir} to download Fashion-MNIST into (${(err as Error).message}). ${FASHION_MNIST_MANUAL_ROUTE}`, { dir });
+const inflight = new Map<string, { done: Promise<void>; listeners: Set<(p: FashionMnistProgress) => void> }>();
+
+/**
+ * Download (or finish downloading) the files missing from `dir`, verifying each. Callers in one
+ * process share one download (each gets its progress); other processes wait for the folder's lock
+ * and then find the files there.
+ */
+export function downloadFashionMnist(dir: string, opts: EnsureOptions = {}): Promise<void> {
+  const key = path.resolve(dir);
+  const running = inflight.get(key);
+  if (running) {
+    if (opts.onProgress) running.listeners.add(opts.onProgress);
+    return running.done;
   }
+  const listeners = new Set<(p: FashionMnistProgress) => void>(opts.onProgress ? [opts.onProgress] : []);
+  const done = (async () => {
+    try {
+      fs.mkdirSync(dir, { recursive: true });
+    } catch (err) {
+      throw new AppError('IO', `Cannot create ${dir} to download Fashion-MNIST into (${(err as Error).message}). ${FASHION_MNIST_MANUAL_ROUTE}`, { dir });
+    }
+    await withFolderLock(dir, '.download.lock', () => downloadMissing(dir, opts.signal, (p) => listeners.forEach((l) => l(p))), { signal: opts.signal });
+  })().finally(() => inflight.delete(key));
+  inflight.set(key, { done, listeners });
+  return done;
+}
+
+async function downloadMissing(dir: string, signal: AbortSignal | undefined, emit: (p: FashionMnistProgress) => void): Promise<void> {
+  // Recomputed under the lock: another process may just have finished some files.
   const todo = FASHION_MNIST_FILES.filter((f) => !fashionMnistFileNames(f.name.replace(/\.gz$/, '')).some((n) => fs.existsSync(path.join(dir, n))));
   const base = mirrorBaseUrl();
   const sizes: number[] = todo.map((f) => f.gzBytes);
   const done = new Array<number>(todo.length).fill(0);
   const report = (index: number, phase: FashionMnistProgress['phase'], resumed = false) => {
     const bytes = done.reduce((a, b) => a + b, 0);
-    opts.onProgress?.({ file: todo[index]?.name ?? '', index, files: todo.length, bytes, total: sizes.reduce((a, b) => a + b, 0), resumed, phase });
+    emit({ file: todo[index]?.name ?? '', index, files: todo.length, bytes, total: sizes.reduce((a, b) => a + b, 0), resumed, phase });
   };
   for (const [i, f] of todo.entries()) {
     await downloadVerified({
@@ -187,7 +210,7 @@ export async function downloadFashionMnist(dir: string, opts: EnsureOptions = {}
         return checkFashionMnistFile(file, f.name);
       },
       manualRoute: FASHION_MNIST_MANUAL_ROUTE,
-      signal: opts.signal,
+      signal,
       onProgress: (p: DownloadProgress) => {
         done[i] = p.bytes;
         if (p.total) sizes[i] = p.total;

@@ -4,7 +4,7 @@ import path from 'node:path';
 import zlib from 'node:zlib';
 import { afterAll, describe, expect, it } from 'vitest';
 import { idxBytes } from '../../test/fixtures/data-fixtures';
-import { parseIdx, readIdxFile } from './idx';
+import { parseIdx, readIdxFile, readMaybeGzip } from './idx';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'pb-idx-'));
 afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
@@ -58,6 +58,21 @@ describe('readIdxFile', () => {
     fs.writeFileSync(path.join(tmp, 'zipped-without-extension'), zlib.gzipSync(buf));
     expect(Array.from(readIdxFile(path.join(tmp, 'plain')).data)).toEqual([9, 8, 7, 6]);
     expect(Array.from(readIdxFile(path.join(tmp, 'zipped-without-extension')).data)).toEqual([9, 8, 7, 6]);
+  });
+
+  it('never inflates past the size the IDX header declares (a gzip bomb stops there)', () => {
+    // Header: 5 uint8 values; then 64 MiB of zeros that compress to ~64 KiB.
+    const bomb = Buffer.concat([idxBytes(0x08, [5], [1, 2, 3, 4, 5]), Buffer.alloc(64 << 20)]);
+    const file = path.join(tmp, 'bomb.gz');
+    fs.writeFileSync(file, zlib.gzipSync(bomb, { level: 9 }));
+    expect(() => readIdxFile(file)).toThrow(/inflates to more than the 13 bytes its IDX header declares; the file is damaged or hostile/);
+  });
+
+  it('refuses a header that declares more than it reads, before inflating', () => {
+    const file = path.join(tmp, 'huge.gz');
+    fs.writeFileSync(file, zlib.gzipSync(idxBytes(0x08, [2], [1, 2])));
+    expect(() => readMaybeGzip(file, 5)).toThrow(/declares 10 bytes of IDX data, more than the 5 PocketBench reads/);
+    expect(Array.from(readMaybeGzip(file, 10))).toEqual([0, 0, 8, 1, 0, 0, 0, 2, 1, 2]);
   });
 
   it('names a damaged gzip file', () => {

@@ -85,17 +85,58 @@ function decode(buf: Uint8Array, at: number, count: number, dtype: IdxDtype, vie
   }
 }
 
-/** File bytes, gunzipped when they start with the gzip magic. */
-export function readMaybeGzip(file: string): Buffer {
+/** The largest IDX data PocketBench inflates (Fashion-MNIST's training images are 47 MB). */
+export const IDX_MAX_BYTES = 2 ** 31 - 1;
+
+/**
+ * File bytes, gunzipped when they start with the gzip magic. The gzip stream is never inflated
+ * beyond what the IDX header inside it declares (nor beyond `maxBytes`): a hostile file of a few
+ * kilobytes that inflates to gigabytes is refused instead of exhausting memory.
+ */
+export function readMaybeGzip(file: string, maxBytes = IDX_MAX_BYTES): Buffer {
   const raw = fs.readFileSync(file);
-  if (raw.length >= 2 && raw[0] === 0x1f && raw[1] === 0x8b) {
-    try {
-      return zlib.gunzipSync(raw);
-    } catch (err) {
-      throw new AppError('INVALID_DATA', `${file} is a damaged gzip file (${(err as Error).message}); download it again.`, { file });
-    }
+  if (raw.length < 2 || raw[0] !== 0x1f || raw[1] !== 0x8b) return raw;
+  const damaged = (err: unknown) => new AppError('INVALID_DATA', `${file} is a damaged gzip file (${(err as Error).message}); download it again.`, { file });
+  let head: Buffer;
+  try {
+    // The first 4 KiB of the stream (≤ 4 MiB inflated) hold the header.
+    head = zlib.gunzipSync(raw.subarray(0, 4096), { finishFlush: zlib.constants.Z_SYNC_FLUSH });
+  } catch (err) {
+    throw damaged(err);
   }
-  return raw;
+  const tooLarge = (err: unknown) => (err as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE';
+  const declared = idxBytesDeclared(head);
+  if (declared === null) {
+    // No IDX header: a damaged stream says so; otherwise parseIdx names what is wrong with the bytes.
+    try {
+      zlib.gunzipSync(raw, { maxOutputLength: 4 << 20 });
+    } catch (err) {
+      if (!tooLarge(err)) throw damaged(err);
+    }
+    return head;
+  }
+  if (declared > maxBytes) {
+    throw new AppError('TOO_LARGE', `${file} declares ${declared} bytes of IDX data, more than the ${maxBytes} PocketBench reads. Use a smaller dataset or split it.`, { file, declared, maxBytes });
+  }
+  try {
+    return zlib.gunzipSync(raw, { maxOutputLength: declared });
+  } catch (err) {
+    if (tooLarge(err)) {
+      throw new AppError('INVALID_DATA', `${file} inflates to more than the ${declared} bytes its IDX header declares; the file is damaged or hostile, and PocketBench stopped reading it. Download it again.`, { file, declared });
+    }
+    throw damaged(err);
+  }
+}
+
+/** Header plus data bytes an IDX header declares, or null when `head` does not start with one. */
+function idxBytesDeclared(head: Uint8Array): number | null {
+  if (head.length < 4 || head[0] !== 0 || head[1] !== 0 || !DTYPES[head[2] as keyof typeof DTYPES] || head[3] === 0) return null;
+  const headerBytes = 4 + 4 * head[3];
+  if (head.length < headerBytes) return null;
+  const view = new DataView(head.buffer, head.byteOffset, head.byteLength);
+  let count = 1;
+  for (let d = 0; d < head[3]; d++) count *= view.getUint32(4 + 4 * d, false);
+  return headerBytes + count * DTYPES[head[2] as keyof typeof DTYPES].bytes;
 }
 
 export function readIdxFile(file: string): IdxArray {

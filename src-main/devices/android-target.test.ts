@@ -26,7 +26,7 @@ const MODEL_SHA = crypto.createHash('sha256').update(fs.readFileSync(MODEL)).dig
 
 class ShellAdb extends Adbc {
   commands: string[] = [];
-  mode: 'ok' | 'crash' | 'fail' | 'slow' | 'drop' | 'exit3' | 'nnapi-none' | 'contradict' = 'ok';
+  mode: 'ok' | 'crash' | 'fail' | 'slow' | 'drop' | 'exit3' | 'nnapi-none' | 'gpu-none' | 'gpu-full' | 'contradict' = 'ok';
   constructor(readonly root: string) {
     super(1);
   }
@@ -43,14 +43,12 @@ class ShellAdb extends Adbc {
       setTimeout(() => s.destroy(), 60);
       return s;
     }
-    const child = spawn('/bin/sh', ['-c', `${mapped}; echo __PB_EXIT__$?`], { env: { ...process.env, PATH: `${this.root}/bin:${process.env.PATH}`, RUNNER_MODE: this.mode }, stdio: ['ignore', 'pipe', 'pipe'] });
+    // One pipe for stdout and stderr, as a phone's shell v1 gives (one pty): merging two pipes here
+    // let stderr written before the exit marker arrive after it under load (an error line after
+    // `__PB_EXIT__1`, or after the end), which the reader rightly took for a cut connection.
+    const child = spawn('/bin/sh', ['-c', `exec 2>&1\n${mapped}; echo __PB_EXIT__$?`], { env: { ...process.env, PATH: `${this.root}/bin:${process.env.PATH}`, RUNNER_MODE: this.mode }, stdio: ['ignore', 'pipe', 'ignore'] });
     const out = new PassThrough();
     child.stdout.pipe(out);
-    // stderr can still deliver after stdout ended the stream (seen under load in CI): a write after
-    // end errors the stream, which the reader reports as a disconnect. Late stderr is dropped.
-    child.stderr.on('data', (d) => {
-      if (!out.writableEnded) out.write(d);
-    });
     return out;
   }
   override async push(_serial: string, local: string, remote: string): Promise<void> {
@@ -93,10 +91,13 @@ beforeEach(async () => {
   const fixture = fs.readFileSync(FIXTURE, 'utf8').split('\n').slice(1).join('\n');
   fs.writeFileSync(path.join(root, 'fixture.txt'), fixture);
   // Real NNAPI "not applied" lines (tensorflow#56301) ahead of a real timed run: the CPU path was timed.
+  const fixtureText = (f: string) => fs.readFileSync(path.resolve(import.meta.dirname, 'fixtures', f), 'utf8').split('\n').slice(1).join('\n');
+  fs.writeFileSync(path.join(root, 'gpu-none.txt'), fixtureText('gpu-no-ops-type-mismatch.txt'));
+  fs.writeFileSync(path.join(root, 'gpu-full.txt'), fixtureText('gpu-fully-delegated.txt'));
   fs.writeFileSync(path.join(root, 'nnapi.txt'), fs.readFileSync(path.resolve(import.meta.dirname, 'fixtures/nnapi-not-applied-logcat.txt'), 'utf8').split('\n').slice(1).join('\n'));
   fs.writeFileSync(
     path.join(root, 'runner.sh'),
-    `#!/bin/sh\ncase "$RUNNER_MODE" in\n  crash) echo "INFO: STARTING!"; kill -SEGV $$ ;;\n  fail) echo "ERROR: Could not open '$2'."; exit 1 ;;\n  slow) echo "INFO: STARTING!"; exec sleep 30 ;;\n  exit3) sleep 0.3; cat ${root}/fixture.txt; exit 3 ;;\n  nnapi-none) cat ${root}/nnapi.txt ${root}/fixture.txt; exit 0 ;;\n  contradict) echo "count=5 first=10 curr=10 min=30 max=40 avg=20 std=1"; echo "Inference timings in us: Init: 1, First inference: 10, Warmup (avg): 10, Inference (avg): 20"; exit 0 ;;\nesac\nsleep 0.3\ncat ${root}/fixture.txt\n`,
+    `#!/bin/sh\ncase "$RUNNER_MODE" in\n  crash) echo "INFO: STARTING!"; kill -SEGV $$ ;;\n  fail) echo "ERROR: Could not open '$2'."; exit 1 ;;\n  slow) echo "INFO: STARTING!"; exec sleep 30 ;;\n  exit3) sleep 0.3; cat ${root}/fixture.txt; exit 3 ;;\n  nnapi-none) cat ${root}/nnapi.txt ${root}/fixture.txt; exit 0 ;;\n  gpu-none) cat ${root}/gpu-none.txt ${root}/fixture.txt; exit 0 ;;\n  gpu-full) cat ${root}/gpu-full.txt; exit 0 ;;\n  contradict) echo "count=5 first=10 curr=10 min=30 max=40 avg=20 std=1"; echo "Inference timings in us: Init: 1, First inference: 10, Warmup (avg): 10, Inference (avg): 20"; exit 0 ;;\nesac\nsleep 0.3\ncat ${root}/fixture.txt\n`,
     { mode: 0o755 },
   );
   store = new Store(path.join(root, 'h.sqlite'));
@@ -229,6 +230,18 @@ describe('Android target (stand-in shell)', () => {
     expect(err.error.message).toMatch(/NNAPI delegate was not applied on SERIAL1: Though NNAPI delegate is explicitly applied, the model graph will not be executed by the delegate\. The timings kept are of the CPU path/);
     expect(err.partial.trials).toHaveLength(1);
     expect(err.partial.extra?.ran).toMatchObject({ requested: 'nnapi', delegate: 'cpu', share: 0, applied: 'none' });
+  });
+
+  it('a GPU benchmark whose delegate ran no operation fails with the refused operators; a fully delegated one succeeds as GPU', async () => {
+    adb.mode = 'gpu-none';
+    const err = (await target.run(job({ trials: 1, gpu: true }), ctx()).catch((e) => e)) as BenchmarkFailure;
+    expect(err.error.code).toBe('DELEGATE_NOT_APPLIED');
+    expect(err.error.message).toMatch(/GPU delegate was not applied on SERIAL1: No operations will run on the GPU, and all 31 operations will run on the CPU \(AVERAGE_POOL_2D: OP is supported, but tensor type isn't matched!/);
+    expect(err.partial.extra?.ran).toMatchObject({ requested: 'gpu', delegate: 'cpu', share: 0 });
+    adb.mode = 'gpu-full';
+    const ok = await target.run(job({ trials: 1, gpu: true }), ctx());
+    expect(ok.extra.ran).toMatchObject({ requested: 'gpu', delegate: 'gpu', share: 1, applied: 'full' });
+    expect(ok.trials[0].stats).toMatchObject({ count: 50, meanUs: 119375 });
   });
 
   it('refuses to store figures that contradict each other', async () => {

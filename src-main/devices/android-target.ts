@@ -330,10 +330,11 @@ export function whatRan(o: Pick<BenchOptions, 'gpu' | 'nnapi' | 'xnnpack'>, pars
     const none = d?.applied === 'none';
     return { requested, delegate: none ? 'cpu' : 'xnnpack', share: d?.share ?? null, applied: d?.applied ?? null, reason: none ? (d?.note ?? null) : null, unsupported: d?.unsupported ?? [] };
   }
-  if (!d || d.applied === 'none' || d.share === 0) {
+  // Only positive evidence counts as applied: a list of refused operators alone, or silence, is not.
+  if (!d || !(d.applied === 'full' || d.applied === 'partial' || (d.share ?? 0) > 0)) {
     const reason = d?.note ?? (d?.unsupported.length ? `unsupported operations: ${d.unsupported.join('; ')}` : parsed.errors.length ? parsed.errors.slice(-2).join(' ') : 'the runner printed no sign that it applied the delegate');
     const unsupported = d?.unsupported ?? [];
-    return { requested, delegate: 'cpu', share: 0, applied: 'none', reason: unsupported.length && d?.note ? `${reason} (${unsupported.join('; ')})` : reason, unsupported };
+    return { requested, delegate: 'cpu', share: 0, applied: 'none', reason: unsupported.length && d?.note ? `${reason.replace(/\.$/, '')} (${unsupported.join('; ')})` : reason, unsupported };
   }
   return { requested, delegate: requested, share: d.share, applied: d.applied, reason: d.applied === 'partial' ? (d.note ?? (d.unsupported.length ? `unsupported operations: ${d.unsupported.join('; ')}` : null)) : null, unsupported: d.unsupported };
 }

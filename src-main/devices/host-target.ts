@@ -11,6 +11,22 @@ import type { Store } from '../store';
 import { benchmarkOnHost, hostDevice, HOST_SERIAL, describeHost } from './host-runner';
 import { BenchmarkFailure, type BenchmarkTarget, type TargetJob, type TargetResult, type TargetRunContext, type TrialMeasurement } from './target';
 
+/**
+ * Options a job asked for that LiteRT on this computer does not apply (single-threaded WebAssembly
+ * on the CPU, no delegates, no core pinning, no thermal cool-down): named, never silently dropped.
+ */
+export function notAppliedOnHost(o: TargetJob['options']): string[] {
+  const out: string[] = [];
+  if (o.threads !== 1) out.push(`threads (${o.threads} asked; LiteRT here runs on 1 thread)`);
+  if (o.gpu) out.push('GPU delegate');
+  if (o.nnapi) out.push('NNAPI delegate');
+  if (!o.xnnpack) out.push('XNNPACK off (LiteRT here always uses its CPU kernels)');
+  if (o.opProfiling) out.push('per-operator times');
+  if (o.pinBigCores) out.push('core pinning');
+  if (o.cooldownMaxWaitS > 0) out.push('thermal cool-down');
+  return out;
+}
+
 export function createHostTarget(deps: { store: Store }): BenchmarkTarget {
   let deviceId: number | null = null;
   // Registered synchronously so the lab can list it; facts are filled in on first run.
@@ -58,7 +74,8 @@ export function createHostTarget(deps: { store: Store }): BenchmarkTarget {
           trialStats: trials.map((t) => t.stats),
           delegate: 'cpu',
           ran: { requested: 'cpu', delegate: 'cpu', share: null, applied: null, reason: null, unsupported: [] },
-          notApplied: 'threads, GPU, NNAPI, core pinning and cool-down apply to phones only; LiteRT here is single-threaded WebAssembly',
+          // Only the options this target applies are used; the others, if asked for, are named here.
+          notApplied: notAppliedOnHost(options),
           peakMemory: 'LiteRT WebAssembly heap (MiB); the app process peak RSS (not the model alone) in vmHwmKb',
         },
         conditionsBefore: null,

@@ -126,6 +126,20 @@ describe('device lab queue', () => {
     expect(store.benchmarks.trials(id)).toHaveLength(2);
   });
 
+  it('stores a GPU benchmark whose delegate was not applied as failed, labelled by what ran, out of the GPU comparisons', async () => {
+    const r = result([900, 910]);
+    r.extra = { ran: { requested: 'gpu', delegate: 'cpu', share: 0, applied: 'none', reason: 'No operations will run on the GPU', unsupported: [] } };
+    targets.set('a', new ScriptedTarget('a', store, async () => {
+      throw new BenchmarkFailure(new AppError('DELEGATE_NOT_APPLIED', 'The GPU delegate was not applied on a: No operations will run on the GPU. The timings kept are of the CPU path.'), r);
+    }));
+    const [id] = await lab.queue({ modelPath: MODEL, targets: ['a'], options: { ...defaultBenchOptions, gpu: true } });
+    const b = await lab.wait(id);
+    expect(b).toMatchObject({ status: 'failed', ranDelegate: 'cpu', delegatedShare: 0, latencyUs: 905 });
+    expect(b.error).toMatch(/^The GPU delegate was not applied/);
+    expect(lab.detail(id).stats).toMatchObject({ errorCode: 'DELEGATE_NOT_APPLIED' });
+    expect(store.benchmarks.trials(id)).toHaveLength(2);
+  });
+
   it('refuses files that are not TFLite models, with a message that says so', async () => {
     targets.set('a', new ScriptedTarget('a', store, async () => result([1])));
     const bad = path.join(dir, 'x.tflite');

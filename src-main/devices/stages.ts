@@ -44,8 +44,13 @@ export const stages: StageRegistry = {
         metrics[`${t}.latencyMs`] = b.latencyUs !== null ? b.latencyUs / 1000 : null;
         metrics[`${t}.ciLowMs`] = b.ciLowUs !== null ? b.ciLowUs / 1000 : null;
         metrics[`${t}.ciHighMs`] = b.ciHighUs !== null ? b.ciHighUs / 1000 : null;
+        metrics[`${t}.ciCoverage`] = b.ciCoverage;
         metrics[`${t}.cv`] = b.cv;
+        // A peak of the named kind (MiB), never a delta; what ran, as the runner reported it.
         metrics[`${t}.peakMemMb`] = b.peakMemMb;
+        metrics[`${t}.peakMemKind`] = b.peakMemKind;
+        metrics[`${t}.ranOn`] = b.ranDelegate;
+        metrics[`${t}.delegatedShare`] = b.delegatedShare;
       } else {
         failures.push(`${t}: ${b.error ?? b.status}`);
         ctx.log('warn', `Benchmark on ${t} ${b.status}: ${b.error ?? ''}`);

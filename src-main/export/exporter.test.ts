@@ -7,6 +7,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { seeded } from '../../test/helpers/seeded';
 import { TfliteReference } from '../../test/helpers/tflite-reference';
 import { calibrateMinMax } from '../compress/quantize/minmax';
+import { quantizeBias } from '../compress/quantize/params';
 import { buildTemplate, HardSwish, ScaleShift } from '../models';
 import { initBackend } from '../tf';
 import { buildTflite, toFloat16Bits } from './exporter';
@@ -146,6 +147,27 @@ describe('exporter', () => {
     const built = buildTflite(model, { precision: 'int8', quant: calibrateMinMax(model, { x, n: 40, sampleShape: [8] }).params });
     expect(built.ops.map((o) => o.op)).toEqual(['QUANTIZE', 'FULLY_CONNECTED', 'FULLY_CONNECTED', 'DEQUANTIZE']);
     await expectLiteRtWithinOneStep(built.bytes, x, 8);
+  });
+
+  it('writes INT8 biases with quantizeBias: half away from zero on the float32 scale product (as the simulator does)', () => {
+    const model = buildTemplate({ template: 'mlp', inputShape: [8], numClasses: 3, hidden: [4], seed: 1 });
+    const x = Float32Array.from({ length: 20 * 8 }, (_, i) => Math.sin(i * 1.37) * 2);
+    const params = calibrateMinMax(model, { x, n: 20, sampleShape: [8] }).params;
+    const dense = model.layers.find((l) => l.getClassName() === 'Dense')!;
+    // Input scale 0.5 and weight scale 0.25: the bias scale is 0.125, so these biases are exact ties.
+    params.activations[model.layers[0].name] = { scale: 0.5, zeroPoint: 0, min: -64, max: 63.5 };
+    params.weights = { ...params.weights, [dense.name]: { scales: [0.25] } };
+    const [kernel] = dense.getWeights();
+    dense.setWeights([kernel, tf.tensor1d([-0.3125, 0.3125, -0.1875, 0.0625])]);
+    const built = buildTflite(model, { precision: 'int8', quant: params });
+    const ref = new TfliteReference(built.bytes);
+    const fc = ref.model.operators.find((o) => ref.model.tensors[o.outputs[0]] && o.inputs.length === 3)!;
+    const biasTensor = ref.model.tensors[fc.inputs[2]];
+    const ints = Array.from(new Int32Array(ref.model.buffers[biasTensor.buffer].slice().buffer));
+    // -2.5 → -3 (Math.round gave -2), 2.5 → 3, -1.5 → -2 (Math.round gave -1), 0.5 → 1.
+    expect(ints).toEqual([-3, 3, -2, 1]);
+    expect(ints).toEqual(Array.from(quantizeBias([-0.3125, 0.3125, -0.1875, 0.0625], 0.5, [0.25]).q));
+    expect(biasTensor.quant?.scale).toEqual([0.125]);
   });
 
   it('LiteRT reports a file XNNPack refuses (requantization scale ≥ 256) instead of returning stale outputs', async () => {

@@ -28,6 +28,7 @@ import {
   WEIGHT_QMAX,
   type ActivationQuant,
   type QuantParams,
+  quantizeBias,
   requantizableOutput,
   validateQuantParams,
   weightScale,
@@ -315,8 +316,7 @@ function lower(g: IrGraph, opts: ExportOptions & { precision: ExportPrecision },
     const wq: FbQuant = { scale: scales, zeroPoint: scales.map(() => 0), quantizedDimension: perChannel && depthwise ? 3 : 0 };
     const w = b.tensor(`${name}/weights`, op.weightShape, TensorType.INT8, bytesOf(qw), wq);
     if (precision === 'int8-dynamic') return { w, bias: b.tensor(`${name}/bias`, [channels], TensorType.FLOAT32, bytesOf(op.bias)), perChannel };
-    const biasScales = Array.from({ length: channels }, (_, c) => inputScale * scales[perChannel ? c : 0]);
-    const qb = Int32Array.from(op.bias, (v, c) => Math.max(-(2 ** 31), Math.min(2 ** 31 - 1, Math.round(v / biasScales[c]))));
+    const { q: qb, scales: biasScales } = quantizeBias(op.bias, inputScale, perChannel ? scales : [scales[0]]);
     const bias = b.tensor(`${name}/bias`, [channels], TensorType.INT32, bytesOf(qb), {
       scale: perChannel ? biasScales : [biasScales[0]],
       zeroPoint: (perChannel ? biasScales : [0]).map(() => 0),

@@ -3,6 +3,7 @@ import { AppError } from '../../src-shared/errors';
 import type { exportMethods } from '../../src-shared/contract/export';
 import type { Handlers } from '../../src-shared/rpc';
 import { defaultBenchOptions, labFor } from '../devices';
+import type { BenchOptions } from '../devices/target';
 import { hostDevice, HOST_SERIAL } from '../devices/host-runner';
 import type { LatencyStats } from '../../src-shared/types';
 import type { CallContext, HostDeps } from '../host/context';
@@ -10,6 +11,11 @@ import { initBackend } from '../tf';
 import { inspectTflite } from './inspect';
 import { modelGraphOf } from './model-graph';
 import { exportModelArtifact, importTfliteArtifact, recordDesktopAccuracy } from './service';
+
+/** "Run on this computer": the profile's options and defaults, so both paths measure the same way. */
+export function hostBenchOptions(a: { warmup: number; runs: number; trials: number }): BenchOptions {
+  return { ...defaultBenchOptions, warmup: a.warmup, runs: a.runs, trials: a.trials };
+}
 
 export function exportHandlers(deps: HostDeps): Handlers<typeof exportMethods, CallContext> {
   const { store, paths } = deps;
@@ -46,7 +52,7 @@ export function exportHandlers(deps: HostDeps): Handlers<typeof exportMethods, C
       if (!artifact) throw new AppError('NOT_FOUND', `There is no artifact ${a.artifactId}.`);
       if (artifact.format !== 'tflite') throw new AppError('INVALID_ARGS', `Artifact "${artifact.name}" is a TF.js model; export it to .tflite first, then run the file.`);
       const lab = labFor(deps);
-      const options = { ...defaultBenchOptions, warmup: a.warmup, runs: a.runs, trials: 1 };
+      const options = hostBenchOptions(a);
       const [id] = await lab.queue({ modelPath: artifact.path, artifactId: artifact.id, modelName: artifact.name, targets: [HOST_SERIAL], options });
       const benchmark = await lab.wait(id);
       if (benchmark.status !== 'succeeded') throw new AppError('BENCHMARK_FAILED', benchmark.error ?? `The run on this computer ended ${benchmark.status}.`);

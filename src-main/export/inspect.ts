@@ -11,7 +11,7 @@ import { LABELS_FILE, PRODUCER_METADATA_NAME, type ProducerInfo } from './metada
 import { readTfliteMetadata } from './tflite/metadata-read';
 import { METADATA_NAME } from './tflite/schema';
 import { readTflite, type ReadModel } from './tflite/read';
-import { readZipEntry } from './zip-read';
+import { readAssociatedFile, readZipEntry } from './zip-read';
 
 /** The parts of a TFLITE_METADATA (ModelMetadata) entry the inspector shows; null when unreadable. */
 export function readModelMetadata(data: Uint8Array): TfliteInfo['metadata'] | null {
@@ -78,10 +78,12 @@ export function inspectTfliteBytes(bytes: Uint8Array, name = 'the file'): Tflite
       producer = undefined;
     }
   }
-  const labelsRaw = readZipEntry(bytes, LABELS_FILE);
-  const labels = labelsRaw ? new TextDecoder().decode(labelsRaw).split('\n').filter((l) => l.length) : undefined;
   const tfliteMeta = m.metadata.find((e) => e.name === METADATA_NAME);
   const metadata = tfliteMeta ? readModelMetadata(tfliteMeta.data) : null;
+  // Every file the metadata names must be there (a file cut before its archive is damaged).
+  for (const f of metadata?.associatedFiles ?? []) readAssociatedFile(bytes, f, name);
+  const labelsRaw = readZipEntry(bytes, LABELS_FILE, name);
+  const labels = labelsRaw ? new TextDecoder().decode(labelsRaw).split('\n').filter((l) => l.length) : undefined;
   return {
     name,
     bytes: bytes.length,

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { TfliteGraph } from '../../test/helpers/tflite-builder';
 import { liteRtHeapBytes, loadLiteRt, loadTfliteModel } from './litert-node';
 import { Op, TensorType } from './tflite/schema';
 import { options, serializeModel } from './tflite/write';
@@ -99,6 +100,18 @@ describe('litert-node', () => {
     await expect(model.run([new Int32Array(4)])).rejects.toThrow(/float32/);
     await expect(model.run([])).rejects.toThrow(/1 input/);
     model.close();
+  });
+
+  it('names a custom operator it cannot run, without blaming quantization ranges', async () => {
+    const g = new TfliteGraph();
+    const a = g.value('a', [1, 4]);
+    const b = g.value('b', [1, 4]);
+    g.op('CUSTOM:MyVendorOp', [a], [b]);
+    const m = await loadTfliteModel(g.bytes([a], [b]));
+    const err = await m.run([new Float32Array(4)]).catch((e) => e);
+    m.close();
+    expect(err.message).toMatch(/the model uses the custom operator "MyVendorOp", which is not part of TFLite/);
+    expect(err.message).not.toMatch(/quantization|calibrat/);
   });
 
   it('explains a file that is not a model', async () => {

@@ -211,6 +211,14 @@ export async function loadTfliteModel(pathOrBytes: string | Uint8Array): Promise
         // When an operator fails to prepare (XNNPack refusing its parameters), LiteRT.js logs
         // "Failed to allocate tensors" yet resolves with whatever its output buffers held.
         const failed = loggedSince(runMark).filter((l) => l.startsWith('ERROR'));
+        const custom = failed.map((l) => /unresolved custom op: (.+?)\.?$/.exec(l)?.[1]).filter(Boolean);
+        if (custom.length) {
+          throw new AppError(
+            'UNSUPPORTED',
+            `${what} uses the custom operator ${[...new Set(custom)].map((c) => `"${c}"`).join(', ')}, which is not part of TFLite: LiteRT cannot run it, and neither can a phone's TFLite unless the app registers that operator. Convert the model with TFLite's builtin operators only.`,
+            { ops: [...new Set(custom)] },
+          );
+        }
         if (failed.length) {
           throw new AppError(
             'UNSUPPORTED',

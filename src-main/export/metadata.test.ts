@@ -163,6 +163,18 @@ describe('drop-in export metadata', () => {
     expect(new TextDecoder().decode(readZipEntry(bytes, 'labels.txt')!)).toBe(labels);
   });
 
+  it('a file cut before its labels archive is refused as damaged, not read as a model without labels', () => {
+    const model = smallImageModel([12, 12, 3]);
+    const meta = { labels: ['a', 'b'], input: convention(UNIT_RANGE_NORMALIZATION, [12, 12], 3), output: 'probabilities' as const };
+    const bytes = buildTflite(model, { precision: 'fp32', metadata: metadataFor(null, undefined, meta) }).bytes;
+    model.dispose();
+    const v = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    const firstLocalHeader = v.getUint32(v.getUint32(bytes.length - 22 + 16, true) + 42, true);
+    expect(inspectTfliteBytes(bytes, 'whole.tflite').labels).toEqual(['a', 'b']);
+    const cut = bytes.slice(0, firstLocalHeader);
+    expect(() => inspectTfliteBytes(cut, 'cut.tflite')).toThrow(/cut\.tflite: its TFLite metadata names the file "labels\.txt", but the model ends before the archive that holds it; the file was cut short or damaged/);
+  });
+
   it("carries an imported model's convention (Teachable Machine: mean 127.5, std 127.5 → [-1, 1]), grayscale size, non-ASCII labels and the output kind", async () => {
     const model = smallImageModel([20, 16, 1]);
     const meta = { labels: ['空', '少し', '満杯'], input: convention(SIGNED_UNIT_NORMALIZATION, [20, 16], 1), output: 'probabilities' as const };

@@ -8,7 +8,10 @@ import { recipeSchema, type Recipe } from '../../src-shared/recipe';
 import { defaultBenchOptions } from '../devices';
 import { Adbc } from '../devices/adb';
 import { describeHost, latencyStats, runOnHost } from '../devices/host-runner';
-import { createHostTarget } from '../devices/host-target';
+import { createHostTarget, notAppliedOnHost } from '../devices/host-target';
+import { benchOptionsSchema } from '../../src-shared/contract/devices';
+import { exportMethods } from '../../src-shared/contract/export';
+import { hostBenchOptions } from './handlers';
 import { DeviceLab } from '../devices/lab';
 import { EventBus } from '../host/events';
 import type { LatencyStats } from '../../src-shared/types';
@@ -129,6 +132,16 @@ describe('export service', () => {
     } finally {
       await lab.close();
     }
+  });
+
+  it('"Run on this computer" measures as "Profile on device → This computer" does, and names the options it does not apply', () => {
+    const args = exportMethods['host.benchmark'].args.parse({ artifactId: 1 });
+    // The same defaults as a profile job: K trials (the median of trial means), warm-up, N runs.
+    expect(hostBenchOptions(args)).toEqual(benchOptionsSchema.parse({}));
+    expect(hostBenchOptions(args).trials).toBeGreaterThan(1);
+    expect(notAppliedOnHost(benchOptionsSchema.parse({}))).toEqual(['threads (4 asked; LiteRT here runs on 1 thread)', 'core pinning', 'thermal cool-down']);
+    expect(notAppliedOnHost(benchOptionsSchema.parse({ threads: 1, pinBigCores: false, cooldownMaxWaitS: 0 }))).toEqual([]);
+    expect(notAppliedOnHost(benchOptionsSchema.parse({ threads: 1, pinBigCores: false, cooldownMaxWaitS: 0, gpu: true, xnnpack: false }))).toEqual(['GPU delegate', 'XNNPACK off (LiteRT here always uses its CPU kernels)']);
   });
 
   it('computes percentiles from the samples', () => {

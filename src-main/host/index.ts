@@ -61,9 +61,16 @@ export function createHost(opts: HostOptions): Host {
   };
   void refreshAdb();
   if (opts.warmBackend !== false) {
-    void import('../tf')
-      .then((m) => m.initBackend())
-      .then(({ info }) => {
+    // Where tfjs-node is installed, the first start times it against wasm on the demo's model
+    // (recorded in the data folder; later starts read the record) and the status bar says why.
+    void import('../compress/train/backend-probe')
+      .then(async (m) => {
+        const { info } = await (await import('../tf')).initBackend();
+        backend = info;
+        publishStatus();
+        return m.chooseBackendFor(m.defaultProbeModel(), (await import('../tf/backend-choice')).ProbeRecords.inDataDir(paths.dataDir));
+      })
+      .then((info) => {
         backend = info;
         publishStatus();
       })

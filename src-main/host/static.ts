@@ -35,7 +35,29 @@ export function contentSecurityPolicy(wsOrigin?: string): string {
 }
 
 export function staticHandler(root: string) {
-  const rootResolved = path.resolve(root);
+  const serve = serveStatic(path.resolve(root));
+  // Any request, however malformed, gets an answer; none may throw out of the handler (an uncaught
+  // exception there ends the server process and the pipeline it runs).
+  return (req: http.IncomingMessage, res: http.ServerResponse): void => {
+    try {
+      serve(req, res);
+    } catch {
+      if (!res.headersSent) res.writeHead(400, { 'content-type': 'text/plain' });
+      res.end('Bad request');
+    }
+  };
+}
+
+/** The request path decoded, or null when it is not valid percent-encoded UTF-8 (`/%`, `/%zz`). */
+function decodedPath(url: string | undefined): string | null {
+  try {
+    return decodeURIComponent(new URL(url ?? '/', 'http://127.0.0.1').pathname);
+  } catch {
+    return null;
+  }
+}
+
+function serveStatic(rootResolved: string) {
   return (req: http.IncomingMessage, res: http.ServerResponse): void => {
     if (!isLoopbackHost(req.headers.host)) {
       res.writeHead(403, { 'content-type': 'text/plain' }).end('Forbidden host');
@@ -45,8 +67,11 @@ export function staticHandler(root: string) {
       res.writeHead(405, { allow: 'GET, HEAD' }).end();
       return;
     }
-    const url = new URL(req.url ?? '/', 'http://127.0.0.1');
-    let rel = decodeURIComponent(url.pathname);
+    let rel = decodedPath(req.url);
+    if (rel === null || rel.includes('\0')) {
+      res.writeHead(400, { 'content-type': 'text/plain' }).end('Bad request: the path is not valid percent-encoded UTF-8');
+      return;
+    }
     if (rel === '/' || rel === '') rel = '/index.html';
     const file = path.resolve(rootResolved, '.' + rel);
     if (!file.startsWith(rootResolved + path.sep)) {

@@ -86,4 +86,8 @@ describe('static files', () => {
     expect((await get('/%2e%2e/pb-secret.txt')).body).not.toContain('secret');
     expect((await get('/', 'attacker.example')).status).toBe(403);
   });
+  it('answers a malformed path with 400 and keeps serving (GET /% used to end the process)', async () => {
+    for (const bad of ['/%', '/%zz', '/%E0%A4%A', '/a%00b']) expect((await get(bad)).status, bad).toBe(400);
+    expect((await get('/')).status).toBe(200);
+  });
 });

@@ -16,6 +16,7 @@ export function pipelineHandlers(deps: HostDeps): Handlers<typeof pipelineMethod
     spawn: deps.opts.spawnWorker,
     stagesModule: deps.opts.stagesModule,
     hostServices: { ...devicesHostServices(deps) },
+    onBackend: (info) => deps.patchStatus({ backend: info }),
   });
   deps.onClose(() => service.close());
   return {

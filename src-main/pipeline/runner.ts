@@ -39,10 +39,11 @@ async function run(store: Store, msg: StartMessage, signal: AbortSignal, send: (
   const recipe: Recipe = checked.recipe;
   const registry = (msg.stagesModule ? await import(/* @vite-ignore */ msg.stagesModule) : await import('./stages')).stages as StageRegistry;
 
-  // Every run records the compute backend it trained on (and its thread count).
+  // Every run records the compute backend it trained on (and its thread count); where tfjs-node is
+  // installed, a timed probe of the run's model picks it or wasm (recorded, reused next time).
   if (recipe.stages.some((s) => s.kind !== 'profile')) {
-    const { initBackend } = await import('../tf');
-    const { info } = await initBackend();
+    const { chooseRunBackend } = await import('../compress/train/backend-probe');
+    const info = await chooseRunBackend(recipe, paths.dataDir);
     store.runs.setStatus(msg.runId, 'running', { error: null, backend: info.name ?? undefined, backendThreads: info.threads ?? undefined });
     send({ type: 'backend', info });
   } else {

@@ -6,6 +6,7 @@
 import crypto from 'node:crypto';
 import type { RunProgress } from '../../src-shared/contract/pipeline';
 import { AppError, toErrorInfo } from '../../src-shared/errors';
+import type { BackendInfo } from '../../src-shared/types';
 import { type RecipeIssue, validateRecipe } from '../../src-shared/recipe';
 import type { EventBus } from '../host/events';
 import type { AppPaths } from '../host/paths';
@@ -26,6 +27,8 @@ export interface PipelineOptions {
   cancelGraceMs?: number;
   /** Services stages may ask the host for (worker `host-request`), by name. */
   hostServices?: Record<string, HostService>;
+  /** The backend a run trains on, and why (for the status bar). */
+  onBackend?: (info: BackendInfo) => void;
 }
 
 /** Work a stage asks the host process to do (e.g. the device lab queuing benchmarks). */
@@ -180,6 +183,7 @@ export class PipelineService {
           bus.emit('run.log', { runId: next.runId, level: msg.level, message: msg.message });
           break;
         case 'backend':
+          this.opts.onBackend?.(msg.info);
           break;
         case 'done':
           done = true;

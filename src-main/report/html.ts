@@ -3,7 +3,7 @@
  * artifacts, and the benchmarks of its artifacts. No scripts, no external resources, so it opens
  * anywhere and can be attached to a ticket or an email.
  */
-import { formatBytes, formatCount, formatDuration } from '../../src-shared/format';
+import { formatBytes, formatCount, formatDuration, formatPeakMem } from '../../src-shared/format';
 import { formatMetric, listedMetrics } from '../../src-shared/metric-labels';
 import { runSummary } from '../../src-shared/run-summary';
 import type { RunDetail } from '../../src-shared/types';
@@ -67,11 +67,11 @@ export function runReportHtml(store: Store, run: RunDetail): string {
 
   const benches = run.artifacts.flatMap((a) => store.benchmarks.list({ artifactId: a.id, limit: 100, offset: 0 }).items.map((b) => ({ a, b })));
   const benchHtml = benches.length
-    ? `<h2>Benchmarks</h2><table><tr><th>Artifact</th><th>Device</th><th>Status</th><th>Config</th><th>Median latency</th><th>95 % interval</th><th>Run-to-run variation (CV)</th><th>Peak memory</th><th>Runner SHA-256</th></tr>${benches
+    ? `<h2>Benchmarks</h2><table><tr><th>Artifact</th><th>Device</th><th>Status</th><th>Config</th><th>Latency (median of trials)</th><th>Interval (coverage)</th><th>Run-to-run variation (CV)</th><th>Peak memory</th><th>Runner SHA-256</th></tr>${benches
         .map(({ a, b }) => {
           const d = store.devices.get(b.deviceId);
           const dev = d ? (d.kind === 'host' ? 'This computer' : `${d.manufacturer ?? ''} ${d.model ?? d.serial}`) : `#${b.deviceId}`;
-          return `<tr><td>${esc(a.name)}</td><td>${esc(dev)}</td><td>${esc(b.status)}${b.error ? ` — ${esc(b.error)}` : ''}</td><td class="mono">${esc(JSON.stringify(b.config))}</td><td>${b.latencyUs !== null ? `${(b.latencyUs / 1000).toFixed(3)} ms` : '—'}</td><td>${b.ciLowUs !== null && b.ciHighUs !== null ? `${(b.ciLowUs / 1000).toFixed(3)}–${(b.ciHighUs / 1000).toFixed(3)} ms` : '—'}</td><td>${formatMetric('cv', b.cv)}</td><td>${formatMetric('peakMemMb', b.peakMemMb)}</td><td class="mono">${esc(b.runnerSha256 ?? '—')}</td></tr>`;
+          return `<tr><td>${esc(a.name)}</td><td>${esc(dev)}</td><td>${esc(b.status)}${b.error ? ` — ${esc(b.error)}` : ''}</td><td class="mono">${esc(JSON.stringify(b.config))}</td><td>${b.latencyUs !== null ? `${(b.latencyUs / 1000).toFixed(3)} ms` : '—'}</td><td>${b.ciLowUs !== null && b.ciHighUs !== null ? `${(b.ciLowUs / 1000).toFixed(3)}–${(b.ciHighUs / 1000).toFixed(3)} ms${b.ciCoverage !== null ? ` (${(b.ciCoverage * 100).toFixed(1)} %)` : ''}` : '—'}</td><td>${formatMetric('cv', b.cv)}</td><td>${esc(formatPeakMem(b.peakMemMb, b.peakMemKind))}</td><td class="mono">${esc(b.runnerSha256 ?? '—')}</td></tr>`;
         })
         .join('')}</table>`
     : '';

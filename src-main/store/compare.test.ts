@@ -21,9 +21,10 @@ function runWithTflite(name: string, accuracy: number) {
   return { runId, artifactId };
 }
 
-function bench(artifactId: number, deviceId: number, latencyUs: number, half: number, config: Record<string, unknown> = { threads: 4, xnnpack: true }) {
+function bench(artifactId: number, deviceId: number, latencyUs: number, half: number, config: Record<string, unknown> = { threads: 4, xnnpack: true }, o: { cv?: number; trials?: number; ranDelegate?: 'cpu' | 'gpu' | 'nnapi' | 'xnnpack' } = {}) {
   const b = store.benchmarks.create({ artifactId, deviceId, config });
-  store.benchmarks.finish(b, { status: 'succeeded', latencyUs, ciLowUs: latencyUs - half, ciHighUs: latencyUs + half, cv: 0.01 });
+  const trials = Array.from({ length: o.trials ?? 6 }, () => ({ meanUs: latencyUs }));
+  store.benchmarks.finish(b, { status: 'succeeded', latencyUs, ciLowUs: latencyUs - half, ciHighUs: latencyUs + half, cv: o.cv ?? 0.01, ranDelegate: o.ranDelegate }, trials);
   return b;
 }
 
@@ -48,7 +49,30 @@ describe('compare queries', () => {
     expect(store.compare.rows({ limit: 100, artifactIds: [unbenched] })).toHaveLength(1);
   });
 
-  it('flags a trend point only when the change exceeds the combined 95 % intervals', () => {
+  it('filters and labels by what ran: a GPU benchmark whose delegate was not applied is CPU', () => {
+    const phone = store.devices.upsert('SER', 'android');
+    const { artifactId } = runWithTflite('chain', 0.9);
+    bench(artifactId, phone, 900, 10, { threads: 4, gpu: true }, { ranDelegate: 'cpu' });
+    bench(artifactId, phone, 400, 10, { threads: 4, gpu: true }, { ranDelegate: 'gpu' });
+    expect(store.compare.rows({ limit: 10, delegate: 'gpu', includeUnbenchmarked: false }).map((r) => r.latencyUs)).toEqual([400]);
+    expect(store.compare.rows({ limit: 10, delegate: 'cpu', includeUnbenchmarked: false }).map((r) => [r.delegate, r.latencyUs])).toEqual([['cpu', 900]]);
+  });
+
+  it('says "too noisy to tell" instead of flagging when either side has few trials or a high CV', () => {
+    const phone = store.devices.upsert('SER', 'android');
+    // The observed case: the same file twice on a loaded host, CV 43 % and 60 %, 2 trials each.
+    for (const [lat, cv] of [[170, 0.43], [1030, 0.6]]) bench(runWithTflite('noisy', 0.9).artifactId, phone, lat, 5, undefined, { cv, trials: 2 });
+    // Steady sides but one with 3 trials only.
+    bench(runWithTflite('noisy', 0.9).artifactId, phone, 2000, 5, undefined, { cv: 0.01, trials: 3 });
+    bench(runWithTflite('noisy', 0.9).artifactId, phone, 3000, 5, undefined, { cv: 0.01, trials: 6 });
+    bench(runWithTflite('noisy', 0.9).artifactId, phone, 4000, 5, undefined, { cv: 0.01, trials: 6 });
+    const s = store.compare.series({ runName: 'noisy', artifactName: 'student-int8.tflite', deviceId: phone, metric: 'latencyUs' });
+    expect(s.map((p) => p.change)).toEqual([null, 'too-noisy', 'too-noisy', 'too-noisy', 'changed']);
+    expect(s.map((p) => p.flagged)).toEqual([false, false, false, false, true]);
+    expect(s[1]).toMatchObject({ cv: 0.6, trials: 2 });
+  });
+
+  it('flags a trend point only when the change exceeds the combined intervals', () => {
     const phone = store.devices.upsert('SER', 'android');
     const points = [
       [1000, 20], // first point: never flagged
@@ -64,6 +88,7 @@ describe('compare queries', () => {
     const s = store.compare.series({ runName: 'lineage', artifactName: 'student-int8.tflite', deviceId: phone, metric: 'latencyUs' });
     expect(s.map((p) => p.value)).toEqual([1000, 1030, 1100, 1095, 1000]);
     expect(s.map((p) => p.flagged)).toEqual([false, false, true, false, true]);
+    expect(s.map((p) => p.change)).toEqual([null, 'no-change', 'changed', 'no-change', 'changed']);
     const acc = store.compare.series({ runName: 'lineage', artifactName: 'student-int8.tflite', deviceId: null, metric: 'accuracy' });
     expect(acc.length).toBeGreaterThanOrEqual(5);
     expect(acc.every((p) => !p.flagged)).toBe(true);

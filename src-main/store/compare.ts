@@ -3,10 +3,15 @@
  * and must stay fast with thousands of rows: everything is one indexed SQL statement.
  */
 import type { CompareRow, Delegate, Lineage, TrendMetric, TrendPoint } from '../../src-shared/types';
+import { TREND_MAX_CV, TREND_MIN_TRIALS } from '../../src-shared/trend-rules';
 import type { DB } from './db';
 
-/** Delegate from a benchmark's config (same keys as the profile stage: gpu, nnapi, xnnpack). */
+/**
+ * What ran the benchmark: the delegate the runner reported (ran_delegate), else, for rows stored
+ * before that was recorded, the one asked for in its config (gpu, nnapi, xnnpack keys).
+ */
 const DELEGATE_SQL = `CASE
+  WHEN b.ran_delegate IS NOT NULL THEN b.ran_delegate
   WHEN json_extract(b.config_json, '$.gpu') = 1 THEN 'gpu'
   WHEN json_extract(b.config_json, '$.nnapi') = 1 THEN 'nnapi'
   WHEN json_extract(b.config_json, '$.xnnpack') = 0 THEN 'cpu'
@@ -67,7 +72,9 @@ export class CompareQueries {
              a.sparsity, a.macs, a.metrics_json,
              b.id AS benchmarkId, b.device_id AS deviceId, ${DEVICE_NAME_SQL} AS deviceName,
              json_extract(b.config_json, '$.threads') AS threads, ${DELEGATE_SQL} AS delegate,
-             b.latency_us AS latencyUs, b.ci_low_us AS ciLowUs, b.ci_high_us AS ciHighUs, b.cv, b.peak_mem_mb AS peakMemMb,
+             b.delegated_share AS delegatedShare,
+             b.latency_us AS latencyUs, b.ci_low_us AS ciLowUs, b.ci_high_us AS ciHighUs, b.ci_coverage AS ciCoverage, b.cv,
+             b.peak_mem_mb AS peakMemMb, b.peak_mem_kind AS peakMemKind,
              coalesce(b.finished_at, a.created_at) AS measuredAt
       FROM artifacts a
       LEFT JOIN runs r ON r.id = a.run_id
@@ -99,9 +106,12 @@ export class CompareQueries {
   }
 
   /**
-   * One metric over time for a lineage. A point is flagged when its change from the previous
-   * point exceeds the two points' combined 95 % intervals (half-widths added), i.e. their
-   * intervals do not overlap; metrics without an interval are never flagged.
+   * One metric over time for a lineage. A latency point says whether it changed from the previous
+   * one only when both have at least TREND_MIN_TRIALS trials and a CV of trial means at most
+   * TREND_MAX_CV: then "changed" when the change exceeds the two intervals' half-widths added (they
+   * do not overlap), else "no change"; otherwise "too noisy to tell". Peak memory is compared only
+   * between points of the same kind (never a runner peak against a runtime heap); metrics without an
+   * interval are never judged.
    */
   series(q: { runName: string; artifactName: string; deviceId: number | null; metric: TrendMetric }): TrendPoint[] {
     const bench = q.metric === 'latencyUs' || q.metric === 'peakMemMb';
@@ -115,25 +125,35 @@ export class CompareQueries {
             : q.metric === 'gzipBytes'
               ? 'a.gzip_bytes'
               : `json_extract(a.metrics_json, '$.${q.metric}')`;
+    const lat = q.metric === 'latencyUs';
     const rows = this.db
       .prepare(
         `SELECT coalesce(b.finished_at, a.created_at) AS at, ${value} AS value,
-                ${q.metric === 'latencyUs' ? 'b.ci_low_us' : 'NULL'} AS low, ${q.metric === 'latencyUs' ? 'b.ci_high_us' : 'NULL'} AS high,
+                ${lat ? 'b.ci_low_us' : 'NULL'} AS low, ${lat ? 'b.ci_high_us' : 'NULL'} AS high, ${lat ? 'b.ci_coverage' : 'NULL'} AS coverage,
+                ${bench ? 'b.cv' : 'NULL'} AS cv, ${bench ? '(SELECT count(*) FROM benchmark_trials t WHERE t.benchmark_id = b.id)' : 'NULL'} AS trials,
+                ${q.metric === 'peakMemMb' ? 'b.peak_mem_kind' : 'NULL'} AS kind,
                 a.run_id AS runId, a.id AS artifactId, b.id AS benchmarkId
          FROM artifacts a JOIN runs r ON r.id = a.run_id
          ${bench || q.deviceId !== null ? 'JOIN' : 'LEFT JOIN'} benchmarks b ON b.artifact_id = a.id AND b.status = 'succeeded' ${q.deviceId !== null ? 'AND b.device_id = @deviceId' : ''}
          WHERE r.name = @runName AND a.name = @artifactName AND ${value} IS NOT NULL
          ORDER BY at, a.id, b.id`,
       )
-      .all({ runName: q.runName, artifactName: q.artifactName, deviceId: q.deviceId }) as Omit<TrendPoint, 'flagged'>[];
+      .all({ runName: q.runName, artifactName: q.artifactName, deviceId: q.deviceId }) as Omit<TrendPoint, 'flagged' | 'change'>[];
     return rows.map((p, i) => {
       const prev = rows[i - 1];
-      let flagged = false;
-      if (prev && p.low !== null && p.high !== null && prev.low !== null && prev.high !== null) {
-        const half = (p.high - p.low) / 2 + (prev.high - prev.low) / 2;
-        flagged = Math.abs(p.value - prev.value) > half;
-      }
-      return { ...p, flagged };
+      const change = prev ? trendChange(prev, p, q.metric) : null;
+      return { ...p, change, flagged: change === 'changed' };
     });
   }
+}
+
+type SeriesPoint = Pick<TrendPoint, 'value' | 'low' | 'high' | 'cv' | 'trials' | 'kind'>;
+
+export function trendChange(prev: SeriesPoint, p: SeriesPoint, metric: TrendMetric): TrendPoint['change'] {
+  if (metric === 'peakMemMb') return prev.kind !== p.kind ? 'not-comparable' : null;
+  if (metric !== 'latencyUs') return null;
+  const steady = (x: SeriesPoint) => (x.trials ?? 0) >= TREND_MIN_TRIALS && x.cv !== null && x.cv !== undefined && x.cv <= TREND_MAX_CV && x.low !== null && x.high !== null;
+  if (!steady(prev) || !steady(p)) return 'too-noisy';
+  const half = (p.high! - p.low!) / 2 + (prev.high! - prev.low!) / 2;
+  return Math.abs(p.value - prev.value) > half ? 'changed' : 'no-change';
 }

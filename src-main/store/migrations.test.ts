@@ -62,6 +62,42 @@ describe('migrations', () => {
     fs.rmSync(dir, { recursive: true, force: true });
   });
 
+  it('backs an existing history up before migrating it, and migrates under the write lock', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pb-mig-'));
+    const file = path.join(dir, 'history.sqlite');
+    const db = new Database(file);
+    migrate(db, 2);
+    db.prepare(`INSERT INTO settings (key, value_json, updated_at) VALUES ('k', '"before"', 1)`).run();
+    // Another process holding the write lock: the migration waits for it instead of racing it.
+    const other = new Database(file);
+    other.pragma('busy_timeout = 0');
+    db.pragma('busy_timeout = 0');
+    other.prepare('BEGIN IMMEDIATE').run();
+    expect(() => migrate(db)).toThrow(/locked|busy/i);
+    expect(db.pragma('user_version', { simple: true })).toBe(2);
+    other.prepare('ROLLBACK').run();
+    other.close();
+    expect(migrate(db)).toEqual(migrations.filter((m) => m.version > 2).map((m) => m.version));
+    db.close();
+    const backups = fs.readdirSync(path.join(dir, 'backups'));
+    // One copy per attempt, each the version-2 history as it was.
+    expect(backups.length).toBeGreaterThanOrEqual(1);
+    for (const b of backups) {
+      expect(b).toMatch(new RegExp(`^history-schema-2-before-${latestVersion}-.*\\.sqlite$`));
+      const copy = new Database(path.join(dir, 'backups', b), { readonly: true });
+      expect(copy.pragma('user_version', { simple: true })).toBe(2);
+      expect(copy.prepare(`SELECT value_json v FROM settings WHERE key = 'k'`).get()).toEqual({ v: '"before"' });
+      copy.close();
+    }
+    // A new history has nothing to back up.
+    fs.mkdirSync(path.join(dir, 'fresh'));
+    const fresh = new Database(path.join(dir, 'fresh', 'h.sqlite'));
+    migrate(fresh);
+    fresh.close();
+    expect(fs.existsSync(path.join(dir, 'fresh', 'backups'))).toBe(false);
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
   it('refuse a database from a newer PocketBench', () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pb-mig-'));
     const file = path.join(dir, 'new.sqlite');

@@ -4,6 +4,8 @@
  * crash mid-migration leaves the previous version intact.
  */
 import type { Database } from 'better-sqlite3';
+import fs from 'node:fs';
+import path from 'node:path';
 
 export interface Migration {
   version: number;
@@ -216,27 +218,61 @@ export const migrations: Migration[] = [
         UPDATE benchmarks SET peak_mem_mb = NULL WHERE peak_mem_mb IS NOT NULL AND peak_mem_kind IS NULL;
       `),
   },
+  {
+    version: 4,
+    description: 'reliability: run ids are never reused (a new run must not inherit a deleted run\'s checkpoints or links)',
+    // SQLite reuses the largest rowid + 1 after a delete. AUTOINCREMENT would mean rebuilding `runs`,
+    // whose DROP cascades into stages and artifacts while foreign keys are on (and they cannot be
+    // turned off inside the migration's transaction): a high-water mark kept by a trigger does the same.
+    up: (db) =>
+      db.exec(`
+        CREATE TABLE id_high_water (tbl TEXT PRIMARY KEY, last_id INTEGER NOT NULL);
+        INSERT INTO id_high_water (tbl, last_id) SELECT 'runs', COALESCE(MAX(id), 0) FROM runs;
+        CREATE TRIGGER runs_id_high_water AFTER INSERT ON runs BEGIN
+          UPDATE id_high_water SET last_id = MAX(last_id, NEW.id) WHERE tbl = 'runs';
+        END;
+      `),
+  },
 ];
 
 export const latestVersion = migrations[migrations.length - 1].version;
 
-/** Bring `db` up to `target` (default: latest). Returns the versions applied. */
+/**
+ * Bring `db` up to `target` (default: latest). Returns the versions applied.
+ * An existing history is first copied to `backups/` beside it (`VACUUM INTO`, a consistent snapshot),
+ * and each migration runs under the write lock (BEGIN IMMEDIATE) after re-reading the version, so two
+ * processes opening the same file never both apply one.
+ */
 export function migrate(db: Database, target = latestVersion): number[] {
-  const current = db.pragma('user_version', { simple: true }) as number;
+  const version = () => db.pragma('user_version', { simple: true }) as number;
+  const current = version();
   if (current > latestVersion) {
     throw new Error(
       `This history database was written by a newer PocketBench (schema ${current}, this version knows ${latestVersion}). ` +
         'Update PocketBench, or point it at another data folder.',
     );
   }
+  const pending = migrations.filter((m) => m.version > current && m.version <= target);
+  if (!pending.length) return [];
+  if (current > 0 && db.name !== ':memory:' && !db.memory) backupBeforeMigrating(db, current, pending[pending.length - 1].version);
   const applied: number[] = [];
-  for (const m of migrations) {
-    if (m.version <= current || m.version > target) continue;
+  for (const m of pending) {
     db.transaction(() => {
+      if (version() >= m.version) return; // another process applied it while we waited for the lock
       m.up(db);
       db.pragma(`user_version = ${m.version}`);
-    })();
-    applied.push(m.version);
+      applied.push(m.version);
+    }).immediate();
   }
   return applied;
+}
+
+/** `<folder of the db>/backups/<name>-schema-<from>-before-<to>-<time>.sqlite`. */
+export function backupBeforeMigrating(db: Database, from: number, to: number): string {
+  const dir = path.join(path.dirname(db.name), 'backups');
+  fs.mkdirSync(dir, { recursive: true });
+  const stamp = new Date().toISOString().replace(/[:.]/g, '-');
+  const dest = path.join(dir, `${path.basename(db.name, path.extname(db.name))}-schema-${from}-before-${to}-${stamp}.sqlite`);
+  db.prepare('VACUUM INTO ?').run(dest);
+  return dest;
 }

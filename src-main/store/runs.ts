@@ -103,8 +103,9 @@ export class RunQueries {
     return this.db.transaction(() => {
       const info = this.db
         .prepare(
-          `INSERT INTO runs (name, recipe_json, recipe_hash, seed, status, dataset_id, created_at, app_version, backend, backend_threads)
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+          // The id comes after every id ever used (migration 4), never a deleted run's.
+          `INSERT INTO runs (id, name, recipe_json, recipe_hash, seed, status, dataset_id, created_at, app_version, backend, backend_threads)
+           VALUES (MAX((SELECT last_id FROM id_high_water WHERE tbl = 'runs'), COALESCE((SELECT MAX(id) FROM runs), 0)) + 1, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
         )
         .run(
           run.name,

@@ -82,6 +82,19 @@ describe('Store', () => {
     expect(store.runs.delete(9999).found).toBe(false);
   });
 
+  it('never reuses the id of a deleted run (a new run must not inherit its checkpoints), across reopening', () => {
+    const a = seedRun('a');
+    const b = seedRun('b');
+    store.runs.delete(b);
+    const c = seedRun('c');
+    expect(c).toBeGreaterThan(b);
+    store.runs.delete(c);
+    store.close();
+    store = new Store(path.join(dir, 'h.sqlite'));
+    expect(seedRun('d')).toBeGreaterThan(c);
+    expect(store.runs.get(a)?.name).toBe('a');
+  });
+
   it('upserts devices by serial without losing known facts', () => {
     const id = store.devices.upsert('SER1', 'android', { manufacturer: 'Google', model: 'Pixel 7', abis: ['arm64-v8a'] });
     const again = store.devices.upsert('SER1', 'android', { sdk: 34 });

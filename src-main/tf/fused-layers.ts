@@ -48,7 +48,7 @@ interface DenseLike {
   bias: LayerVariableLike | null;
   invokeCallHook(inputs: unknown, kwargs: unknown): void;
 }
-type Call = (this: unknown, inputs: tf.Tensor | tf.Tensor[], kwargs: unknown) => tf.Tensor | tf.Tensor[];
+export type Call = (this: unknown, inputs: tf.Tensor | tf.Tensor[], kwargs: unknown) => tf.Tensor | tf.Tensor[];
 
 let enabled = true;
 let installed = false;
@@ -66,9 +66,32 @@ function fusedActivation(activation: ActivationLike | null): 'relu' | 'linear' |
   return null;
 }
 
+const tapeOn = () => (tf.engine() as unknown as { isTapeOn(): boolean }).isTapeOn();
+
 /** Whether this call should take the fused path: wasm, a tape recording, and the switch on. */
 function fusing(): boolean {
-  return enabled && tf.getBackend() === 'wasm' && (tf.engine() as unknown as { isTapeOn(): boolean }).isTapeOn();
+  return enabled && tf.getBackend() === 'wasm' && tapeOn();
+}
+
+/** The same test for the other fused layer ops (fused-norm.ts): one switch for all of them. */
+export const fusedLayerTrainingActive = fusing;
+
+/**
+ * Inference (no tape) on wasm: tfjs-layers fuses bias + ReLU into Conv2D itself, but applies ReLU6
+ * as a separate kernel and never fuses a DepthwiseConv2D's bias or activation. A frozen teacher
+ * with its BatchNorm and ReLU6 folded in (compress/distill/frozen-teacher.ts) runs each such layer
+ * as one FusedConv2D / FusedDepthwiseConv2D kernel here (same float32 operations: the bias added to
+ * the product, then the clamp).
+ */
+function fusingInference(activation: 'relu' | 'relu6' | 'linear' | null, hasBias: boolean, depthwise: boolean): boolean {
+  if (!enabled || tf.getBackend() !== 'wasm' || tapeOn() || !activation) return false;
+  return activation === 'relu6' || (depthwise && (hasBias || activation === 'relu'));
+}
+
+/** The activation a fused inference kernel applies (ReLU6 too: no gradient needed), or null. */
+function inferenceActivation(activation: ActivationLike | null): 'relu' | 'relu6' | 'linear' | null {
+  const name = activation?.getClassName();
+  return name === 'Relu6' || name === 'relu6' ? 'relu6' : fusedActivation(activation);
 }
 
 function single(inputs: tf.Tensor | tf.Tensor[]): tf.Tensor | null {
@@ -76,9 +99,8 @@ function single(inputs: tf.Tensor | tf.Tensor[]): tf.Tensor | null {
   return inputs.length === 1 ? inputs[0] : null;
 }
 
-function fusedConvCall(layer: ConvLike, inputs: tf.Tensor | tf.Tensor[]): tf.Tensor | null {
+function fusedConvCall(layer: ConvLike, inputs: tf.Tensor | tf.Tensor[], activation: 'relu' | 'relu6' | 'linear' | null = fusedActivation(layer.activation)): tf.Tensor | null {
   const x = single(inputs);
-  const activation = fusedActivation(layer.activation);
   const dilations = Array.isArray(layer.dilationRate) ? layer.dilationRate : [layer.dilationRate, layer.dilationRate];
   if (!x || x.rank !== 4 || x.dtype !== 'float32' || !activation || layer.rank !== 2 || layer.dataFormat !== 'channelsLast') return null;
   if (dilations.some((d) => d !== 1) || (layer.padding !== 'same' && layer.padding !== 'valid')) return null;
@@ -86,6 +108,21 @@ function fusedConvCall(layer: ConvLike, inputs: tf.Tensor | tf.Tensor[]): tf.Ten
   if (layer.bias) kernelInputs.bias = layer.bias.read();
   const attrs = { strides: layer.strides, pad: layer.padding, dataFormat: 'NHWC', dilations: [1, 1], activation };
   return tf.engine().runKernel(tf.FusedConv2D, kernelInputs, attrs as unknown as NamedAttrMap) as tf.Tensor;
+}
+
+interface DepthwiseLike extends Omit<ConvLike, 'kernel'> {
+  depthwiseKernel: LayerVariableLike;
+}
+
+function fusedDepthwiseCall(layer: DepthwiseLike, inputs: tf.Tensor | tf.Tensor[], activation: 'relu' | 'relu6' | 'linear'): tf.Tensor | null {
+  const x = single(inputs);
+  const dilations = Array.isArray(layer.dilationRate) ? layer.dilationRate : [layer.dilationRate, layer.dilationRate];
+  if (!x || x.rank !== 4 || x.dtype !== 'float32' || layer.dataFormat !== 'channelsLast') return null;
+  if (dilations.some((d) => d !== 1) || (layer.padding !== 'same' && layer.padding !== 'valid')) return null;
+  const kernelInputs: NamedTensorMap = { x, filter: layer.depthwiseKernel.read() };
+  if (layer.bias) kernelInputs.bias = layer.bias.read();
+  const attrs = { strides: layer.strides, pad: layer.padding, dataFormat: 'NHWC', dilations: [1, 1], activation };
+  return tf.engine().runKernel(tf.FusedDepthwiseConv2D, kernelInputs, attrs as unknown as NamedAttrMap) as tf.Tensor;
 }
 
 function fusedDenseCall(layer: DenseLike, inputs: tf.Tensor | tf.Tensor[], kwargs: unknown): tf.Tensor | null {
@@ -157,18 +194,23 @@ function registerGradients(): void {
   });
 }
 
-function layerClass(name: string): { prototype: object } {
+export function layerClass(name: string): { prototype: object } {
   const entry = tf.serialization.SerializationMap.getMap().classNameMap[name] as unknown as [{ prototype: object }] | undefined;
   if (!entry) throw new Error(`tfjs-layers has no ${name} class registered; import @tensorflow/tfjs-layers first`);
   return entry[0];
 }
 
 /** The prototype in the chain of `cls` that defines `call` itself. */
-function ownerOfCall(cls: { prototype: object }): { call: Call } {
+export function ownerOfCall(cls: { prototype: object }): { call: Call } {
   let proto: object | null = cls.prototype;
   while (proto && !Object.prototype.hasOwnProperty.call(proto, 'call')) proto = Object.getPrototypeOf(proto);
   if (!proto) throw new Error('layer class without a call method');
   return proto as { call: Call };
+}
+
+/** The prototype whose `call` a registered tfjs-layers class (by class name) runs. */
+export function layerCallOwner(name: string): { call: Call } {
+  return ownerOfCall(layerClass(name));
 }
 
 /** Patches Conv2D and Dense and registers the fused kernels' gradients, once. */
@@ -181,8 +223,24 @@ export function installFusedLayerTraining(): void {
   const convCall = convOwner.call;
   convOwner.call = function (this: unknown, inputs, kwargs) {
     // Each fused call makes exactly one tensor (the kernel's output), so it needs no tidy.
-    const out = this instanceof (conv2d as unknown as new () => object) && fusing() ? fusedConvCall(this as ConvLike, inputs) : null;
+    let out: tf.Tensor | null = null;
+    if (this instanceof (conv2d as unknown as new () => object)) {
+      const layer = this as ConvLike;
+      if (fusing()) out = fusedConvCall(layer, inputs);
+      else {
+        const act = inferenceActivation(layer.activation);
+        if (fusingInference(act, Boolean(layer.bias), false)) out = fusedConvCall(layer, inputs, act);
+      }
+    }
     return out ?? convCall.call(this, inputs, kwargs);
+  };
+  const depthwise = ownerOfCall(layerClass('DepthwiseConv2D'));
+  const depthwiseCall = depthwise.call;
+  depthwise.call = function (this: unknown, inputs, kwargs) {
+    const layer = this as DepthwiseLike;
+    const act = inferenceActivation(layer.activation);
+    const out = act && fusingInference(act, Boolean(layer.bias), true) ? fusedDepthwiseCall(layer, inputs, act) : null;
+    return out ?? depthwiseCall.call(this, inputs, kwargs);
   };
   const dense = ownerOfCall(layerClass('Dense'));
   const denseCall = dense.call;

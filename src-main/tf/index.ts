@@ -1,1 +1,1 @@
-export { initBackend } from './backend';
+export { initBackend, tfjsNodeState, useBackend } from './backend';

@@ -97,6 +97,11 @@ describe.skipIf(!native.kernels)('native kernels over wasm match the cpu backend
     { name: 'SAME stride 2, multiplier 2', x: [3, 9, 8, 3], filter: [3, 3, 3, 2], strides: 2, pad: 'same' },
     { name: 'VALID stride 2, leftover rows', x: [2, 10, 9, 4], filter: [3, 3, 4, 1], strides: 2, pad: 'valid' },
     { name: 'explicit padding, multiplier 3', x: [1, 8, 8, 2], filter: [5, 5, 2, 3], strides: 2, pad: explicit },
+    // Multiplier 1 (the vector paths): channels a vector and a tail, stride 2 with odd sizes, batch 1.
+    { name: 'SAME stride 2, odd 11x9, 13 channels', x: [2, 11, 9, 13], filter: [3, 3, 13, 1], strides: 2, pad: 'same' },
+    { name: 'SAME stride 2, batch 1, 24 channels (MobileNetV2 α 0.35)', x: [1, 15, 15, 24], filter: [3, 3, 24, 1], strides: 2, pad: 'same' },
+    { name: 'SAME stride 1, 5 channels, 5x5 filter', x: [3, 6, 7, 5], filter: [5, 5, 5, 1], strides: 1, pad: 'same' },
+    { name: 'explicit padding, multiplier 1', x: [2, 8, 8, 16], filter: [3, 3, 16, 1], strides: 2, pad: explicit },
   ];
   const dilatedDw: ConvCase = { name: 'SAME dilation 2, multiplier 2', x: [2, 9, 9, 3], filter: [3, 3, 3, 2], strides: 1, pad: 'same', dilations: 2 };
 

@@ -13,8 +13,9 @@ import { backend_util } from '@tensorflow/tfjs-core';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import type { KernelConfig, KernelFunc, NamedAttrMap, TensorInfo } from '@tensorflow/tfjs-core';
 import type { NativeKernels } from './native';
+import { middleAxes } from './native-training';
 
-type Inputs = Partial<Record<'x' | 'dy' | 'filter' | 'bias' | 'a' | 'b' | 'preluActivationWeights' | 'input', TensorInfo>>;
+type Inputs = Partial<Record<'x' | 'dy' | 'filter' | 'bias' | 'a' | 'b' | 'preluActivationWeights' | 'input' | 'mean' | 'variance' | 'offset' | 'scale', TensorInfo>>;
 interface Args {
   inputs: Inputs;
   backend: BackendWasm;
@@ -170,9 +171,47 @@ const add: Impl = ({ inputs, backend }, native) => {
   const bigTail = big.shape.slice(big.shape.length - tail.length);
   if (cols > 1 && (tail.length > big.shape.length || tail.some((d, i) => d !== bigTail[i]))) return null;
   const out = backend.makeOutput(shape, 'float32');
-  native.addBias(f32(backend, big), f32(backend, small), f32(backend, out), n / cols, cols);
+  // Same shapes (a residual connection): element-wise, in parallel chunks.
+  if (cols === n) native.addSame(f32(backend, a), f32(backend, b), f32(backend, out));
+  else native.addBias(f32(backend, big), f32(backend, small), f32(backend, out), n / cols, cols);
   return out;
 };
+
+/** Batch normalization with given statistics (inference) over the last axis, every parameter of that width. */
+const fusedBatchNorm: Impl = ({ inputs, backend, attrs }, native) => {
+  const { x, mean, variance, offset, scale } = inputs;
+  if (!x || !mean || !variance || !allFloat(x, mean, variance, offset, scale) || x.shape.length < 1) return null;
+  const c = x.shape[x.shape.length - 1];
+  if ([mean, variance, offset, scale].some((t) => t && tf.util.sizeFromShape(t.shape) !== c) || tf.util.sizeFromShape(x.shape) === 0) return null;
+  const out = backend.makeOutput(x.shape, 'float32');
+  native.batchNorm(f32(backend, x), f32(backend, mean), f32(backend, variance), scale ? f32(backend, scale) : null, offset ? f32(backend, offset) : null,
+    f32(backend, out), tf.util.sizeFromShape(x.shape) / c, c, (attrs.varianceEpsilon as number | undefined) ?? 0.001);
+  return out;
+};
+
+/** Mean over contiguous middle axes (global average pooling over H, W); others fall back. */
+const mean: Impl = ({ inputs, backend, attrs }, native) => {
+  const { x } = inputs;
+  if (!x || !allFloat(x) || tf.util.sizeFromShape(x.shape) === 0) return null;
+  const middle = middleAxes(x.shape, attrs.axis as number | number[]);
+  if (!middle) return null;
+  const axes = tf.util.parseAxisParam(attrs.axis as number | number[], x.shape);
+  const shape = x.shape.flatMap((d, i) => (axes.includes(i) ? (attrs.keepDims ? [1] : []) : [d]));
+  const out = backend.makeOutput(shape, 'float32');
+  native.meanMiddle(f32(backend, x), f32(backend, out), ...middle);
+  return out;
+};
+
+/** ClipByValue, and Relu6 as a clip to [0, 6] (NaN passes through, as in the fused epilogues). */
+function clipTo(bounds: (attrs: NamedAttrMap) => [number, number]): Impl {
+  return ({ inputs, backend, attrs }, native) => {
+    const { x } = inputs;
+    if (!x || !allFloat(x)) return null;
+    const out = backend.makeOutput(x.shape, 'float32');
+    native.clip(f32(backend, x), f32(backend, out), ...bounds(attrs));
+    return out;
+  };
+}
 
 /** Batched matmul where both sides have the same batch dims, or one side has a single batch. */
 const matMul: Impl = ({ inputs, backend, attrs }, native) => {
@@ -220,6 +259,10 @@ const impls: Record<string, Impl> = {
   [tf.Add]: add,
   [tf.BatchMatMul]: matMul,
   [tf._FusedMatMul]: matMul,
+  [tf.FusedBatchNorm]: fusedBatchNorm,
+  [tf.Mean]: mean,
+  [tf.ClipByValue]: clipTo((attrs) => [attrs.clipValueMin as number, attrs.clipValueMax as number]),
+  [tf.Relu6]: clipTo(() => [0, 6]),
 };
 
 export const NATIVE_KERNEL_NAMES = Object.keys(impls);

@@ -1,8 +1,9 @@
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { addonCandidates, loadNativeKernels, threadCount } from './native';
+import { addonCandidates, loadNativeKernels, physicalCores, threadCount } from './native';
 
 /** Starts the engine in a fresh process (the backend is chosen once per process) and trains one step. */
 function startEngine(env: Record<string, string>): { name: string; threads: number; note?: string; loss: number } {
@@ -36,10 +37,26 @@ describe('native kernel add-on loading', () => {
     expect(list[0]).toBe(path.normalize('/opt/PocketBench/resources/app.asar.unpacked/out/native/pocketbench_kernels.node'));
   });
 
-  it('uses POCKETBENCH_THREADS, else the cores capped at 4', () => {
+  it('uses POCKETBENCH_THREADS, else every physical core', () => {
     expect(threadCount({ POCKETBENCH_THREADS: '3' })).toBe(3);
-    expect(threadCount({ POCKETBENCH_THREADS: 'lots' })).toBeGreaterThanOrEqual(1);
-    expect(threadCount({})).toBeLessThanOrEqual(4);
+    expect(threadCount({ POCKETBENCH_THREADS: '12' })).toBe(12);
+    expect(threadCount({ POCKETBENCH_THREADS: 'lots' })).toBe(physicalCores());
+    expect(threadCount({})).toBe(physicalCores());
+    expect(physicalCores()).toBeGreaterThanOrEqual(1);
+    expect(physicalCores()).toBeLessThanOrEqual(os.availableParallelism());
+  });
+
+  it('counts physical cores from the SMT sibling lists, within the CPUs the process may use', () => {
+    const root = fs.mkdtempSync(path.join(os.tmpdir(), 'pb-cpus-'));
+    // 8 logical CPUs, 2 threads per core: siblings (0,4) (1,5) (2,6) (3,7).
+    for (let i = 0; i < 8; i++) {
+      fs.mkdirSync(path.join(root, `cpu${i}`, 'topology'), { recursive: true });
+      fs.writeFileSync(path.join(root, `cpu${i}`, 'topology', 'thread_siblings_list'), `${i % 4},${(i % 4) + 4}\n`);
+    }
+    expect(physicalCores(root, 8, 8)).toBe(4);
+    expect(physicalCores(root, 3, 8)).toBe(3); // an affinity mask of 3 CPUs
+    expect(physicalCores(path.join(root, 'missing'), 6, 8)).toBe(6); // unreadable: the logical count
+    fs.rmSync(root, { recursive: true });
   });
 
   it('trains on plain wasm and says why when the add-on is absent', () => {

@@ -30,6 +30,25 @@ export interface NativeKernels {
   addBias(x: Float32Array, bias: Float32Array, out: Float32Array, rows: number, cols: number): void;
   /** Adam on one variable: m, v in place, new weights into wOut; `constants` = β1, 1−β1, β2, 1−β2, 1−β1^t, 1−β2^t, ε, −lr (fused-adam.ts). */
   adam(w: Float32Array, g: Float32Array, m: Float32Array, v: Float32Array, constants: Float32Array, wOut: Float32Array): void;
+  /** out = a + b, same shapes. */
+  addSame(a: Float32Array, b: Float32Array, out: Float32Array): void;
+  clip(x: Float32Array, y: Float32Array, lo: number, hi: number): void;
+  /** tfjs' ClipByValue gradient: dy where lo <= x <= hi, else 0. */
+  clipGrad(dy: Float32Array, x: Float32Array, dx: Float32Array, lo: number, hi: number): void;
+  /** tfjs' Relu6 gradient: dy · float32((x <= 6) · step(x)). */
+  relu6Grad(dy: Float32Array, x: Float32Array, dx: Float32Array): void;
+  /** out[o, c] = mean over i of x[o, i, c] (global average pooling) and its gradient dx[o, i, c] = dy[o, c] / inner. */
+  meanMiddle(x: Float32Array, out: Float32Array, outer: number, inner: number, cols: number): void;
+  meanMiddleGrad(dy: Float32Array, dx: Float32Array, outer: number, inner: number, cols: number): void;
+  /** Batch normalization over the last axis of x[rows, cols] with given statistics (inference); gamma/beta null mean 1/0. */
+  batchNorm(x: Float32Array, mean: Float32Array, variance: Float32Array, gamma: Float32Array | null, beta: Float32Array | null, y: Float32Array,
+    rows: number, cols: number, epsilon: number): void;
+  /** Training: batch mean and biased variance into mean/variance, y normalized with them. */
+  batchNormTrain(x: Float32Array, gamma: Float32Array | null, beta: Float32Array | null, y: Float32Array, mean: Float32Array, variance: Float32Array,
+    rows: number, cols: number, epsilon: number): void;
+  /** The training gradient through the batch statistics: dx, dgamma, dbeta. */
+  batchNormGrad(dy: Float32Array, x: Float32Array, mean: Float32Array, variance: Float32Array, gamma: Float32Array | null, dx: Float32Array,
+    dgamma: Float32Array, dbeta: Float32Array, rows: number, cols: number, epsilon: number): void;
   setThreads(n: number): number;
   /** Test hook: a pool job of n chunks whose chunk failAt throws inside the add-on (the error must reach JS). */
   failInPool(n: number, failAt: number): void;
@@ -54,19 +73,45 @@ export function addonCandidates(here: string = import.meta.dirname): string[] {
   return [...new Set(list.flatMap((p) => (p.includes(`app.asar${path.sep}`) ? [unpacked(p), p] : [p])))];
 }
 
-/** Threads for the kernels: POCKETBENCH_THREADS if set, else the available cores capped at 4. */
+/**
+ * Physical cores this process may use: on Linux, the distinct SMT sibling groups of the CPUs
+ * (`/sys/devices/system/cpu/cpuN/topology/core_cpus_list`, or `thread_siblings_list` on older
+ * kernels), never more than the CPUs the process may run on; elsewhere, or when sysfs cannot be read,
+ * the available logical CPUs. A second hardware thread of a core adds little to these compute-bound
+ * kernels and makes the two threads of a core wait for each other at every kernel's end.
+ */
+export function physicalCores(sysCpu = '/sys/devices/system/cpu', logical = os.availableParallelism(), cpus = os.cpus().length): number {
+  if (process.platform !== 'linux' && sysCpu === '/sys/devices/system/cpu') return logical;
+  const groups = new Set<string>();
+  for (let i = 0; i < cpus; i++) {
+    const dir = path.join(sysCpu, `cpu${i}`, 'topology');
+    const list = ['core_cpus_list', 'thread_siblings_list'].map((f) => {
+      try {
+        return fs.readFileSync(path.join(dir, f), 'utf8').trim();
+      } catch {
+        return '';
+      }
+    }).find(Boolean);
+    if (!list) return logical;
+    groups.add(list);
+  }
+  return Math.max(1, Math.min(logical, groups.size || logical));
+}
+
+/** Threads for the kernels: POCKETBENCH_THREADS (1–64) if set, else every physical core (at most 64). */
 export function threadCount(env: NodeJS.ProcessEnv = process.env): number {
   const raw = env.POCKETBENCH_THREADS?.trim();
   if (raw) {
     const n = Number(raw);
     if (Number.isInteger(n) && n >= 1 && n <= 64) return n;
   }
-  return Math.max(1, Math.min(4, os.availableParallelism()));
+  return Math.min(64, physicalCores());
 }
 
 /** Every function the JS side calls: a stale build from an older source is refused, not half-used. */
 const REQUIRED: (keyof NativeKernels)[] = ['conv2d', 'conv2dBackpropInput', 'conv2dBackpropFilter', 'depthwise', 'depthwiseBackpropInput',
-  'depthwiseBackpropFilter', 'maxPool', 'maxPoolGrad', 'sumRows', 'addBias', 'matmul', 'adam', 'setThreads', 'failInPool'];
+  'depthwiseBackpropFilter', 'maxPool', 'maxPoolGrad', 'sumRows', 'addBias', 'matmul', 'adam', 'setThreads', 'failInPool',
+  'addSame', 'clip', 'clipGrad', 'relu6Grad', 'meanMiddle', 'meanMiddleGrad', 'batchNorm', 'batchNormTrain', 'batchNormGrad'];
 
 let cached: NativeLoad | undefined;
 

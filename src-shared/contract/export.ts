@@ -1,5 +1,6 @@
 /** Contract area: export (.tflite writer, inspector, import) and "This computer" (LiteRT on the host). */
 import { z } from 'zod';
+import { benchOptionsSchema } from './devices';
 import { method } from '../rpc';
 import type { ArtifactSummary, BenchmarkSummary, DeviceSummary, LatencyStats, Precision } from '../types';
 import { id, none } from './common';
@@ -87,8 +88,9 @@ export const exportMethods = {
   'export.desktopAccuracy': method<DesktopAccuracy>()(z.object({ artifactId: id }), 'Accuracy of a .tflite artifact on the whole test split with LiteRT on the CPU, stored beside the TF.js accuracy.'),
   'host.describe': method<DeviceSummary>()(none, 'This computer as a profiling target (kind "host").'),
   'host.benchmark': method<HostBenchmark>()(
-    z.object({ artifactId: id, warmup: z.number().int().min(0).max(10_000).default(5), runs: z.number().int().min(1).max(100_000).default(50) }),
-    'Run a .tflite artifact in LiteRT on this computer: warm-up, N timed runs; stored in the benchmarks table.',
+    // The same options, defaults and method as "Profile on device → This computer" (benchOptionsSchema).
+    z.object({ artifactId: id, warmup: benchOptionsSchema.shape.warmup, runs: benchOptionsSchema.shape.runs, trials: benchOptionsSchema.shape.trials }),
+    'Run a .tflite artifact in LiteRT on this computer, exactly as profiling on the target "This computer" does (K trials of warm-up + N timed runs; the median of trial means); stored in the benchmarks table.',
   ),
 } as const;
 export const exportEvents = {} as const;

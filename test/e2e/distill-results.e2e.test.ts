@@ -30,7 +30,8 @@ function seed(dataDir: string) {
   const control = { plan: { kind: 'control' as const, name: 'control' as const }, perSeed: [seedResult(0.8, 0.79), seedResult(0.81, 0.8)] };
   const kd = (t: number, val: number, test: number) => ({ plan: { kind: 'kd' as const, name: `T=${t} α=0.7`, temperature: t, alpha: 0.7 }, perSeed: [seedResult(val, test), seedResult(val + 0.01, test + 0.02)] });
   runIds.helped = make('few labels', [control, kd(2, 0.84, 0.83), kd(4, 0.86, 0.85), kd(8, 0.83, 0.82)]);
-  runIds.control = make('all labels', [control, kd(2, 0.79, 0.8), kd(4, 0.8, 0.79)]);
+  // The control is better on every seed: a loss beyond the noise margin ("hurt").
+  runIds.control = make('all labels', [control, kd(2, 0.77, 0.8), kd(4, 0.78, 0.79)]);
   store.close();
 }
 

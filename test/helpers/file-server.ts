@@ -22,6 +22,8 @@ export interface FileServer {
   corrupt(path: string, times?: number): void;
   /** Serve 200 with the whole file whatever the Range header says. */
   ignoreRange(on: boolean): void;
+  /** Send bodies in 256 KiB pieces `ms` apart (0: all at once), so a UI can be seen downloading. */
+  pace(ms: number): void;
   close(): Promise<void>;
 }
 
@@ -30,6 +32,7 @@ export async function startFileServer(files: Record<string, Buffer>): Promise<Fi
   const corrupted = new Map<string, number>();
   let noRange = false;
   let damage = 0;
+  let paceMs = 0;
   const requests: ServedRequest[] = [];
   const sockets = new Set<Socket>();
   const server = http.createServer((req, res) => {
@@ -76,7 +79,19 @@ export async function startFileServer(files: Record<string, Buffer>): Promise<Fi
       });
       return;
     }
-    res.end(slice);
+    if (paceMs <= 0) {
+      res.end(slice);
+      return;
+    }
+    let at = 0;
+    const next = () => {
+      if (res.destroyed) return;
+      const piece = slice.subarray(at, at + 256 * 1024);
+      at += piece.length;
+      if (at >= slice.length) res.end(piece);
+      else res.write(piece, () => setTimeout(next, paceMs));
+    };
+    next();
   });
   server.on('connection', (s) => {
     sockets.add(s);
@@ -90,6 +105,7 @@ export async function startFileServer(files: Record<string, Buffer>): Promise<Fi
     cutOnce: (p, n) => cuts.set(p, n),
     corrupt: (p, times = 1) => corrupted.set(p, times),
     ignoreRange: (on) => (noRange = on),
+    pace: (ms) => (paceMs = ms),
     close: () =>
       new Promise<void>((resolve) => {
         for (const s of sockets) s.destroy();

@@ -27,6 +27,7 @@ import { estimateInferencePerSample, logPlan } from '../train/memory';
 import { loadRunDataset } from '../train/run-data';
 import { capacityCheck } from '../train/capacity';
 import { auxHeadsObjective, cachedTeacher, controlObjective, featureObjective, kdObjective, liveTeacher, type Objective, progressiveObjective, type TeacherSource } from './objectives';
+import { leanTeacher } from './frozen-teacher';
 import { loadTeacher, teacherTemplate } from './stage-io';
 import { type CandidatePlan, type CandidateResults, planCandidates, type SeedResult, summarize, verdict } from './sweep';
 
@@ -116,9 +117,13 @@ export async function runDistill(ctx: Ctx): Promise<{ metrics: Record<string, un
   const plan = planCandidates(spec);
   const units = plan.length * seeds.length;
   let teacherSource: TeacherSource | null = null;
-  if (teacher) {
+  // The teacher's logits come from an inference copy with BatchNorm folded and ReLUs merged
+  // (frozen-teacher.ts); feature pairs still read the original's layers by name.
+  const lean = teacher ? await leanTeacher(teacher.model) : null;
+  if (teacher && lean) {
+    ctx.log('info', `Teacher prepared for inference: ${lean.folded.length} BatchNorm layers folded into their convolutions, ${lean.merged.length} ReLU layers merged (${teacher.model.layers.length} → ${lean.model.layers.length} layers).`);
     const teacherTrain = splitFor(data.train, teacherView);
-    teacherSource = spec.cacheTeacher ? cachedTeacher(teacher.model, teacherTrain) : liveTeacher(teacher.model, teacherView ? teacherTrain : undefined);
+    teacherSource = spec.cacheTeacher ? cachedTeacher(lean.model, teacherTrain) : liveTeacher(lean.model, teacherView ? teacherTrain : undefined);
   }
 
   const curves: Record<string, number[]> = {};
@@ -139,8 +144,9 @@ export async function runDistill(ctx: Ctx): Promise<{ metrics: Record<string, un
       if (first.lossCurve?.length) curves[`${cand.name}: loss`] = first.lossCurve;
     }
   } finally {
-    // The cached teacher logits are plain arrays; the teacher model holds tensors.
+    // The cached teacher logits are plain arrays; the teacher models hold tensors.
     teacher?.model.dispose();
+    lean?.model.dispose();
   }
 
   const results: CandidateResults[] = plan.map((p) => ({ plan: p, perSeed: state.results[p.name] }));

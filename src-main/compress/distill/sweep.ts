@@ -4,13 +4,18 @@
  *
  * Choice rules (the test split is never looked at for any of them):
  * - the candidate with the highest mean validation accuracy over seeds wins (ties: the earlier one);
- * - distillation "helped" only when that mean beats the control's mean validation accuracy;
- *   otherwise the control is the stage's output;
+ * - the stage hands on the chosen candidate when its mean validation accuracy beats the control's,
+ *   else the control (a choice between models);
+ * - the claim "distillation helped" is a separate verdict: the per-seed validation differences
+ *   (chosen − control, same seed and initial weights) must clear a one-sided Student-t bound at
+ *   5 % divided by the number of distilled candidates (the best of N is optimistic: Bonferroni), so
+ *   one seed, or a gain inside seed noise, is "no evidence", and without a control there is no claim;
  * - the gain is reported on the test split, per seed (distilled − control with the same seed and the
  *   same initial weights), as mean and sample standard deviation.
  */
 import type { DistillCandidate, DistillSummary, SweepPoint } from '../../../src-shared/distill-result';
 import type { StageSpec } from '../../../src-shared/recipe';
+import { tQuantile } from '../../../src-shared/student-t';
 
 type DistillSpec = Extract<StageSpec, { kind: 'distill' }>;
 
@@ -93,11 +98,15 @@ export function summarize(results: CandidateResults[], seeds: number[]): Distill
   const distilledAccuracies = chosen.perSeed.map((s) => s.testAccuracy);
   const chosenVal = mean(chosen.perSeed.map((s) => s.valAccuracy));
   if (!control) {
-    return { candidates, sweep, chosen: chosen.plan.name, distilledAccuracies, seeds, distillationHelped: true, output: 'distilled' };
+    return { candidates, sweep, chosen: chosen.plan.name, distilledAccuracies, seeds, distillationHelped: false, evidence: 'no-control', output: 'distilled' };
   }
   const controlVal = mean(control.perSeed.map((s) => s.valAccuracy));
   const gains = chosen.perSeed.map((s, i) => s.testAccuracy - control.perSeed[i].testAccuracy);
-  const helped = chosenVal > controlVal;
+  const margin = pairedMargin(
+    chosen.perSeed.map((s, i) => s.valAccuracy - control.perSeed[i].valAccuracy),
+    results.filter((r) => r.plan.kind !== 'control').length,
+  );
+  const evidence = margin.low !== null && margin.low > 0 ? 'helped' : margin.high !== null && margin.high < 0 ? 'hurt' : 'no-evidence';
   return {
     candidates,
     sweep,
@@ -107,9 +116,24 @@ export function summarize(results: CandidateResults[], seeds: number[]): Distill
     gain: mean(gains),
     gainSpread: sampleStd(gains),
     seeds,
-    distillationHelped: helped,
-    output: helped ? 'distilled' : 'control',
+    distillationHelped: evidence === 'helped',
+    evidence,
+    margin,
+    output: chosenVal > controlVal ? 'distilled' : 'control',
   };
+}
+
+/** Family-wise level of the verdict (one-sided), split over the candidates the best was picked from. */
+export const VERDICT_LEVEL = 0.05;
+
+/** Mean paired difference with one-sided bounds at VERDICT_LEVEL / candidates; no bounds from one seed. */
+export function pairedMargin(diffs: number[], candidates: number): NonNullable<DistillSummary['margin']> {
+  const n = diffs.length;
+  const m = mean(diffs);
+  const level = VERDICT_LEVEL / Math.max(1, candidates);
+  if (n < 2) return { mean: m, low: null, high: null, level, candidates };
+  const half = tQuantile(1 - level, n - 1) * (sampleStd(diffs) / Math.sqrt(n));
+  return { mean: m, low: m - half, high: m + half, level, candidates };
 }
 
 /** The sentence the run view and the CLI show. */
@@ -119,6 +143,11 @@ export function verdict(s: DistillSummary): string {
   if (!s.control) return `Chose ${s.chosen} by validation accuracy (no control was trained, so the gain from distillation is not measured).`;
   const pct = (v: number | undefined) => `${(100 * (v ?? NaN)).toFixed(2)} %`;
   const val = `${pct(s.candidates.find((c) => c.name === s.chosen)?.valAccuracy)} vs ${pct(s.control.valAccuracy)}`;
-  if (s.distillationHelped) return `Distillation helped: ${s.chosen} beat the control on the validation split (${val}); on the test split it differs from the control by ${pts(s.gain ?? 0)} points${spread}.`;
+  const bound = s.margin && s.margin.low !== null && s.margin.high !== null ? `${pts(s.margin.low)} to ${pts(s.margin.high)} points (one-sided ${(100 * s.margin.level).toFixed(2)} % each way, best of ${s.margin.candidates})` : null;
+  if (s.evidence === 'no-evidence') {
+    const why = s.seeds.length < 2 ? 'one seed cannot tell a gain from seed noise (train 3 or more seeds)' : `the paired validation difference, ${bound}, includes 0`;
+    return `No evidence that distillation helped: ${why}. ${s.output === 'distilled' ? s.chosen : 'The control'} is the stage's output as the better on validation (${val}); on the test split the distilled student differs by ${pts(s.gain ?? 0)} points${spread}.`;
+  }
+  if (s.distillationHelped) return `Distillation helped: ${s.chosen} beat the control on the validation split (${val}${bound ? `; paired difference ${bound}` : ''}); on the test split it differs from the control by ${pts(s.gain ?? 0)} points${spread}.`;
   return `Distillation did not help: the control (labels only, same student, start and budget) was at least as good on the validation split (best distilled ${s.chosen}: ${val}), so the control is this stage's output. On the test split the distilled student differs by ${pts(s.gain ?? 0)} points${spread}.`;
 }

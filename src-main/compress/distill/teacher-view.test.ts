@@ -52,7 +52,7 @@ describe('distilling an imported teacher from an image folder', { timeout: 180_0
   it('distills a folder without labels on soft targets alone and names every figure fidelity', async () => {
     const folder = path.join(h.dir, 'unlabelled');
     await writeColourFolder(folder, 20, 16, { labelled: false });
-    const r = await run({ kind: 'image-folder', path: folder, unlabeled: true, decodeSize: [16, 16], imageSize: [8, 8] }, [{ kind: 'export', precision: 'fp32' }]);
+    const r = await run({ kind: 'image-folder', path: folder, unlabeled: true, decodeSize: [16, 16], imageSize: [8, 8] }, [{ kind: 'quantize', mode: 'int8', calibrationSamples: 32 }, { kind: 'export', precision: 'int8' }]);
     expect(r.error).toBeNull();
     const t = r.stages[0].metrics as Record<string, unknown>;
     expect(t.targets).toBe('teacher');
@@ -66,11 +66,16 @@ describe('distilling an imported teacher from an image folder', { timeout: 180_0
     // No labels-only control (there are no labels), soft targets alone.
     expect(d.distill.candidates.map((c) => c.name)).not.toContain('control');
     expect(d.distill.candidates.every((c) => (c as { alpha?: number }).alpha === 1)).toBe(true);
-    // The exported file, run in LiteRT, is measured against the teacher's targets: its fidelity.
-    const e = r.stages[2].metrics as Record<string, unknown>;
+    // INT8 simulation and the exported file, run in LiteRT, are measured against the teacher's targets: fidelity.
+    const q = r.stages[2].metrics as Record<string, unknown>;
+    expect(Object.keys(q).filter((k) => k.startsWith('accuracy'))).toEqual([]);
+    expect(q).toMatchObject({ targets: 'teacher', fidelityFloat: d.fidelity });
+    expect(typeof q.fidelity).toBe('number');
+    const e = r.stages[3].metrics as Record<string, unknown>;
     expect(e.targets).toBe('teacher');
     expect(e.deployedAccuracy).toBeUndefined();
-    expect(e.deployedFidelity as number).toBeCloseTo(d.fidelity as number, 1);
+    expect(e.accuracy).toBeUndefined();
+    expect(e.deployedFidelity as number).toBeCloseTo(q.fidelity as number, 1);
   });
 
   it('refuses an unlabelled folder without a teacher to learn from', async () => {

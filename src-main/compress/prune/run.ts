@@ -13,6 +13,7 @@ import { loadModel, saveModel } from '../../models';
 import type { StageContext, StageResult } from '../../pipeline/stage';
 import { trainingView } from '../../data';
 import { type FitResult, loadRunDataset } from '../train';
+import { namedForTargets } from '../train/model-view';
 import { fineTune, stepsPerEpoch } from './fine-tune';
 import { MASK_UPDATES, prunePolynomial } from './gradual';
 import { applyMasks, computeMasks, DEFAULT_MIN_KEEP, disposeMasks, flooredLayers, type Masks, sparsityOf, stripPruning } from './magnitude';
@@ -159,8 +160,9 @@ export async function runPrune(ctx: StageContext<PruneSpec>): Promise<StageResul
   }
   const accuracy = floatAccuracy(model, ds.test);
   Object.assign(metrics, { accuracy, accuracyDrop: accuracyBefore - accuracy });
-  const out = await saveArtifact(ctx, model, { name: s.method === 'structured' ? 'pruned (structured)' : `pruned ${Math.round(s.targetSparsity * 100)} %`, precision: 'fp32', parentId: ref.artifactId, metrics });
+  const named = namedForTargets(metrics, ds);
+  const out = await saveArtifact(ctx, model, { name: s.method === 'structured' ? 'pruned (structured)' : `pruned ${Math.round(s.targetSparsity * 100)} %`, precision: 'fp32', parentId: ref.artifactId, metrics: named });
   model.dispose();
   if (!Number.isFinite(accuracy)) throw new AppError('INTERNAL', 'The pruned model produced no accuracy.');
-  return { metrics, curves, outputs: { current: out } };
+  return { metrics: named, curves, outputs: { current: out } };
 }

@@ -31,7 +31,10 @@ export function foldableBatchNorms(model: tfl.LayersModel): Map<string, Layer> {
     if (!prev || !FOLDS_INTO.has(prev.getClassName())) continue;
     const act = (prev.getConfig() as { activation?: string }).activation;
     const axis = (bn.getConfig() as { axis?: number | number[] }).axis;
-    if (prev.outboundNodes.length !== 1 || (act !== undefined && act !== 'linear') || !(axis === -1 || (Array.isArray(axis) && axis.length === 1 && axis[0] === -1))) continue;
+    // The channel axis, written -1 or as its index (Keras exports write [3] for NHWC images).
+    const last = (bn.outputShape as number[]).length - 1;
+    const ax = Array.isArray(axis) && axis.length === 1 ? axis[0] : axis;
+    if (prev.outboundNodes.length !== 1 || (act !== undefined && act !== 'linear') || !(ax === -1 || ax === last)) continue;
     out.set(bn.name, prev);
   }
   return out;

@@ -130,6 +130,32 @@ export function quantizeValue(x: number, scale: number, zeroPoint: number, qmin 
   return Math.max(qmin, Math.min(qmax, q));
 }
 
+const INT32_MIN = -(2 ** 31);
+const INT32_MAX = 2 ** 31 - 1;
+
+/** Scale of an int32 bias: input scale × weight scale, multiplied in float32 as TFLite's quantizer does. */
+export function biasScale(inputScale: number, weightScale: number): number {
+  return Math.fround(Math.fround(inputScale) * Math.fround(weightScale));
+}
+
+/**
+ * The int32 bias of a conv / depthwise / fully-connected op, one function for the `.tflite` writer
+ * and the INT8 simulator (they used to differ: `Math.round` on a double scale rounds −2.5 to −2,
+ * the simulator rounded half away from zero on a float32 scale). TFLite's
+ * `SymmetricPerChannelBiasQuantize` rounds bias / (s_in · s_w[c]) half away from zero (std::round)
+ * with float32 scales, clamped to int32. `weightScales` has one entry, or one per channel.
+ */
+export function quantizeBias(bias: ArrayLike<number>, inputScale: number, weightScales: readonly number[]): { q: Int32Array; scales: number[] } {
+  const scales = Array.from({ length: bias.length }, (_, c) => biasScale(inputScale, weightScales[weightScales.length === 1 ? 0 : c]));
+  const q = new Int32Array(bias.length);
+  for (let c = 0; c < bias.length; c++) {
+    const v = bias[c] / scales[c];
+    const r = v < 0 ? -Math.round(-v) : Math.round(v);
+    q[c] = Math.max(INT32_MIN, Math.min(INT32_MAX, r));
+  }
+  return { q, scales };
+}
+
 export function dequantizeValue(q: number, scale: number, zeroPoint: number): number {
   return (q - zeroPoint) * scale;
 }

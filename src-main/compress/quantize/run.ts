@@ -16,6 +16,7 @@ import type { z } from 'zod';
 import { AppError } from '../../../src-shared/errors';
 import type { quantizeStage } from '../../../src-shared/recipe';
 import { calibrationSample, trainingView } from '../../data';
+import { namedForTargets } from '../train/model-view';
 import { loadRunDataset } from '../train';
 import type { StageContext, StageResult } from '../../pipeline/stage';
 import { fineTune } from '../prune/fine-tune';
@@ -66,7 +67,7 @@ export async function runQuantize(ctx: StageContext<QuantizeSpec>): Promise<Stag
     const rounded = await withPrecision(model, s.mode, { perChannelDense: s.perChannelDense });
     const accuracy = floatAccuracy(rounded, ds.test);
     rounded.dispose();
-    const metrics = { mode: s.mode, accuracyFloat, accuracy, accuracyDrop: accuracyFloat - accuracy, simulated: true };
+    const metrics = namedForTargets({ mode: s.mode, accuracyFloat, accuracy, accuracyDrop: accuracyFloat - accuracy, simulated: true }, ds);
     const out = await saveArtifact(ctx, model, { name: s.mode === 'fp16' ? 'FP16 weights' : 'dynamic-range INT8', precision: s.mode === 'fp16' ? 'fp16' : 'int8-dynamic', parentId: ref.artifactId, metrics });
     model.dispose();
     return { metrics, outputs: { current: out } };
@@ -113,16 +114,19 @@ export async function runQuantize(ctx: StageContext<QuantizeSpec>): Promise<Stag
   if (int8.maxAccumulator >= 2 ** 24) {
     ctx.log('warn', `An INT8 accumulator reached ${int8.maxAccumulator}; above 2^24 the simulation rounds, so its accuracy may differ slightly from the .tflite file.`);
   }
-  const metrics: Record<string, unknown> = {
-    mode: s.mode,
-    observer: s.mode === 'qat' ? 'qat' : s.observer,
-    calibrationSamples: cal.n,
-    accuracyFloat,
-    accuracy: int8.accuracy,
-    accuracyDrop: accuracyFloat - int8.accuracy,
-    simulated: true,
-    keepFloat: s.keepFloat,
-  };
+  const metrics: Record<string, unknown> = namedForTargets(
+    {
+      mode: s.mode,
+      observer: s.mode === 'qat' ? 'qat' : s.observer,
+      calibrationSamples: cal.n,
+      accuracyFloat,
+      accuracy: int8.accuracy,
+      accuracyDrop: accuracyFloat - int8.accuracy,
+      simulated: true,
+      keepFloat: s.keepFloat,
+    },
+    ds,
+  );
   if (s.sensitivity) {
     const n = Math.min(SENSITIVITY_SAMPLES, ds.val.n);
     const per = ds.val.sampleShape.reduce((a, b) => a * b, 1);

@@ -25,7 +25,7 @@ import { AppError } from '../../../src-shared/errors';
 import { layerDilation } from '../../models/dilation';
 import { foldBatchNorm, foldableBatchNorms } from './fold';
 import { multiplyByQuantizedMultiplier, type QuantizedMultiplier, quantizeMultiplier, requantize } from './fixed-point';
-import { type ActivationQuant, INT8_MAX, INT8_MIN, type QuantParams, requantizableOutput, WEIGHT_QMAX, weightScale } from './params';
+import { type ActivationQuant, INT8_MAX, INT8_MIN, type QuantParams, quantizeBias, requantizableOutput, WEIGHT_QMAX, weightScale } from './params';
 
 type Layer = tfl.layers.Layer;
 type Act = 'none' | 'relu' | 'relu6';
@@ -319,13 +319,8 @@ export class Int8Simulator {
       // FULLY_CONNECTED multiplies the two float32 scales in float32; convolutions in double.
       quantizeMultiplier(type === 'Dense' ? Math.fround(sIn * sw) / sOut : (sIn * sw) / sOut),
     );
-    const channels = w.bias.length;
-    const bias = new Float32Array(channels);
-    for (let c = 0; c < channels; c++) {
-      const bs = type === 'Dense' ? Math.fround(sIn * w.scales[w.scales.length === 1 ? 0 : c]) : sIn * w.scales[w.scales.length === 1 ? 0 : c];
-      const v = w.bias[c] / bs;
-      bias[c] = v < 0 ? -Math.round(-v) : Math.round(v);
-    }
+    // The exporter's own int32 bias (one function for both).
+    const bias = Float32Array.from(quantizeBias(w.bias, qIn.scale, w.scales).q);
     const acc = tf.tidy(() => {
       const centered = tf.sub(input.t, qIn.zeroPoint);
       let y: tf.Tensor;

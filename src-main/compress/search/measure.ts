@@ -46,7 +46,7 @@ const toLatency = (b: BenchmarkSummary, cached: boolean): Latency => ({
 });
 
 /**
- * Latency of `file` on `target`: from the cache, or measured by the host's lab. A failed benchmark
+ * Latency of `file` on `target`: from the cache (unless `fresh`), or measured by the host's lab. A failed benchmark
  * (phone unplugged, runner missing…) stops the search with the lab's message and says how to go on.
  */
 export async function measureLatency(
@@ -56,17 +56,27 @@ export async function measureLatency(
   target: string,
   s: BenchSettings,
   onProgress?: (message: string, fraction: number) => void,
+  fresh = false,
 ): Promise<Latency> {
-  const hit = cachedBenchmark(ctx.store, sha256(file), target, s);
+  const hit = fresh ? null : cachedBenchmark(ctx.store, sha256(file), target, s);
   if (hit) return toLatency(hit, true);
   const req: BenchmarkRequest = { modelPath: file, artifactId, targets: [target], options: { runs: s.runs, warmup: s.warmup, trials: s.trials, threads: s.threads } };
-  const [b] = await callHost<BenchmarkSummary[]>(BENCHMARK_SERVICE, req, {
-    signal: ctx.signal,
-    onProgress: (raw) => {
-      const p = raw as BenchmarkProgress;
-      onProgress?.(p.message ?? p.status, p.fraction ?? 0);
-    },
-  });
+  // One signal per request, linked to the run's: callHost never removes its abort listener, and a search makes many requests.
+  const link = new AbortController();
+  const relay = () => link.abort();
+  ctx.signal.addEventListener('abort', relay, { once: true });
+  let b: BenchmarkSummary;
+  try {
+    [b] = await callHost<BenchmarkSummary[]>(BENCHMARK_SERVICE, req, {
+      signal: link.signal,
+      onProgress: (raw) => {
+        const p = raw as BenchmarkProgress;
+        onProgress?.(p.message ?? p.status, p.fraction ?? 0);
+      },
+    });
+  } finally {
+    ctx.signal.removeEventListener('abort', relay);
+  }
   if (ctx.signal.aborted) throw new AppError('CANCELLED', 'Cancelled.');
   if (b.status !== 'succeeded' || b.latencyUs === null) {
     throw new AppError(

@@ -94,8 +94,9 @@ const measured = new Map<string, number>();
  * the active backend: one warm-up step, then the mean of `steps` timed ones. Cached per process.
  */
 export async function measureMsPerBatch(model: tfl.LayersModel, batchSize: number, key: string, steps = 2): Promise<number> {
-  const { info } = await initBackend();
-  const cacheKey = `${info.name}|${batchSize}|${key}`;
+  await initBackend();
+  // Keyed by the active backend: the backend probe times the same model on two of them.
+  const cacheKey = `${tf.getBackend()}|${batchSize}|${key}`;
   const hit = measured.get(cacheKey);
   if (hit !== undefined) return hit;
   const shape = model.inputs[0].shape.slice(1) as number[];

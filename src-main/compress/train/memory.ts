@@ -14,6 +14,7 @@
  * optimizer update (`createTrainStep`); when a single image does not fit, training is refused with
  * a message that says what to change.
  */
+import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { AppError } from '../../../src-shared/errors';
 
@@ -23,8 +24,8 @@ const FLOATS_KEPT: Record<string, number> = {
   Conv2D: 5,
   Dense: 5,
   DepthwiseConv2D: 4,
-  BatchNormalization: 12,
-  ReLU: 4, // with maxValue (ReLU6: Relu then ClipByValue); a plain ReLU keeps 2
+  BatchNormalization: 5, // one taped op (tf/fused-norm.ts); tfjs-layers' own op chain kept ~12
+  ReLU: 2, // ReLU6 as one taped op saving its output (fused-norm.ts), or a plain ReLU
   Activation: 2,
   Add: 2,
   ZeroPadding2D: 2,
@@ -62,9 +63,12 @@ function outputElements(layer: tfl.layers.Layer): number {
   return shapes.reduce((s, sh) => s + prod(sh.slice(1)), 0);
 }
 
+/** Without the fused BatchNorm / ReLU6 ops (any backend but wasm) tfjs-layers' own op chains keep more. */
+const UNFUSED_FLOATS_KEPT: Record<string, number> = { BatchNormalization: 12, ReLU: 4 };
+
 function floatsKept(layer: tfl.layers.Layer): number {
   const cls = layer.getClassName();
-  if (cls === 'ReLU' && (layer.getConfig() as { maxValue?: number | null }).maxValue == null) return 2;
+  if (tf.getBackend() !== 'wasm' && cls in UNFUSED_FLOATS_KEPT) return UNFUSED_FLOATS_KEPT[cls];
   return FLOATS_KEPT[cls] ?? DEFAULT_FLOATS_KEPT;
 }
 

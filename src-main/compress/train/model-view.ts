@@ -96,3 +96,15 @@ export async function labelFromTeacher(ds: LoadedDataset, recipe: Recipe, store:
     model.dispose();
   }
 }
+
+/**
+ * Stage metrics named for what they measure: on a dataset whose targets are a teacher's predictions
+ * (a folder without labels), every `accuracy*` figure is the fidelity to that teacher and is renamed
+ * `fidelity*` (accuracyFloat → fidelityFloat…), with `targets: 'teacher'`. Other datasets: unchanged.
+ */
+export function namedForTargets<T extends Record<string, unknown>>(metrics: T, ds: Pick<LoadedDataset, 'info'>): T {
+  if (ds.info.targets !== 'teacher') return metrics;
+  const out: Record<string, unknown> = { targets: 'teacher' };
+  for (const [k, v] of Object.entries(metrics)) out[k.startsWith('accuracy') ? `fidelity${k.slice('accuracy'.length)}` : k] = v;
+  return out as T;
+}

@@ -42,7 +42,7 @@ import { SIGNED_UNIT_NORMALIZATION, type InputConvention, type ModelMeta } from 
 import { readTfliteMetadata, type TfliteMetadataInfo } from '../../export/tflite/metadata-read';
 import { readTflite, type ReadModel, type ReadOperator } from '../../export/tflite/read';
 import { BuiltinOptions, F, METADATA_NAME } from '../../export/tflite/schema';
-import { readZipEntry } from '../../export/zip-read';
+import { readAssociatedFile } from '../../export/zip-read';
 import { HardSwish, ScaleShift } from '../custom-layers';
 import type { ImportedModel } from './types';
 
@@ -612,9 +612,8 @@ function labelsFor(path: string, bytes: Uint8Array, meta: TfliteMetadataInfo | n
   }
   const labelFile = meta?.outputs[0]?.associatedFiles.find((f) => f.type === 'TENSOR_AXIS_LABELS');
   if (labelFile) {
-    const data = readZipEntry(bytes, labelFile.name);
-    if (data) return check(parseLabels(new TextDecoder().decode(data)), `The labels file "${labelFile.name}" inside ${path}`);
-    warnings.push(`The file's metadata names the labels file "${labelFile.name}", but the file does not contain it.`);
+    const data = readAssociatedFile(bytes, labelFile.name, path);
+    return check(parseLabels(new TextDecoder().decode(data)), `The labels file "${labelFile.name}" inside ${path}`);
   }
   warnings.push(`No labels were found (no labels.txt beside ${basename(path)}, none in its metadata): the classes are called "class 0" to "class ${classes - 1}". Put the model's labels.txt beside it and import again to name them.`);
   return { labels: Array.from({ length: classes }, (_, i) => `class ${i}`) };

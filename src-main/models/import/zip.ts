@@ -25,7 +25,14 @@ export const ZIP_PIECE_BYTES = 16 * 1024;
  * The entries of `data` whose names `want` accepts, inflated. Throws `INVALID_MODEL` when the
  * archive is not a zip or is damaged, `TOO_LARGE` when an entry or the total passes the limits.
  */
-export function readZipEntries(data: Uint8Array, want: (name: string) => boolean, what: string, limits: ZipLimits = DEFAULT_ZIP_LIMITS): Map<string, Uint8Array> {
+export function readZipEntries(
+  data: Uint8Array,
+  want: (name: string) => boolean,
+  what: string,
+  limits: ZipLimits = DEFAULT_ZIP_LIMITS,
+  /** What the user should do about a damaged archive. */
+  remedy = 'Save the model again with Keras.',
+): Map<string, Uint8Array> {
   const out = new Map<string, Uint8Array>();
   const open: { name: string; chunks: Uint8Array[]; bytes: number; done: boolean }[] = [];
   let total = 0;
@@ -33,7 +40,7 @@ export function readZipEntries(data: Uint8Array, want: (name: string) => boolean
   const tooLarge = (name: string, bytes: number, limit: number, scope: string) =>
     new AppError(
       'TOO_LARGE',
-      `${what}: "${name}" inflates to more than ${limit} bytes (${scope}; at least ${bytes} bytes). The archive is damaged or hostile (a zip bomb); PocketBench stopped reading it. Save the model again with Keras.`,
+      `${what}: "${name}" inflates to more than ${limit} bytes (${scope}; at least ${bytes} bytes). The archive is damaged or hostile (a zip bomb); PocketBench stopped reading it. ${remedy}`,
       { file: what, entry: name, limit, bytes },
     );
   const uz = new Unzip();
@@ -41,7 +48,7 @@ export function readZipEntries(data: Uint8Array, want: (name: string) => boolean
   uz.onfile = (file: UnzipFile) => {
     if (failure || !want(file.name)) return;
     if (file.compression !== 0 && file.compression !== 8) {
-      failure = new AppError('INVALID_MODEL', `${what}: "${file.name}" uses zip compression method ${file.compression}; only stored and deflated entries can be read. Save the model again with Keras.`, { file: what });
+      failure = new AppError('INVALID_MODEL', `${what}: "${file.name}" uses zip compression method ${file.compression}; only stored and deflated entries can be read. ${remedy}`, { file: what });
       return;
     }
     if (file.originalSize !== undefined && file.originalSize > limits.maxEntryBytes) {
@@ -73,7 +80,7 @@ export function readZipEntries(data: Uint8Array, want: (name: string) => boolean
   try {
     for (let i = 0; i < data.length && !failure; i += ZIP_PIECE_BYTES) uz.push(data.subarray(i, Math.min(i + ZIP_PIECE_BYTES, data.length)), i + ZIP_PIECE_BYTES >= data.length);
   } catch (err) {
-    if (!failure) failure = new AppError('INVALID_MODEL', `${what} is not a readable zip archive (${(err as Error).message}); the file is damaged or cut short. Save the model again with Keras.`, { file: what });
+    if (!failure) failure = new AppError('INVALID_MODEL', `${what} is not a readable zip archive (${(err as Error).message}); the file is damaged or cut short. ${remedy}`, { file: what });
   }
   if (failure) throw failure;
   for (const e of open) {

@@ -2,7 +2,7 @@
   "targets": [
     {
       "target_name": "pocketbench_kernels",
-      "sources": ["pool.cc", "gemm.cc", "convolution.cc", "depthwise.cc", "pooling.cc", "elementwise.cc", "optimizer.cc", "napi.cc"],
+      "sources": ["pool.cc", "gemm.cc", "convolution.cc", "depthwise.cc", "pooling.cc", "normalization.cc", "elementwise.cc", "optimizer.cc", "napi.cc"],
       "cflags_cc!": ["-fno-exceptions", "-O2", "-O0"],
       "cflags_cc": ["-O3", "-std=c++17", "-fno-math-errno", "-pthread"],
       "ldflags": ["-pthread"],

@@ -86,7 +86,11 @@ function main() {
     return fail(`could not compile the native kernels (a C++ compiler, make and Python are needed):\n${why}`);
   }
   fs.mkdirSync(path.dirname(target), { recursive: true });
-  fs.copyFileSync(built, target);
+  // Copy then rename: a process that has the old add-on loaded keeps its (unlinked) file; copying over
+  // it in place would change the code under it (a crash in a test run that overlaps a rebuild).
+  const staging = `${target}.${process.pid}.tmp`;
+  fs.copyFileSync(built, staging);
+  fs.renameSync(staging, target);
   log(`built ${path.relative(root, target)}`);
 }
 

@@ -21,11 +21,27 @@ void depthwiseBackpropFilter(const Conv& c, long M, const float* x, const float*
 void maxPool(const Conv& c, const float* x, float* y);
 void maxPoolGrad(const Conv& c, const float* dy, const float* x, float* dx);
 
+// Global average pooling: out[o, c] = mean over i of x[o, i, c], and its gradient dx = dy / inner.
+void meanMiddle(const float* x, float* out, long outer, long inner, long C);
+void meanMiddleGrad(const float* dy, float* dx, long outer, long inner, long C);
+
+// normalization.cc, over the last axis of x[R, C].
+void batchNorm(const float* x, const float* mean, const float* var, const float* gamma, const float* beta, float eps, float* y, long R, long C);
+void batchNormTrain(const float* x, const float* gamma, const float* beta, float eps, float* y, float* mean, float* var, long R, long C);
+void batchNormGrad(const float* dy, const float* x, const float* mean, const float* var, const float* gamma, float eps, float* dx, float* dgamma,
+                   float* dbeta, long R, long C);
+
 // elementwise.cc
 // out[C] = sum over rows of x[R, C].
 void sumRows(const float* x, long R, long C, float* out);
 // out[R, C] = x[R, C] + bias[C].
 void addBias(const float* x, const float* bias, float* out, long R, long C);
+// out = a + b, same shapes.
+void addSame(const float* a, const float* b, float* out, long n);
+// y = clip(x, lo, hi); the ClipByValue and Relu6 gradients as tfjs computes them.
+void clip(const float* x, float lo, float hi, float* y, long n);
+void clipGrad(const float* dy, const float* x, float lo, float hi, float* dx, long n);
+void relu6Grad(const float* dy, const float* x, float* dx, long n);
 
 // optimizer.cc: Adam on one variable (m, v in place, new weights into wOut).
 void adam(const float* w, const float* g, float* m, float* v, const float* c, float* wOut, long n);

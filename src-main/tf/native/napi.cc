@@ -62,6 +62,20 @@ struct Args {
     }
     return static_cast<float*>(data);
   }
+  double dbl(size_t i, const char* name) const {
+    double v = 0;
+    if (i >= argc || napi_get_value_double(env, argv[i], &v) != napi_ok) bad(std::string(name) + " must be a number", true);
+    return v;
+  }
+  // The length of the Float32Array at i, which sets the size of an element-wise call.
+  long length(size_t i, const char* name) const {
+    napi_typedarray_type type;
+    size_t len = 0;
+    if (i >= argc || napi_get_typedarray_info(env, argv[i], &type, &len, nullptr, nullptr, nullptr) != napi_ok || type != napi_float32_array) {
+      bad(std::string(name) + " must be a Float32Array", true);
+    }
+    return (long)len;
+  }
   long num(size_t i, const char* name) const {
     int64_t v = 0;
     if (i >= argc || napi_get_value_int64(env, argv[i], &v) != napi_ok) bad(std::string(name) + " must be a number", true);
@@ -211,12 +225,77 @@ ENTRY(AddBias, "addBias(x, bias, out, R, C)", {
 
 // Optimizer: adam(w, g, m, v, constants[8], wOut), all but the constants of one length.
 ENTRY(Adam, "adam(w, g, m, v, constants, wOut)", {
-  size_t len = 0;
-  if (a.argc < 1 || napi_get_typedarray_info(env, a.argv[0], nullptr, &len, nullptr, nullptr, nullptr) != napi_ok) a.bad("w must be a Float32Array", true);
-  long n = (long)len;
+  long n = a.length(0, "w");
   float *w = a.f32(0, "w", n), *g = a.f32(1, "g", n), *m = a.f32(2, "m", n), *v = a.f32(3, "v", n), *c = a.f32(4, "constants", 8),
         *wOut = a.f32(5, "wOut", n);
   adam(w, g, m, v, c, wOut, n);
+})
+
+// Same-shape and element-wise kernels: sizes come from the first array.
+ENTRY(AddSame, "addSame(a, b, out)", {
+  long n = a.length(0, "a");
+  addSame(a.f32(0, "a", n), a.f32(1, "b", n), a.f32(2, "out", n), n);
+})
+ENTRY(Clip, "clip(x, y, lo, hi)", {
+  long n = a.length(0, "x");
+  clip(a.f32(0, "x", n), (float)a.dbl(2, "lo"), (float)a.dbl(3, "hi"), a.f32(1, "y", n), n);
+})
+ENTRY(ClipGrad, "clipGrad(dy, x, dx, lo, hi)", {
+  long n = a.length(0, "dy");
+  clipGrad(a.f32(0, "dy", n), a.f32(1, "x", n), (float)a.dbl(3, "lo"), (float)a.dbl(4, "hi"), a.f32(2, "dx", n), n);
+})
+ENTRY(Relu6Grad, "relu6Grad(dy, x, dx)", {
+  long n = a.length(0, "dy");
+  relu6Grad(a.f32(0, "dy", n), a.f32(1, "x", n), a.f32(2, "dx", n), n);
+})
+
+// Global average pooling over the middle axis of [outer, inner, C].
+void middleDims(const Args& a, size_t i, long* outer, long* inner, long* C) {
+  *outer = a.num(i, "outer"), *inner = a.num(i + 1, "inner"), *C = a.num(i + 2, "C");
+  if (*outer < 0 || *inner < 1 || *C < 1) a.bad("outer must be at least 0, inner and C at least 1");
+}
+ENTRY(MeanMiddle, "meanMiddle(x, out, outer, inner, C)", {
+  long outer, inner, C;
+  middleDims(a, 2, &outer, &inner, &C);
+  meanMiddle(a.f32(0, "x", mul({outer, inner, C})), a.f32(1, "out", mul({outer, C})), outer, inner, C);
+})
+ENTRY(MeanMiddleGrad, "meanMiddleGrad(dy, dx, outer, inner, C)", {
+  long outer, inner, C;
+  middleDims(a, 2, &outer, &inner, &C);
+  meanMiddleGrad(a.f32(0, "dy", mul({outer, C})), a.f32(1, "dx", mul({outer, inner, C})), outer, inner, C);
+})
+
+// Batch normalization over the last axis of x[R, C]; gamma and beta may be null (1 and 0).
+void rowsCols(const Args& a, size_t i, long* R, long* C, float* eps) {
+  *R = a.num(i, "R"), *C = a.num(i + 1, "C");
+  double e = a.dbl(i + 2, "epsilon");
+  if (*R < 1 || *C < 1) a.bad("R and C must be at least 1");
+  if (!(e >= 0)) a.bad("epsilon must be a number >= 0");
+  *eps = (float)e;
+}
+ENTRY(BatchNorm, "batchNorm(x, mean, variance, gamma, beta, y, R, C, epsilon)", {
+  long R, C;
+  float eps;
+  rowsCols(a, 6, &R, &C, &eps);
+  float *x = a.f32(0, "x", mul({R, C})), *mean = a.f32(1, "mean", C), *var = a.f32(2, "variance", C), *gamma = a.f32(3, "gamma", C, true),
+        *beta = a.f32(4, "beta", C, true), *y = a.f32(5, "y", mul({R, C}));
+  batchNorm(x, mean, var, gamma, beta, eps, y, R, C);
+})
+ENTRY(BatchNormTrain, "batchNormTrain(x, gamma, beta, y, mean, variance, R, C, epsilon)", {
+  long R, C;
+  float eps;
+  rowsCols(a, 6, &R, &C, &eps);
+  float *x = a.f32(0, "x", mul({R, C})), *gamma = a.f32(1, "gamma", C, true), *beta = a.f32(2, "beta", C, true), *y = a.f32(3, "y", mul({R, C})),
+        *mean = a.f32(4, "mean", C), *var = a.f32(5, "variance", C);
+  batchNormTrain(x, gamma, beta, eps, y, mean, var, R, C);
+})
+ENTRY(BatchNormGrad, "batchNormGrad(dy, x, mean, variance, gamma, dx, dgamma, dbeta, R, C, epsilon)", {
+  long R, C;
+  float eps;
+  rowsCols(a, 8, &R, &C, &eps);
+  float *dy = a.f32(0, "dy", mul({R, C})), *x = a.f32(1, "x", mul({R, C})), *mean = a.f32(2, "mean", C), *var = a.f32(3, "variance", C),
+        *gamma = a.f32(4, "gamma", C, true), *dx = a.f32(5, "dx", mul({R, C})), *dgamma = a.f32(6, "dgamma", C), *dbeta = a.f32(7, "dbeta", C);
+  batchNormGrad(dy, x, mean, var, gamma, eps, dx, dgamma, dbeta, R, C);
 })
 
 ENTRY(SetThreads, "setThreads(n)", {
@@ -250,6 +329,15 @@ napi_value Init(napi_env env, napi_value exports) {
       {"matmul", nullptr, MatMul, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"addBias", nullptr, AddBias, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"adam", nullptr, Adam, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"addSame", nullptr, AddSame, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"clip", nullptr, Clip, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"clipGrad", nullptr, ClipGrad, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"relu6Grad", nullptr, Relu6Grad, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"meanMiddle", nullptr, MeanMiddle, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"meanMiddleGrad", nullptr, MeanMiddleGrad, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"batchNorm", nullptr, BatchNorm, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"batchNormTrain", nullptr, BatchNormTrain, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"batchNormGrad", nullptr, BatchNormGrad, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"setThreads", nullptr, SetThreads, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"failInPool", nullptr, FailInPool, nullptr, nullptr, nullptr, napi_default, nullptr},
   };

@@ -1,4 +1,4 @@
-// Pooling: max pooling and its gradient.
+// Pooling: max pooling and its gradient; global average pooling (Mean over the middle axes) and its gradient.
 #include <limits>
 
 #include "kernels.h"
@@ -137,6 +137,31 @@ void maxPoolGrad(const Conv& c, const float* dy, const float* x, float* dx) {
         const float* g = dy + ((b * c.OH + oy) * c.OW + ox) * c.Ci;
         for (long ch = 0; ch < c.Ci; ch++) dxb[where[ch]] += g[ch];
       }
+  });
+}
+
+// out[o, c] = Σ_i x[o, i, c] / inner: Mean over the middle axes of [outer, inner, C] (H and W of NHWC
+// for global average pooling). Each (o) is summed by one task, in order: deterministic.
+void meanMiddle(const float* x, float* out, long outer, long inner, long C) {
+  pool.parallelFor(outer, [&](long o) {
+    float* acc = out + o * C;
+    const float* xo = x + o * inner * C;
+    std::fill(acc, acc + C, 0.f);
+    for (long i = 0; i < inner; i++)
+      for (long c = 0; c < C; c++) acc[c] += xo[i * C + c];
+    const float n = (float)inner;
+    for (long c = 0; c < C; c++) acc[c] /= n;
+  });
+}
+
+// Its gradient, as tfjs computes it: dx[o, i, c] = dy[o, c] / inner.
+void meanMiddleGrad(const float* dy, float* dx, long outer, long inner, long C) {
+  pool.parallelFor(outer, [&](long o) {
+    std::vector<float> g(dy + o * C, dy + (o + 1) * C);
+    const float n = (float)inner;
+    for (long c = 0; c < C; c++) g[c] /= n;
+    float* d = dx + o * inner * C;
+    for (long i = 0; i < inner; i++) std::memcpy(d + i * C, g.data(), C * sizeof(float));
   });
 }
 
