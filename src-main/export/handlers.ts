@@ -9,6 +9,7 @@ import type { LatencyStats } from '../../src-shared/types';
 import type { CallContext, HostDeps } from '../host/context';
 import { initBackend } from '../tf';
 import { inspectTflite } from './inspect';
+import { modelGraphOf } from './model-graph';
 import { exportModelArtifact, importTfliteArtifact, recordDesktopAccuracy } from './service';
 
 /** "Run on this computer": the profile's options and defaults, so both paths measure the same way. */
@@ -36,6 +37,11 @@ export function exportHandlers(deps: HostDeps): Handlers<typeof exportMethods, C
       if (!artifact) throw new AppError('NOT_FOUND', `There is no artifact ${a.artifactId}.`);
       if (artifact.format !== 'tflite') throw new AppError('INVALID_ARGS', `Artifact "${artifact.name}" is a TF.js model, not a .tflite file.`);
       return inspectTflite(artifact.path);
+    },
+    'export.graph': ({ artifactId }) => {
+      const artifact = store.artifacts.get(artifactId);
+      if (!artifact) throw new AppError('NOT_FOUND', `There is no artifact ${artifactId}.`);
+      return modelGraphOf(artifact.path);
     },
     'export.import': async (a) => importTfliteArtifact(store, { path: a.path, ...(a.name ? { name: a.name } : {}), artifactsDir: paths.artifactsDir }),
     'export.desktopAccuracy': async (a) => ({ artifactId: a.artifactId, ...(await recordDesktopAccuracy(store, a.artifactId)) }),

@@ -156,6 +156,11 @@ export class RunQueries {
     return (this.db.prepare('SELECT * FROM stages WHERE run_id = ? ORDER BY idx').all(runId) as StageRecord[]).map(toStage);
   }
 
+  /** The dataset the run trained on, once its first stage loaded it (Compare groups runs by it). */
+  setDataset(id: number, datasetId: number): void {
+    this.db.prepare('UPDATE runs SET dataset_id = ? WHERE id = ?').run(datasetId, id);
+  }
+
   setStatus(id: number, status: RunStatus, extra: { error?: string | null; backend?: string; backendThreads?: number } = {}): void {
     const t = now();
     this.db

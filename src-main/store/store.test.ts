@@ -43,6 +43,15 @@ describe('Store', () => {
     expect(run.stages[1].params).toEqual({ T: 4 });
   });
 
+  it('records the dataset a run trained on', () => {
+    const runId = store.runs.create({ name: 'r', recipe: {}, recipeHash: 'h', seed: 1, appVersion: 't' });
+    expect(store.runs.get(runId)!.datasetId).toBeNull();
+    const ds = store.datasets.upsert({ name: 'iris', kind: 'csv', source: '/d/iris.csv', contentHash: 'c1', classes: ['a', 'b'], counts: [5, 5], inputShape: [4] });
+    store.runs.setDataset(runId, ds);
+    expect(store.runs.get(runId)!.datasetId).toBe(ds);
+    expect(store.runs.list({ limit: 10, offset: 0 }).items[0].datasetId).toBe(ds);
+  });
+
   it('follows lineage through parent artifacts', () => {
     const run = seedRun();
     const a = store.artifacts.create({ runId: run, name: 'teacher', format: 'tfjs-layers', path: '/x/a/model.json', contentHash: 'h1', bytes: 100 });

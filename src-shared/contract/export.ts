@@ -15,6 +15,13 @@ export interface TfliteTensorInfo {
   zeroPoint?: number;
 }
 
+/** A model as nodes (operators or layers, plus inputs and outputs) and the edges between them, for the graph view. */
+export interface ModelGraph {
+  format: 'tflite' | 'tfjs-layers';
+  nodes: { id: string; kind: 'input' | 'op' | 'output'; op: string; label: string; shape: number[]; /** Execution order (TFLite operator index). */ index?: number }[];
+  edges: { from: string; to: string }[];
+}
+
 /** What a .tflite file holds (any converter's). */
 export interface TfliteInfo {
   name: string;
@@ -73,6 +80,7 @@ export const exportMethods = {
     'Export a TF.js artifact to .tflite; records a tflite artifact whose parent is the source.',
   ),
   'export.inspect': method<TfliteInfo>()(z.object({ path: z.string().min(1).max(4096) }).or(z.object({ artifactId: id })), 'Inputs, outputs, operators with versions, precision and size of a .tflite file.'),
+  'export.graph': method<ModelGraph>()(z.object({ artifactId: id }), 'The model of an artifact (.tflite or TF.js) as a graph of operators and the tensors between them.'),
   'export.import': method<ArtifactSummary>()(
     z.object({ path: z.string().min(1).max(4096), name: z.string().min(1).max(200).optional() }),
     'Import an existing .tflite (any converter) as an artifact, so it can be profiled and compared.',

@@ -12,6 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Store } from '../../src-main/store';
 import { EM_AARCH64, EM_X86_64, fakeElf } from '../helpers/fake-elf';
 import { type Peer, type PrivateAdb, startPeer, startPrivateAdb } from '../helpers/private-adb';
+import { seriousA11yViolations } from './axe';
 import { type Backend, launchBrowser, screenshot, startBackend } from './harness';
 
 let backend: Backend;
@@ -57,6 +58,12 @@ describe('Devices page', () => {
     const row = page.getByTestId('live-devices').locator('tr', { hasText: 'R58M123' });
     await row.waitFor();
     expect(await row.textContent()).toContain('not connected');
+    // No phone ready: the step-by-step guide shows, at the first phone step, with the live state.
+    await page.getByTestId('phone-guide').waitFor();
+    await expect.poll(() => page.locator('[data-testid^="guide-step-"][aria-current="step"]').getAttribute('data-testid'), { timeout: 20_000 }).toBe('guide-step-developer');
+    expect(await page.getByTestId('guide-state').textContent()).toContain('sees no phone');
+    expect(await seriousA11yViolations(page)).toEqual([]);
+    await screenshot(page, 'devices-guide');
   });
 
   it('connects a remote phone by address; it shows live as waiting for approval, with what to do', async () => {
@@ -67,6 +74,9 @@ describe('Devices page', () => {
     const row = page.getByTestId('live-devices').locator('tr', { hasText: peer.serial });
     await expect.poll(() => row.textContent(), { timeout: 20_000 }).toMatch(/(unauthorized|waiting for approval)/);
     expect(await row.textContent()).toContain('accept the "Allow USB debugging?" prompt');
+    // The guide moves to the authorization step and names the phone.
+    await expect.poll(() => page.locator('[data-testid^="guide-step-"][aria-current="step"]').getAttribute('data-testid'), { timeout: 20_000 }).toBe('guide-step-authorize');
+    expect(await page.getByTestId('guide-state').textContent()).toContain('not authorized yet');
     await screenshot(page, 'devices-live');
   });
 

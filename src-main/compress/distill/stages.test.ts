@@ -83,6 +83,12 @@ describe.skipIf(!haveData)('distill stage', () => {
     expect(m.note).toMatch(/^(Distillation (helped|did not help)|No evidence that distillation helped)/);
     expect(s.evidence).toMatch(/^(helped|hurt|no-evidence)$/);
     expect(m.output).toBe(s.output);
+    // The loss chart has a curve per candidate (the distillation objective per epoch), beside validation accuracy.
+    const curves = detail.stages[1].curves!;
+    for (const c of ['control', 'T=1 α=0.7', 'T=2 α=0.7', 'T=4 α=0.7']) {
+      expect(curves[`${c}: loss`].length, c).toBeGreaterThan(0);
+      expect(curves[`${c}: loss`].every((v) => Number.isFinite(v) && v > 0)).toBe(true);
+    }
     // Candidate names are progress phases; every batch and epoch is reported.
     expect(new Set(progress.filter((p) => p.stageIndex === 1).map((p) => p.phase))).toEqual(new Set(['control', 'T=1 α=0.7', 'T=2 α=0.7', 'T=4 α=0.7']));
     // Teacher, chosen student, control: three models on disk, not five.

@@ -141,6 +141,7 @@ export async function runDistill(ctx: Ctx): Promise<{ metrics: Record<string, un
       settleCandidate(state, cand, stateFile);
       const first = state.results[cand.name][0];
       curves[`${cand.name}: val accuracy`] = first.valCurve;
+      if (first.lossCurve?.length) curves[`${cand.name}: loss`] = first.lossCurve;
     }
   } finally {
     // The cached teacher logits are plain arrays; the teacher models hold tensors.
@@ -266,7 +267,7 @@ async function trainUnit(ctx: Ctx, a: UnitArgs): Promise<SeedResult> {
     });
     // Reported, never used to choose: the choice reads valAccuracy only.
     const test = evaluate(student, a.ds.test, { numClasses: a.ds.info.classes.length });
-    const result: SeedResult = { valAccuracy: res.val?.accuracy ?? NaN, testAccuracy: test.accuracy, valCurve: res.curves.val_accuracy ?? [], epochs: res.epochsRun };
+    const result: SeedResult = { valAccuracy: res.val?.accuracy ?? NaN, testAccuracy: test.accuracy, valCurve: res.curves.val_accuracy ?? [], lossCurve: res.curves.loss ?? [], epochs: res.epochsRun };
     if (a.si === 0) {
       // First-seed weights wait in the checkpoint folder until the candidate is settled.
       const kept = await saveModel(student, path.join(ctx.checkpointDir, 'kept'));

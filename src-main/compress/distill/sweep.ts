@@ -54,6 +54,8 @@ export interface SeedResult {
   /** Test accuracy of this seed's final model (reported only; never used to choose). */
   testAccuracy: number;
   valCurve: number[];
+  /** Training loss per epoch (the distillation objective), for the run view's loss chart; absent in state files written before it existed. */
+  lossCurve?: number[];
   epochs: number;
 }
 

@@ -55,6 +55,8 @@ export async function loadRunDataset(ctx: {
   recipe: Recipe;
   paths: AppPaths;
   store: Store;
+  /** The run to record the dataset on (absent outside a pipeline run). */
+  runId?: number;
   signal?: AbortSignal;
   progress?: (p: Omit<RunProgress, 'runId' | 'stageIndex' | 'stageKind'>) => void;
 }): Promise<LoadedDataset> {
@@ -83,6 +85,7 @@ export async function loadRunDataset(ctx: {
     });
   }
   const ds = await cached.ds;
-  recordDataset(ctx.store, ds.info);
+  const datasetId = recordDataset(ctx.store, ds.info);
+  if (ctx.runId !== undefined) ctx.store.runs.setDataset(ctx.runId, datasetId);
   return ds;
 }

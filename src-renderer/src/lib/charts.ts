@@ -31,4 +31,6 @@ export interface Series {
   markers?: boolean;
   /** Override the palette colour (for example a muted colour for interval bounds). */
   color?: string;
+  /** A name per point, shown in its tooltip with both values in their units. */
+  pointLabels?: string[];
 }
