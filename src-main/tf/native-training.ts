@@ -198,8 +198,14 @@ const batchNormTrainGrad: GradConfig = {
     let all: tf.Tensor[] | null = null;
     const take = (i: number) => {
       all ??= (leftovers = (tf.engine().runKernel(BN_GRAD, { dy, x, mean, variance, scale }, attrs) as tf.Tensor[]).map((t) => tf.keep(t)));
-      leftovers = leftovers.filter((t) => t !== all![i]);
-      return all[i];
+      const kept = all[i];
+      leftovers = leftovers.filter((t) => t !== kept);
+      // A kept tensor is never disposed by the engine's tidies, so the tape would hold it past the
+      // step (three tensors per BatchNorm per step): hand it over as an ordinary tensor (a clone shares
+      // the buffer) and drop the kept one.
+      const out = tf.clone(kept);
+      kept.dispose();
+      return out;
     };
     return { x: () => take(0), scale: () => take(1), offset: () => take(2) };
   },
