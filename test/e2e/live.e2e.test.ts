@@ -41,9 +41,14 @@ describe('live run view', () => {
       // The bar is on screen (sticky at the top of the scrolled view), and so is the running stage's card.
       expect(box.y).toBeGreaterThanOrEqual(0);
       expect(box.y + box.height).toBeLessThanOrEqual(800);
-      const n = /Stage (\d)/.exec(await barText())?.[1];
-      const card = n ? await page.getByTestId(`stage-${Number(n) - 1}`).boundingBox().catch(() => null) : null;
-      if (card) expect(card.y).toBeLessThan(800);
+      // The view scrolls smoothly to a stage that has just started: read the running stage and its
+      // card together, until the scroll lands (a single read raced a stage change under load).
+      const runningCardY = async () => {
+        const n = /Stage (\d)/.exec(await barText())?.[1];
+        const card = n ? await page.getByTestId(`stage-${Number(n) - 1}`).boundingBox({ timeout: 1000 }).catch(() => null) : null;
+        return card ? card.y : 0;
+      };
+      await expect.poll(runningCardY, { timeout: 15_000, interval: 250 }).toBeLessThan(800);
       await screenshot(page, 'live-running');
     }
     await expect.poll(() => page.getByTestId('run-status').textContent(), { timeout: 300_000, interval: 1000 }).toMatch(/succeeded|failed/);
