@@ -9,19 +9,7 @@
  */
 import type * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
-import { foldBatchNorm } from '../quantize/fold';
-
-const PRODUCERS = new Set(['Conv2D', 'DepthwiseConv2D', 'Dense']);
-
-interface JsonLayer {
-  name: string;
-  class_name: string;
-  config: Record<string, unknown>;
-  inbound_nodes: [string, number, number, Record<string, unknown>][][];
-}
-interface JsonModel {
-  config: { layers: JsonLayer[]; output_layers: [string, number, number][] };
-}
+import { FOLDS_INTO, foldBatchNorm, type PyModel } from '../quantize/fold';
 
 /** The activation a ReLU-like layer applies, when a producer can take it over; null otherwise. */
 function mergeableActivation(layer: tfl.layers.Layer): 'relu' | 'relu6' | null {
@@ -42,7 +30,7 @@ function mergeableActivations(model: tfl.LayersModel): Map<string, { layer: stri
   for (const layer of model.layers) {
     const activation = mergeableActivation(layer);
     const prev = layer.inboundNodes[0]?.inboundLayers[0];
-    if (!activation || !prev || layer.inboundNodes[0].inboundLayers.length !== 1 || !PRODUCERS.has(prev.getClassName())) continue;
+    if (!activation || !prev || layer.inboundNodes[0].inboundLayers.length !== 1 || !FOLDS_INTO.has(prev.getClassName())) continue;
     const prevAct = (prev.getConfig() as { activation?: string }).activation;
     if ((prevAct !== undefined && prevAct !== 'linear') || prev.outboundNodes.length !== 1 || outputs.has(prev.name)) continue;
     out.set(prev.name, { layer: layer.name, activation });
@@ -55,7 +43,7 @@ async function mergeActivations(model: tfl.LayersModel): Promise<{ model: tfl.La
   const merges = mergeableActivations(model);
   if (!merges.size) return { model, merged: [] };
   const into = new Map([...merges].map(([producer, m]) => [m.layer, producer]));
-  const topology = model.toJSON(null, false) as unknown as JsonModel;
+  const topology = model.toJSON(null, false) as unknown as PyModel;
   topology.config.layers = topology.config.layers.filter((l) => !into.has(l.name));
   for (const l of topology.config.layers) {
     const m = merges.get(l.name);

@@ -9,16 +9,18 @@ import * as tfl from '@tensorflow/tfjs-layers';
 
 type Layer = tfl.layers.Layer;
 
-const FOLDS_INTO = new Set(['Conv2D', 'DepthwiseConv2D', 'Dense']);
+/** Layers a BatchNorm folds into and a ReLU merges into (kernel, optional bias, linear activation). */
+export const FOLDS_INTO = new Set(['Conv2D', 'DepthwiseConv2D', 'Dense']);
 
-interface PyLayer {
+/** A layer as tfjs-layers' `toJSON` writes it (Keras' config layout). */
+export interface PyLayer {
   name: string;
   class_name: string;
   config: Record<string, unknown>;
   inbound_nodes: [string, number, number, Record<string, unknown>][][];
 }
 
-interface PyModel {
+export interface PyModel {
   config: { layers: PyLayer[]; output_layers: [string, number, number][] };
 }
 
