@@ -162,10 +162,14 @@ describe.skipIf(!simAvailable)('search on a simulated phone', { timeout: 900_000
     expect(rec.speedup).toBeGreaterThan(0);
     expect(rec.speedupQuietest).toBeGreaterThan(0);
     expect(rec.margins.accuracy).toBeGreaterThanOrEqual(0);
-    // The fastest within the budget (another within 5 %, benchmark noise, may be slower and smaller).
+    // The fastest within the budget by the statistic the search ranks on, each file's quietest trial
+    // (another within 5 %, benchmark noise, may be slower and smaller). Medians can cross under load.
     const meeting = finals.filter((c) => c.status === 'meets-budget' || c.status === 'recommended');
     expect(meeting.length).toBeGreaterThanOrEqual(1);
-    for (const c of meeting) expect(c.latencyMs! * 1.05).toBeGreaterThanOrEqual(rec.latencyMs);
+    const rankMs = (c: (typeof finals)[number]) => c.bestLatencyMs ?? c.latencyMs!;
+    const chosen = meeting.find((c) => c.status === 'recommended')!;
+    expect(chosen).toBeDefined();
+    for (const c of meeting) expect(rankMs(c) * 1.05).toBeGreaterThanOrEqual(rankMs(chosen));
     expect(result.frontier.latency.length).toBeGreaterThanOrEqual(1);
     expect(store.artifacts.get(rec.tfliteArtifactId)!.metrics).toMatchObject({ deployedAccuracy: rec.testAccuracy });
     expect(result.verdict).toMatch(/^Recommended /);
