@@ -8,6 +8,8 @@
  * nothing. `--width 1` for the teacher, `--distill` for the distillation step's loss, `--steps N` (default 50);
  * `--template mobilenet|resnet --size 32|96 --batch N` for the CNN templates (stem stride 2 from 96 px);
  * `--warmup N` steps before timing (default 5); `--micro-batch N` overrides the memory planner's split; `--json` prints one JSON line (bench/native-speedup.ts reads it).
+ * `--row N`: the step of row N of `npm run bench:peer` (bench/peer/rows.ts, e.g. 8: the Teachable Machine
+ * MobileNetV2 α 0.35 at 224 px, batch 32) instead of a template.
  *
  * Where the kernels come from (student, wasm+native): the Identity are the engine cloning every
  * tensor it saves for the backward pass (Engine.saveTensorsForBackwardMode → Engine.clone, inside
@@ -22,6 +24,7 @@ import { buildTemplate } from '../src-main/models';
 import { createOptimizer, createTrainStep, type LossFn } from '../src-main/compress/train/step';
 import { kdLoss } from '../src-main/compress/distill/losses';
 import { initBackend } from '../src-main/tf';
+import { buildRow, ROWS } from './peer/rows';
 
 const args = process.argv.slice(2);
 const flag = (name: string, fallback: number) => (args.includes(name) ? Number(args[args.indexOf(name) + 1]) : fallback);
@@ -29,6 +32,8 @@ const flag = (name: string, fallback: number) => (args.includes(name) ? Number(a
 void (async () => {
   await import('@tensorflow/tfjs-layers');
   const { info } = await initBackend();
+  const rowDef = args.includes('--row') ? ROWS.find((r) => r.row === flag('--row', 0)) : undefined;
+  if (args.includes('--row') && !rowDef) throw new Error(`no peer row ${args[args.indexOf('--row') + 1]} (rows: ${ROWS.map((r) => r.row).join(', ')})`);
   const template = args.includes('--template') ? (args[args.indexOf('--template') + 1] as 'lenet' | 'mobilenet' | 'resnet') : 'lenet';
   const size = flag('--size', template === 'lenet' ? 28 : 32);
   const batch = flag('--batch', 64);
@@ -43,7 +48,8 @@ void (async () => {
   const microBatch = flag('--micro-batch', 0);
   const step = createTrainStep(model, createOptimizer('adam', 1e-3), args.includes('--distill') ? distill : undefined, [], microBatch ? { microBatch } : {});
   const ys = tf.tensor1d(Array.from({ length: batch }, (_, i) => i % 10), 'int32');
-  for (let i = 0; i < flag('--warmup', 5); i++) step(xs, ys);
+  const run = rowDef ? (await buildRow(rowDef)).step : () => step(xs, ys);
+  for (let i = 0; i < flag('--warmup', 5); i++) run();
 
   const spent = new Map<string, { n: number; ms: number }>();
   const backend = tf.getBackend();
@@ -61,12 +67,12 @@ void (async () => {
     tf.unregisterKernel(k.kernelName, backend);
     tf.registerKernel({ ...k, kernelFunc: timed });
   }
-  step(xs, ys);
+  run();
   spent.clear();
   const steps = flag('--steps', 50);
   const cpu0 = process.cpuUsage();
   const t0 = performance.now();
-  for (let i = 0; i < steps; i++) step(xs, ys);
+  for (let i = 0; i < steps; i++) run();
   const wall = (performance.now() - t0) / steps;
   const cpu = process.cpuUsage(cpu0);
   const rows = [...spent.entries()].sort((a, b) => b[1].ms - a[1].ms);

@@ -51,6 +51,8 @@ describe.skipIf(!native.kernels)('native add-on argument checks', () => {
     ['clipGrad: x short', () => k.clipGrad(f32(8), f32(6), f32(8), 0, 6), /x has 6/],
     ['avgPoolGrad: dx short', () => k.avgPoolGrad(f32(24), f32(3), ...[2, 5, 5, 3, 2, 2, 3, 2, 2, 2, 2, 1, 1, 0, 0]), /dx has 3/],
     ['pad2d: y short for the padding', () => k.pad2d(f32(X), f32(X), 2, 5, 5, 3, 0, 1, 0, 1, 0), /y has 150 floats; the geometry needs 216/],
+    ['slice4d: y short for the size', () => k.slice4d(f32(X), f32(20), 2, 5, 5, 3, 0, 1, 1, 0, 2, 2, 3, 2), /y has 20 floats; the geometry needs 24/],
+    ['slice4d: begin + size past the dimension', () => k.slice4d(f32(X), f32(24), 2, 5, 5, 3, 0, 4, 0, 0, 2, 2, 2, 3), /axis 1: begin 4 \+ size 2 is outside the dimension 5/],
     ['a negative geometry', () => k.conv2d(f32(X), f32(WT), null, f32(Y), 0, ...g.map((v, i) => (i === 1 ? -5 : v))), /out of range/],
     ['a huge geometry (overflow)', () => k.sumRows(f32(4), f32(4), 2 ** 40, 4), /out of range/],
   ])('%s → RangeError, nothing written', (_name, call, message) => {

@@ -99,10 +99,14 @@ describe.skipIf(!native.kernels)('native training kernels match the cpu backend'
     }
   });
 
-  it('the training path runs the native kernels, not tfjs moments and its op-by-op gradient', () => {
+  it.each([
+    ['axis -1', {}],
+    // Keras configs (imported models, e.g. every Teachable Machine export) write the axis as a list.
+    ['axis [3] as Keras writes it', { axis: [3] }],
+  ])('the training path runs the native kernels, not tfjs moments and its op-by-op gradient (%s)', (_name, config) => {
     const names: string[] = [];
     onBackend('wasm', () => {
-      const layer = tfl.layers.batchNormalization({});
+      const layer = tfl.layers.batchNormalization(config as never);
       const x = tf.randomNormal([2, 4, 4, 6]);
       const wrap = (name: string) => {
         const k = tf.getKernel(name, 'wasm')!;
@@ -233,6 +237,21 @@ describe.skipIf(!native.kernels)('native training kernels match the cpu backend'
     expect(gy).toEqual(wy);
     expect(gdx).toEqual(wdx);
     expect((tf.getKernel('PadV2', 'wasm') as { native?: boolean }).native).toBe(true);
+    // The gradient is a Slice (a crop): the native one.
+    expect((tf.getKernel('Slice', 'wasm') as { native?: boolean }).native).toBe(true);
+  });
+
+  it.each([
+    ['crop of H and W (ZeroPadding2D gradient), 13 channels', [2, 7, 8, 13], [0, 1, 2, 0], [2, 5, 5, 13]],
+    ['batch rows (micro-batches), contiguous', [5, 3, 4, 6], [2, 0, 0, 0], [3, -1, -1, -1]],
+    ['part of the channels, batch 1', [1, 4, 5, 11], [0, 1, 0, 3], [1, 2, 5, 7]],
+    ['rank 2', [9, 10], [3, 2], [4, 5]],
+    ['rank 1, empty', [9], [4], [0]],
+  ] as const)('Slice, %s', (_name, shape, begin, size) => {
+    const inputs = { x: { shape: shape as unknown as number[], data: randomArray(shape as unknown as number[], 45) } };
+    const attrs = { begin: begin as unknown as number[], size: size as unknown as number[] };
+    const want = runKernel('cpu', 'Slice', inputs, attrs);
+    expect(runKernel('wasm', 'Slice', inputs, attrs)).toEqual(want);
   });
 
   it('residual Add of same shapes', () => {
@@ -265,8 +284,9 @@ describe.skipIf(!native.kernels)('native training kernels match the cpu backend'
         pool: new Float32Array(gy.length), avg: new Float32Array(gy.length), avgGrad: new Float32Array(xi.length),
         padded: new Float32Array(8 * 18 * 18 * 24), matmul: new Float32Array(512 * 72), matmulCols: new Float32Array(16 * 520),
         adamW: new Float32Array(100000), adamM: new Float32Array(100000), adamV: new Float32Array(100000),
-        added: new Float32Array(R * C), relu6: new Float32Array(R * C),
+        added: new Float32Array(R * C), relu6: new Float32Array(R * C), sliced: new Float32Array(8 * 15 * 16 * 24),
       };
+      k.slice4d(xi, out.sliced, 8, 17, 17, 24, 0, 1, 0, 0, 8, 15, 16, 24);
       k.batchNormTrain(x, gamma, beta, out.y, out.mean, out.variance, R, C, 1e-3);
       k.batchNormGrad(dy, x, out.mean, out.variance, gamma, out.dx, out.dgamma, out.dbeta, R, C, 1e-3);
       k.meanMiddle(x, out.gap, 64, 17 * 17, C);

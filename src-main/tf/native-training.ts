@@ -145,7 +145,8 @@ interface LayerVariableLike {
   write(value: tf.Tensor): void;
 }
 interface BatchNormLike {
-  axis: number;
+  /** A number, or a one-element list as Keras configs write it (`"axis": [3]`, imported models). */
+  axis: number | number[];
   momentum: number;
   epsilon: number;
   gamma?: LayerVariableLike;
@@ -165,7 +166,8 @@ export function setNativeLayerTraining(on: boolean): void {
 function batchNormTrainingCall(layer: BatchNormLike, inputs: tf.Tensor | tf.Tensor[], kwargs: Record<string, unknown>): tf.Tensor | null {
   const x = Array.isArray(inputs) ? (inputs.length === 1 ? inputs[0] : null) : inputs;
   if (!enabled || !kwargs?.training || !x || x.dtype !== 'float32' || x.rank < 2 || size(x.shape) === 0) return null;
-  if (!layer.gamma || !layer.beta || (layer.axis !== -1 && layer.axis !== x.rank - 1) || !nativePath(BN_TRAIN, x)) return null;
+  const axis = Array.isArray(layer.axis) ? (layer.axis.length === 1 ? layer.axis[0] : NaN) : layer.axis;
+  if (!layer.gamma || !layer.beta || (axis !== -1 && axis !== x.rank - 1) || !nativePath(BN_TRAIN, x)) return null;
   return tf.tidy(() => {
     const [y, mean, variance] = tf.engine().runKernel(BN_TRAIN, { x, scale: layer.gamma!.read(), offset: layer.beta!.read() },
       { varianceEpsilon: layer.epsilon } as unknown as NamedAttrMap) as tf.Tensor[];

@@ -53,6 +53,9 @@ export interface NativeKernels {
   avgPoolGrad(dy: Float32Array, dx: Float32Array, ...geometry: number[]): void;
   /** y = x[B, H, W, C] padded on H and W with `value`. */
   pad2d(x: Float32Array, y: Float32Array, b: number, h: number, w: number, c: number, top: number, bottom: number, left: number, right: number, value: number): void;
+  /** y = x[d0, d1, d2, d3] sliced from `begin` (4 numbers) for `size` (4 numbers). */
+  slice4d(x: Float32Array, y: Float32Array, d0: number, d1: number, d2: number, d3: number, b0: number, b1: number, b2: number, b3: number,
+    s0: number, s1: number, s2: number, s3: number): void;
   setThreads(n: number): number;
   /** Test hook: a pool job of n chunks whose chunk failAt throws inside the add-on (the error must reach JS). */
   failInPool(n: number, failAt: number): void;
@@ -115,7 +118,7 @@ export function threadCount(env: NodeJS.ProcessEnv = process.env): number {
 /** Every function the JS side calls: a stale build from an older source is refused, not half-used. */
 const REQUIRED: (keyof NativeKernels)[] = ['conv2d', 'conv2dBackpropInput', 'conv2dBackpropFilter', 'depthwise', 'depthwiseBackpropInput',
   'depthwiseBackpropFilter', 'maxPool', 'maxPoolGrad', 'sumRows', 'addBias', 'matmul', 'adam', 'setThreads', 'failInPool',
-  'addSame', 'clip', 'clipGrad', 'relu6Grad', 'meanMiddle', 'meanMiddleGrad', 'batchNorm', 'batchNormTrain', 'batchNormGrad', 'avgPool', 'avgPoolGrad', 'pad2d'];
+  'addSame', 'clip', 'clipGrad', 'relu6Grad', 'meanMiddle', 'meanMiddleGrad', 'batchNorm', 'batchNormTrain', 'batchNormGrad', 'avgPool', 'avgPoolGrad', 'pad2d', 'slice4d'];
 
 let cached: NativeLoad | undefined;
 

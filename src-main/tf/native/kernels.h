@@ -25,6 +25,9 @@ void avgPoolGrad(const Conv& c, const float* dy, float* dx);
 // Zero padding of H and W (ZeroPadding2D / PadV2 with a constant).
 void pad2d(const float* x, float* y, long B, long H, long W, long C, long top, long bottom, long left, long right, float value);
 
+// y = x[b0:b0+s0, ..., b3:b3+s3] of x[d0, d1, d2, d3] (d, b, s: 4 numbers each).
+void slice4d(const float* x, float* y, const long* d, const long* b, const long* s);
+
 // Global average pooling: out[o, c] = mean over i of x[o, i, c], and its gradient dx = dy / inner.
 void meanMiddle(const float* x, float* out, long outer, long inner, long C);
 void meanMiddleGrad(const float* dy, float* dx, long outer, long inner, long C);

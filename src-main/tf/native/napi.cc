@@ -231,6 +231,18 @@ ENTRY(Pad2D, "pad2d(x, y, B, H, W, C, top, bottom, left, right, value)", {
         (float)a.dbl(10, "value"));
 })
 
+ENTRY(Slice4D, "slice4d(x, y, d0, d1, d2, d3, begin0, begin1, begin2, begin3, size0, size1, size2, size3)", {
+  long d[4], b[4], s[4];
+  for (int i = 0; i < 4; i++) {
+    d[i] = a.num(2 + i, "dimension"), b[i] = a.num(6 + i, "begin"), s[i] = a.num(10 + i, "size");
+    if (d[i] < 0 || d[i] > LIMIT || b[i] < 0 || s[i] < 0 || b[i] > d[i] || s[i] > d[i] - b[i])
+      a.bad("axis " + std::to_string(i) + ": begin " + std::to_string(b[i]) + " + size " + std::to_string(s[i]) + " is outside the dimension " + std::to_string(d[i]));
+  }
+  const float* x = a.f32(0, "x", mul({d[0], d[1], d[2], d[3]}));
+  float* y = a.f32(1, "y", mul({s[0], s[1], s[2], s[3]}));
+  slice4d(x, y, d, b, s);
+})
+
 // Element-wise.
 ENTRY(SumRows, "sumRows(x, out, R, C)", {
   long R = a.num(2, "R"), C = a.num(3, "C");
@@ -348,6 +360,7 @@ napi_value Init(napi_env env, napi_value exports) {
       {"avgPool", nullptr, AvgPool, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"avgPoolGrad", nullptr, AvgPoolGrad, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"pad2d", nullptr, Pad2D, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"slice4d", nullptr, Slice4D, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"sumRows", nullptr, SumRows, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"matmul", nullptr, MatMul, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"addBias", nullptr, AddBias, nullptr, nullptr, nullptr, napi_default, nullptr},

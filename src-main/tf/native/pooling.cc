@@ -220,4 +220,17 @@ void pad2d(const float* x, float* y, long B, long H, long W, long C, long top, l
   });
 }
 
+// y = x[b0:b0+s0, b1:b1+s1, b2:b2+s2, b3:b3+s3] of x[d0, d1, d2, d3] (Slice, e.g. ZeroPadding2D's
+// gradient crop): one copy per (s0, s1) row, a single run when the slice keeps whole rows of the last axes.
+void slice4d(const float* x, float* y, const long* d, const long* b, const long* s) {
+  const bool wholeLast = s[3] == d[3];
+  pool.parallelFor(s[0] * s[1], [&](long row) {
+    const long i = row / s[1], j = row % s[1];
+    const float* src = x + (((b[0] + i) * d[1] + b[1] + j) * d[2] + b[2]) * d[3] + b[3];
+    float* dst = y + row * s[2] * s[3];
+    if (wholeLast) return (void)std::memcpy(dst, src, s[2] * s[3] * sizeof(float));
+    for (long k = 0; k < s[2]; k++) std::memcpy(dst + k * s[3], src + k * d[3], s[3] * sizeof(float));
+  });
+}
+
 }  // namespace pb
