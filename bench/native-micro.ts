@@ -2,7 +2,8 @@
  * `npx tsx bench/native-micro.ts [--teacher] [--reps N] [--threads N]`: the native add-on's kernels
  * alone on the shapes of one issue-3 training step (student 8/16/32 by default, --teacher for
  * 32/64/128), batch 64, without tfjs: median µs per call over N calls (default 200); `--only TEXT`
- * keeps the cases whose name contains TEXT (for a profiler); `--mnv2` for MobileNetV2 α 0.35 224 px shapes. Diagnostic for
+ * keeps the cases whose name contains TEXT (for a profiler); `--mnv2` for MobileNetV2 α 0.35 224 px shapes,
+ * `--resnet` for the ResNet template's 3×3 convolutions at 32 px (convolutions also print GFLOP/s). Diagnostic for
  * tuning the kernels; records nothing (the throughput figures come from bench:quick).
  */
 import { createRequire } from 'node:module';
@@ -36,7 +37,9 @@ const sums = new Float32Array(c1);
 y1.set(rand(y1.length));
 y2.set(rand(y2.length));
 
-const lenetCases: [string, () => void][] = [
+/** Name, call, and its floating-point operations (2 per MAC) when it is a convolution. */
+type Case = [string, () => void, number?];
+const lenetCases: Case[] = [
   ['conv1 forward (+bias relu)', () => k.conv2d(x0, w1, b1, y1, 1, ...g1)],
   ['pool1 forward', () => k.maxPool(y1, q1, ...p1)],
   ['conv2 forward (+bias relu)', () => k.conv2d(q1, w2, b2, y2, 1, ...g2)],
@@ -56,9 +59,9 @@ const lenetCases: [string, () => void][] = [
  * batch `--batch` (default 32): forward, input gradient and filter gradient of each, plus the
  * batch-norm, ReLU6 and GAP kernels of the 112×112 block.
  */
-function mnv2Cases(): [string, () => void][] {
+function mnv2Cases(): Case[] {
   const b = flag('--batch', 32);
-  const out: [string, () => void][] = [];
+  const out: Case[] = [];
   // name, H, W, Ci, Co, filter, stride, padTop, padLeft, depthwise
   const layers: [string, number, number, number, number, number, number, number, number, boolean][] = [
     ['stem 3x3/2 224x224x3→16', 224, 224, 3, 16, 3, 2, 0, 0, false],
@@ -77,12 +80,13 @@ function mnv2Cases(): [string, () => void][] {
     const g = [b, H, W, ci, oh, ow, co, f, f, st, st, 1, 1, pt, pl];
     const x = rand(b * H * W * ci), y = new Float32Array(b * oh * ow * co), dy = rand(y.length), dx = new Float32Array(x.length);
     const w = rand(f * f * (dw ? co : ci * co)), dwt = new Float32Array(w.length);
+    const flops = 2 * b * oh * ow * co * f * f * (dw ? 1 : ci);
     if (dw) {
-      out.push([`${name} fwd`, () => k!.depthwise(x, w, null, y, 0, 1, ...g)], [`${name} dX`, () => k!.depthwiseBackpropInput(dy, w, dx, 1, ...g)],
-        [`${name} dW`, () => k!.depthwiseBackpropFilter(x, dy, dwt, 1, ...g)]);
+      out.push([`${name} fwd`, () => k!.depthwise(x, w, null, y, 0, 1, ...g), flops], [`${name} dX`, () => k!.depthwiseBackpropInput(dy, w, dx, 1, ...g), flops],
+        [`${name} dW`, () => k!.depthwiseBackpropFilter(x, dy, dwt, 1, ...g), flops]);
     } else {
-      out.push([`${name} fwd`, () => k!.conv2d(x, w, null, y, 0, ...g)], [`${name} dX`, () => k!.conv2dBackpropInput(dy, w, dx, ...g)],
-        [`${name} dW`, () => k!.conv2dBackpropFilter(x, dy, dwt, ...g)]);
+      out.push([`${name} fwd`, () => k!.conv2d(x, w, null, y, 0, ...g), flops], [`${name} dX`, () => k!.conv2dBackpropInput(dy, w, dx, ...g), flops],
+        [`${name} dW`, () => k!.conv2dBackpropFilter(x, dy, dwt, ...g), flops]);
     }
   }
   const R = b * 112 * 112, C = 16, x = rand(R * C), y = new Float32Array(R * C), dy = rand(R * C), gamma = rand(C), beta = rand(C);
@@ -95,10 +99,30 @@ function mnv2Cases(): [string, () => void][] {
   return out;
 }
 
-const cases = args.includes('--mnv2') ? mnv2Cases() : lenetCases;
+/** `--resnet`: the 3×3 convolutions of the ResNet template at 32×32 (bench:peer row 5), batch `--batch` (default 64). */
+function resnetCases(): Case[] {
+  const b = flag('--batch', 64);
+  const out: Case[] = [];
+  // name, H, Ci, Co, stride ('same' padding: stride 1 pads 1/1, stride 2 on an even size pads 0/1)
+  const layers: [string, number, number, number, number][] = [
+    ['stem 32x32 3→16', 32, 3, 16, 1], ['3x3 32x32 16→16', 32, 16, 16, 1], ['3x3/2 32→16 16→32', 32, 16, 32, 2],
+    ['3x3 16x16 32→32', 16, 32, 32, 1], ['3x3/2 16→8 32→64', 16, 32, 64, 2], ['3x3 8x8 64→64', 8, 64, 64, 1],
+  ];
+  for (const [name, H, ci, co, st] of layers) {
+    const oh = H / st, pad = st === 1 ? 1 : 0;
+    const g = [b, H, H, ci, oh, oh, co, 3, 3, st, st, 1, 1, pad, pad];
+    const x = rand(b * H * H * ci), y = new Float32Array(b * oh * oh * co), dy = rand(y.length), dx = new Float32Array(x.length);
+    const w = rand(9 * ci * co), dwt = new Float32Array(w.length), flops = 2 * b * oh * oh * co * 9 * ci;
+    out.push([`${name} fwd`, () => k!.conv2d(x, w, null, y, 0, ...g), flops], [`${name} dX`, () => k!.conv2dBackpropInput(dy, w, dx, ...g), flops],
+      [`${name} dW`, () => k!.conv2dBackpropFilter(x, dy, dwt, ...g), flops]);
+  }
+  return out;
+}
+
+const cases = args.includes('--mnv2') ? mnv2Cases() : args.includes('--resnet') ? resnetCases() : lenetCases;
 const only = args.includes('--only') ? args[args.indexOf('--only') + 1] : '';
 let total = 0;
-for (const [name, fn] of cases.filter(([name]) => name.includes(only))) {
+for (const [name, fn, flops] of cases.filter(([name]) => name.includes(only))) {
   for (let i = 0; i < 10; i++) fn();
   const times: number[] = [];
   for (let i = 0; i < reps; i++) {
@@ -109,6 +133,7 @@ for (const [name, fn] of cases.filter(([name]) => name.includes(only))) {
   times.sort((a, b) => a - b);
   const med = times[times.length >> 1] * 1000;
   total += med;
-  console.log(`${name.padEnd(28)} ${med.toFixed(1).padStart(8)} µs  (p10 ${(times[Math.floor(reps * 0.1)] * 1000).toFixed(1)})`);
+  const rate = flops ? `  ${(flops / med / 1e3).toFixed(1).padStart(6)} GFLOP/s` : '';
+  console.log(`${name.padEnd(32)} ${med.toFixed(1).padStart(8)} µs  (p10 ${(times[Math.floor(reps * 0.1)] * 1000).toFixed(1)})${rate}`);
 }
 console.log(`${'total'.padEnd(28)} ${total.toFixed(1).padStart(8)} µs`);

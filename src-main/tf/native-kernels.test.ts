@@ -102,10 +102,17 @@ describe.skipIf(!native.kernels)('native kernels over wasm match the cpu backend
     { name: 'SAME stride 2, batch 1, 24 channels (MobileNetV2 α 0.35)', x: [1, 15, 15, 24], filter: [3, 3, 24, 1], strides: 2, pad: 'same' },
     { name: 'SAME stride 1, 5 channels, 5x5 filter', x: [3, 6, 7, 5], filter: [5, 5, 5, 1], strides: 1, pad: 'same' },
     { name: 'explicit padding, multiplier 1', x: [2, 8, 8, 16], filter: [3, 3, 16, 1], strides: 2, pad: explicit },
+    // Interior runs (groups of 4 pixels and a remainder) next to border pixels on wide rows.
+    { name: 'VALID stride 2 on an odd padded size (MobileNetV2 after ZeroPadding2D), 20 channels', x: [2, 23, 21, 20], filter: [3, 3, 20, 1], strides: 2, pad: 'valid' },
+    { name: 'SAME stride 1, wide rows, 16 channels, batch 1', x: [1, 5, 27, 16], filter: [3, 3, 16, 1], strides: 1, pad: 'same' },
+    { name: 'SAME stride 2, even 18x18, 8 channels', x: [2, 18, 18, 8], filter: [3, 3, 8, 1], strides: 2, pad: 'same' },
+    { name: '1x1 filter, stride 2', x: [2, 7, 9, 11], filter: [1, 1, 11, 1], strides: 2, pad: 'same' },
+    { name: 'VALID stride 3, 2x3 filter, 9 channels', x: [2, 14, 17, 9], filter: [2, 3, 9, 1], strides: 3, pad: 'valid' },
   ];
   const dilatedDw: ConvCase = { name: 'SAME dilation 2, multiplier 2', x: [2, 9, 9, 3], filter: [3, 3, 3, 2], strides: 1, pad: 'same', dilations: 2 };
+  const dilatedDw1: ConvCase = { name: 'SAME dilation 2, multiplier 1, 12 channels', x: [2, 11, 13, 12], filter: [3, 3, 12, 1], strides: 1, pad: 'same', dilations: 2 };
 
-  it.each([...dwCases, dilatedDw])('DepthwiseConv2dNative: $name', (c) => {
+  it.each([...dwCases, dilatedDw, dilatedDw1])('DepthwiseConv2dNative: $name', (c) => {
     const inputs = { x: { shape: c.x, data: randomArray(c.x, 10) }, filter: { shape: c.filter, data: randomArray(c.filter, 11) } };
     expect(compare('DepthwiseConv2dNative', inputs, { strides: c.strides, pad: c.pad, dilations: c.dilations ?? 1 })).toBeLessThanOrEqual(1e-4);
   });
@@ -132,8 +139,7 @@ describe.skipIf(!native.kernels)('native kernels over wasm match the cpu backend
 
   // The cpu backend's depthwise gradients ignore dilation: the reference here is the composite wasm
   // kernel, itself checked against finite differences in wasm-grad-kernels.test.ts.
-  it('dilated depthwise gradients match the finite-difference-checked composite kernels', () => {
-    const c = dilatedDw;
+  it.each([dilatedDw, dilatedDw1])('dilated depthwise gradients match the finite-difference-checked composite kernels: $name', (c) => {
     const dyShape = shapeOut(c, true);
     const attrs = { strides: 1, pad: c.pad, dilations: 2 };
     onBackend('wasm', () => {

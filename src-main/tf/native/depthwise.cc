@@ -59,25 +59,172 @@ PB_CLONES void dotTaps(long C, int n, const float* a, const long* aoff, const fl
 
 bool vectorPath(const Conv& c, long M) { return M == 1 && c.FH * c.FW <= MAX_TAPS; }
 
+// Interior runs. Along a row, every pixel away from the left and right borders reads the same taps at
+// the same offsets from its own base: the run kernels below take those offsets once per row (no
+// per-pixel tap lists, no branches in the loop) and keep the weights of a channel block in registers
+// (a compile-time tap count for 3x3 filters). Border pixels take the per-pixel path.
+
+inline v8f load8(const float* p) {
+  v8f v;
+  std::memcpy(&v, p, sizeof(v));
+  return v;
+}
+inline void store8(float* p, v8f v) { std::memcpy(p, &v, sizeof(v)); }
+
+inline v8f activate8(v8f v, int act) {
+  const v8f zero = v8f{}, six = zero + 6.f;
+  if (act == RELU) return v < zero ? zero : v;  // NaN passes, as in the unfused kernels
+  if (act == RELU6) return v < zero ? zero : (v > six ? six : v);
+  return v;
+}
+
+// out[q*os + ch] = Σ_t in[q*is + rel[t] + ch] · w[woff[t] + ch] (+ bias, activation) for one block of 8
+// channels and q in [0, count): groups of 4 pixels (four independent sums), each summed over taps in order.
+template <int NT>
+inline __attribute__((always_inline)) void runBlock(int n, const float* in, long is, const long* rel, const v8f* wv, const float* bias, int act,
+                                                    float* out, long os, long count) {
+  const int taps = NT ? NT : n;
+  v8f w[NT ? NT : 1];
+  if (NT)
+    for (int t = 0; t < NT; t++) w[t] = wv[t];
+  const v8f* wt = NT ? w : wv;
+  const v8f bv = bias ? load8(bias) : v8f{};
+  long q = 0;
+  for (; q + 4 <= count; q += 4) {
+    const float* p = in + q * is;
+    v8f a0 = load8(p + rel[0]) * wt[0], a1 = load8(p + is + rel[0]) * wt[0], a2 = load8(p + 2 * is + rel[0]) * wt[0],
+        a3 = load8(p + 3 * is + rel[0]) * wt[0];
+    for (int t = 1; t < taps; t++) {
+      a0 += load8(p + rel[t]) * wt[t];
+      a1 += load8(p + is + rel[t]) * wt[t];
+      a2 += load8(p + 2 * is + rel[t]) * wt[t];
+      a3 += load8(p + 3 * is + rel[t]) * wt[t];
+    }
+    if (bias) a0 += bv, a1 += bv, a2 += bv, a3 += bv;
+    float* o = out + q * os;
+    store8(o, activate8(a0, act)), store8(o + os, activate8(a1, act)), store8(o + 2 * os, activate8(a2, act)), store8(o + 3 * os, activate8(a3, act));
+  }
+  for (; q < count; q++) {
+    const float* p = in + q * is;
+    v8f a = load8(p + rel[0]) * wt[0];
+    for (int t = 1; t < taps; t++) a += load8(p + rel[t]) * wt[t];
+    if (bias) a += bv;
+    store8(out + q * os, activate8(a, act));
+  }
+}
+
+// The run over every channel: blocks of 8, then the tail channels one by one (same order of sums).
+PB_CLONES void tapsRun(long C, int n, const float* in, long is, const long* rel, const float* w, const long* woff, const float* bias, int act,
+                       float* out, long os, long count) {
+  if (count <= 0) return;
+  if (n == 0) {
+    for (long q = 0; q < count; q++)
+      for (long ch = 0; ch < C; ch++) {
+        float v = bias ? bias[ch] : 0.f;
+        activate(&v, act);
+        out[q * os + ch] = v;
+      }
+    return;
+  }
+  long ch = 0;
+  for (; ch + 8 <= C; ch += 8) {
+    v8f wv[MAX_TAPS];
+    for (int t = 0; t < n; t++) wv[t] = load8(w + woff[t] + ch);
+    const float* bb = bias ? bias + ch : nullptr;
+    if (n == 9) runBlock<9>(n, in + ch, is, rel, wv, bb, act, out + ch, os, count);
+    else runBlock<0>(n, in + ch, is, rel, wv, bb, act, out + ch, os, count);
+  }
+  for (; ch < C; ch++)
+    for (long q = 0; q < count; q++) {
+      const float* p = in + q * is + ch;
+      float a = p[rel[0]] * w[woff[0] + ch];
+      for (int t = 1; t < n; t++) a += p[rel[t]] * w[woff[t] + ch];
+      if (bias) a += bias[ch];
+      activate(&a, act);
+      out[q * os + ch] = a;
+    }
+}
+
+// acc[woff[t] + ch] += Σ_q in[q*is + rel[t] + ch] · g[q*gs + ch] for every tap t: one register per tap
+// for a block of 8 channels (a compile-time count for 3x3 filters), summed over q in order.
+template <int NT>
+inline __attribute__((always_inline)) void gradBlock(int n, const float* in, long is, const long* rel, const float* g, long gs, long count, float* acc,
+                                                     const long* woff) {
+  const int taps = NT ? NT : n;
+  v8f sum[NT ? NT : MAX_TAPS];
+  {
+    const v8f gv = load8(g);
+    for (int t = 0; t < taps; t++) sum[t] = load8(in + rel[t]) * gv;
+  }
+  for (long q = 1; q < count; q++) {
+    const v8f gv = load8(g + q * gs);
+    const float* p = in + q * is;
+    for (int t = 0; t < taps; t++) sum[t] += load8(p + rel[t]) * gv;
+  }
+  for (int t = 0; t < taps; t++) store8(acc + woff[t], load8(acc + woff[t]) + sum[t]);
+}
+
+PB_CLONES void tapsGradRun(long C, int n, const float* in, long is, const long* rel, const float* g, long gs, long count, float* acc, const long* woff) {
+  if (count <= 0 || n == 0) return;
+  long ch = 0;
+  for (; ch + 8 <= C; ch += 8) {
+    if (n == 9) gradBlock<9>(n, in + ch, is, rel, g + ch, gs, count, acc + ch, woff);
+    else gradBlock<0>(n, in + ch, is, rel, g + ch, gs, count, acc + ch, woff);
+  }
+  for (; ch < C; ch++)
+    for (int t = 0; t < n; t++) {
+      float s = 0.f;
+      for (long q = 0; q < count; q++) s += in[q * is + rel[t] + ch] * g[q * gs + ch];
+      acc[woff[t] + ch] += s;
+    }
+}
+
+// Taps of output row (b, oy) whose input row is inside, as offsets from image b's first pixel plus the
+// pixel's column (ox*SW − PL)*C, and filter offsets tap*C; the range [lo, hi) of output columns whose
+// every tap column is inside the input.
+struct RowTaps {
+  int n = 0;
+  long rel[MAX_TAPS], woff[MAX_TAPS];
+  long lo, hi;
+  RowTaps(const Conv& c, long oy) {
+    const long C = c.Ci;
+    for (long i = 0; i < c.FH; i++) {
+      const long iy = oy * c.SH + i * c.DH - c.PT;
+      if (iy < 0 || iy >= c.H) continue;
+      for (long j = 0; j < c.FW; j++) rel[n] = (iy * c.W + j * c.DW) * C, woff[n++] = (i * c.FW + j) * C;
+    }
+    lo = std::min(c.OW, ceilDiv(c.PL, c.SW));
+    const long last = c.W - 1 + c.PL - (c.FW - 1) * c.DW;  // ox*SW <= last
+    hi = last < 0 ? lo : std::max(lo, std::min(c.OW, last / c.SW + 1));
+  }
+};
+
 void depthwiseVec(const Conv& c, const float* x, const float* w, const float* bias, int act, float* y) {
   const long C = c.Ci;
   pool.parallelFor(c.B * c.OH, [&](long row) {
     long b = row / c.OH, oy = row % c.OH, off[MAX_TAPS], tap[MAX_TAPS];
-    for (long ox = 0; ox < c.OW; ox++) {
+    const RowTaps rt(c, oy);
+    auto border = [&](long ox) {
       int n = tapsOf(c, b, oy, ox, off, tap);
       for (int t = 0; t < n; t++) tap[t] *= C;
       dotTaps(C, n, x, off, w, tap, bias, act, y + (row * c.OW + ox) * C);
-    }
+    };
+    for (long ox = 0; ox < rt.lo; ox++) border(ox);
+    const float* xb = x + (b * c.H * c.W + rt.lo * c.SW - c.PL) * C;
+    tapsRun(C, rt.n, xb, c.SW * C, rt.rel, w, rt.woff, bias, act, y + (row * c.OW + rt.lo) * C, C, rt.hi - rt.lo);
+    for (long ox = rt.hi; ox < c.OW; ox++) border(ox);
   });
 }
 
 // dx[b, iy, ix] = Σ over the (output pixel, tap) pairs that read input (iy, ix) of dy · w: the taps i
-// with iy + PT − i·DH a multiple of SH inside the output, likewise for columns.
+// with iy + PT − i·DH a multiple of SH inside the output, likewise for columns. The columns of one
+// residue ix mod SW share their taps (for stride 2: even and odd columns), so each residue is one
+// interior run over dy with no stride test inside.
 void depthwiseInputVec(const Conv& c, const float* dy, const float* w, float* dx) {
   const long C = c.Ci;
   pool.parallelFor(c.B * c.H, [&](long row) {
     long b = row / c.H, iy = row % c.H, off[MAX_TAPS], tap[MAX_TAPS];
-    for (long ix = 0; ix < c.W; ix++) {
+    auto border = [&](long ix) {
       int n = 0;
       for (long i = 0; i < c.FH; i++) {
         long ty = iy + c.PT - i * c.DH;
@@ -90,58 +237,59 @@ void depthwiseInputVec(const Conv& c, const float* dy, const float* w, float* dx
         }
       }
       dotTaps(C, n, dy, off, w, tap, nullptr, LINEAR, dx + (row * c.W + ix) * C);
+    };
+    // Tap rows that reach this input row, as offsets of their dy rows.
+    long rowOff[MAX_TAPS], rowTap[MAX_TAPS];
+    int rows = 0;
+    for (long i = 0; i < c.FH; i++) {
+      long ty = iy + c.PT - i * c.DH;
+      if (ty < 0 || ty % c.SH || ty / c.SH >= c.OH) continue;
+      rowOff[rows] = (ty / c.SH) * c.OW * C, rowTap[rows++] = i * c.FW;
+    }
+    for (long px = 0; px < std::min(c.SW, c.W); px++) {
+      const long count = ceilDiv(c.W - px, c.SW);  // columns ix = px + SW*q
+      long rel[MAX_TAPS], woff[MAX_TAPS], emin = 0, emax = 0;
+      int n = 0;
+      for (long j = 0; j < c.FW; j++) {
+        const long v = px + c.PL - j * c.DW;  // ox = q + v / SW when SW divides v
+        if (((v % c.SW) + c.SW) % c.SW) continue;
+        const long e = v / c.SW;
+        emin = n ? std::min(emin, e) : e, emax = n ? std::max(emax, e) : e;
+        rel[n] = e, woff[n++] = j;
+      }
+      // Taps in filter order (rows outer, columns inner), as the per-pixel path sums them.
+      long trel[MAX_TAPS], twoff[MAX_TAPS];
+      int nt = 0;
+      for (int r = 0; r < rows; r++)
+        for (int k = 0; k < n; k++) trel[nt] = rowOff[r] + rel[k] * C, twoff[nt++] = (rowTap[r] + woff[k]) * C;
+      long lo = n ? std::max<long>(0, -emin) : 0, hi = n ? std::min(count, c.OW - emax) : count;
+      lo = std::min(lo, count), hi = std::max(hi, lo);
+      for (long q = 0; q < lo; q++) border(px + q * c.SW);
+      tapsRun(C, nt, dy + (b * c.OH * c.OW + lo) * C, C, trel, w, twoff, nullptr, LINEAR, dx + (row * c.W + px + lo * c.SW) * C, c.SW * C, hi - lo);
+      for (long q = hi; q < count; q++) border(px + q * c.SW);
     }
   });
 }
 
-// acc[t·C + ch] += Σ over the row's output pixels of x(tap t) · dy, one vector register per tap. The
-// row's tap lists are computed once; pixels with every tap inside (all but the borders) take a loop
-// over a compile-time tap count (3x3: nine accumulators in registers).
-template <int TAPS>
-inline __attribute__((always_inline)) void filterRowT(const Conv& c, const float* x, const float* dy, long b, long oy, float* acc, std::vector<long>& offs, std::vector<long>& taps,
-                std::vector<int>& counts) {
-  const long C = c.Ci, nt = c.FH * c.FW;
-  offs.resize(c.OW * nt), taps.resize(c.OW * nt), counts.resize(c.OW);
-  for (long ox = 0; ox < c.OW; ox++) counts[ox] = tapsOf(c, b, oy, ox, &offs[ox * nt], &taps[ox * nt]);
-  const float* g0 = dy + (b * c.OH + oy) * c.OW * C;
-  for (long ch = 0; ch < C; ch += 8) {
-    const int width = (int)std::min<long>(8, C - ch);
-    v8f sum[MAX_TAPS];
-    for (long t = 0; t < nt; t++) sum[t] = v8f{};
-    for (long ox = 0; ox < c.OW; ox++) {
-      const long* off = &offs[ox * nt];
-      const long* tap = &taps[ox * nt];
-      v8f gv = v8f{};
-      if (width == 8) std::memcpy(&gv, g0 + ox * C + ch, sizeof(v8f));  // a constant size: one vector load
-      else std::memcpy(&gv, g0 + ox * C + ch, width * sizeof(float));
-      if (TAPS > 0 && width == 8 && counts[ox] == TAPS) {
-        for (int t = 0; t < TAPS; t++) {
-          v8f xv;
-          std::memcpy(&xv, x + off[t] + ch, sizeof(v8f));
-          sum[t] += xv * gv;
-        }
-        continue;
-      }
-      for (int t = 0; t < counts[ox]; t++) {
-        v8f xv = v8f{};
-        if (width == 8) std::memcpy(&xv, x + off[t] + ch, sizeof(v8f));
-        else std::memcpy(&xv, x + off[t] + ch, width * sizeof(float));
-        sum[tap[t]] += xv * gv;
-      }
-    }
-    for (long t = 0; t < nt; t++) {
-      float part[8];
-      std::memcpy(part, &sum[t], sizeof(part));
-      for (int k = 0; k < width; k++) acc[t * C + ch + k] += part[k];
-    }
-  }
-}
-
+// acc[t·C + ch] += Σ over the row's output pixels of x(tap t) · dy: the border pixels through their
+// tap lists, the interior as one run (a register per tap and channel block).
 PB_CLONES void filterRow(const Conv& c, const float* x, const float* dy, long b, long oy, float* acc) {
-  thread_local std::vector<long> offs, taps;
-  thread_local std::vector<int> counts;
-  if (c.FH * c.FW == 9) filterRowT<9>(c, x, dy, b, oy, acc, offs, taps, counts);
-  else filterRowT<0>(c, x, dy, b, oy, acc, offs, taps, counts);
+  const long C = c.Ci;
+  const RowTaps rt(c, oy);
+  const float* g0 = dy + (b * c.OH + oy) * c.OW * C;
+  long off[MAX_TAPS], tap[MAX_TAPS];
+  auto border = [&](long ox) {
+    const int n = tapsOf(c, b, oy, ox, off, tap);
+    const float* g = g0 + ox * C;
+    for (int t = 0; t < n; t++) {
+      const float* xi = x + off[t];
+      float* a = acc + tap[t] * C;
+      for (long ch = 0; ch < C; ch++) a[ch] += xi[ch] * g[ch];
+    }
+  };
+  for (long ox = 0; ox < rt.lo; ox++) border(ox);
+  tapsGradRun(C, rt.n, x + (b * c.H * c.W + rt.lo * c.SW - c.PL) * C, c.SW * C, rt.rel, g0 + rt.lo * C, C, rt.hi - rt.lo, acc, rt.woff);
+  for (long ox = rt.hi; ox < c.OW; ox++) border(ox);
 }
 
 void depthwiseFilterVec(const Conv& c, const float* x, const float* dy, float* dw) {
