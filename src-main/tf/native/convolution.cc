@@ -38,6 +38,12 @@ PB_CLONES void col2imAdd(const Conv& c, const float* cols, long p0, long rows, f
   }
 }
 
+// Pointwise convolutions as packed GEMMs or as direct ones (in place, no packing): measured per
+// MobileNetV2 224-px layer (bench/native-micro.ts --mnv2), the direct form wins once the product's
+// inner dimension reaches 64 channels (forward: Ci, input gradient: Co), and for filter gradients
+// wider than one vector (Co > 8; 8 → 48 at 112 px: 2.5x); the packed GEMM keeps the narrow ones.
+constexpr long DIRECT_MIN_K = 64;
+
 bool isPointwise(const Conv& c) { return c.FH == 1 && c.FW == 1 && c.SH == 1 && c.SW == 1 && c.PT == 0 && c.PL == 0; }
 
 // Output pixels per chunk of a pointwise product: keeps a chunk's rows around 128 KiB.
@@ -141,27 +147,37 @@ void directConv(const Conv& c, const float* x, const float* w, const float* bias
   trimScratch();
 }
 
+// Output pixels per partial of a filter gradient, at least: each part writes a whole K x Co partial,
+// so parts of a few pixels (7x7 layers at a small batch) spent their time storing and summing them.
+constexpr long PART_PIXELS = 256;
+
 // dw[K, Co] = sum over output pixels of x(pixel, tap) * dy[pixel, :], in fixed pixel ranges that each
-// sum into their own partial (deterministic whatever thread runs them).
+// sum into their own partial (deterministic whatever thread runs them). With few pixels, tasks are
+// (pixel range, block of K rows) pairs, so a gradient with a wide filter (a 7x7 layer) still splits
+// between threads; each element's sum is over its range's pixels in order, however tasks are split.
 void directConvFilter(const Conv& c, const float* x, const float* dy, float* dw) {
   Source s = paddedSource(x, c.B, c.H, c.W, c.Ci, c.PT, c.PL, neededRows(c.OH, c.SH, c.FH, c.DH), neededRows(c.OW, c.SW, c.FW, c.DW), tlsPadded);
   std::vector<long> koff = tapOffsets(c, s.Ws);
   long P = c.pixels(), K = c.K(), bs;
   const float* g = padColumns(dy, P, c.Co, tlsPaddedB, &bs);
-  long parts = std::min(REDUCE_PARTS, ceilDiv(P, 64)), per = ceilDiv(P, parts);
+  long parts = std::min(REDUCE_PARTS, ceilDiv(P, PART_PIXELS)), per = ceilDiv(P, parts);
+  constexpr long KB = 48;  // rows per task: a multiple of both micro-kernel heights
+  // Split K only when the pixels give fewer parts than a full set (row blocks re-read the pixels).
+  const long kBlocks = parts < REDUCE_PARTS ? ceilDiv(K, KB) : 1, KBk = kBlocks == 1 ? K : KB;
   std::vector<std::vector<float>> partial(parts);
+  for (auto& p : partial) p.assign(K * c.Co, 0.f);
   constexpr long CHUNK = 256;
-  pool.parallelFor(parts, [&](long part) {
-    partial[part].assign(K * c.Co, 0.f);
+  pool.parallelFor(parts * kBlocks, [&](long task) {
+    const long part = task / kBlocks, r0 = task % kBlocks * KBk, rows = std::min(KBk, K - r0);
     long pix[CHUNK];
     long end = std::min(P, (part + 1) * per);
     PixelWalk walk(c, s.Hs, s.Ws, part * per);
     for (long p0 = part * per; p0 < end; p0 += CHUNK) {
       long n = std::min(CHUNK, end - p0);
       for (long i = 0; i < n; i++, walk.next()) pix[i] = walk.offset();
-      gatherGemm(K, c.Co, (int)n, pix, g + p0 * bs, bs, partial[part].data(), c.Co, true, nullptr, LINEAR,
-                 [&](long m0, int rows, int mr, const float** arow) {
-                   for (int r = 0; r < mr; r++) arow[r] = s.p + koff[m0 + (r < rows ? r : 0)];
+      gatherGemm(rows, c.Co, (int)n, pix, g + p0 * bs, bs, partial[part].data() + r0 * c.Co, c.Co, true, nullptr, LINEAR,
+                 [&](long m0, int nr, int mr, const float** arow) {
+                   for (int r = 0; r < mr; r++) arow[r] = s.p + koff[r0 + m0 + (r < nr ? r : 0)];
                  });
     }
   });
@@ -191,7 +207,7 @@ bool directConvInput(const Conv& c, const float* dy, const float* w, float* dx) 
 // y[pixels, Co] = x * w[K, Co] (+ bias, activation) for a pointwise convolution (x is already the
 // product's left matrix), in chunks of output pixels; any other one is a direct convolution.
 void conv2d(const Conv& c, const float* x, const float* w, const float* bias, int act, float* y) {
-  if (!isPointwise(c)) return directConv(c, x, w, bias, act, y);
+  if (!isPointwise(c) || c.Ci >= DIRECT_MIN_K) return directConv(c, x, w, bias, act, y);
   long P = c.pixels(), K = c.K(), chunk = chunkRows(c);
   View Wv{w, c.Co, 1};
   pool.parallelFor(ceilDiv(P, chunk), [&](long i) {
@@ -226,7 +242,7 @@ static void conv2dBackpropInputCols(const Conv& c, const float* dy, const float*
 }
 
 void conv2dBackpropInput(const Conv& c, const float* dy, const float* w, float* dx) {
-  if (isPointwise(c)) {
+  if (isPointwise(c) && c.Co < DIRECT_MIN_K) {
     long K = c.K(), perImage = c.OH * c.OW, imageSize = c.H * c.W * c.Ci;
     View Wt{w, 1, c.Co};
     pool.parallelFor(c.B, [&](long b) {
@@ -241,7 +257,7 @@ void conv2dBackpropInput(const Conv& c, const float* dy, const float* w, float* 
 // dw[K, Co] = x^T * dy for a pointwise convolution (any other one is direct): fixed pixel ranges
 // each sum into their own partial.
 void conv2dBackpropFilter(const Conv& c, const float* x, const float* dy, float* dw) {
-  if (!isPointwise(c)) return directConvFilter(c, x, dy, dw);
+  if (!isPointwise(c) || c.Co > 8) return directConvFilter(c, x, dy, dw);
   long P = c.pixels(), K = c.K(), chunk = chunkRows(c);
   long parts = std::min(REDUCE_PARTS, ceilDiv(P, chunk)), per = ceilDiv(P, parts);
   std::vector<std::vector<float>> partial(parts);
