@@ -314,4 +314,29 @@ describe.skipIf(!native.kernels)('native training kernels match the cpu backend'
     k.setThreads(2);
     for (const key of Object.keys(one) as (keyof typeof one)[]) expect(two[key], key).toEqual(one[key]);
   });
+
+  it('gives bit-identical convolutions with and without the AVX-512 micro-kernel (same products, same order)', () => {
+    const k = native.kernels!;
+    const wide = k.setWideVectors(true);
+    if (!wide) console.warn('this CPU has no AVX-512: only the 8-float path runs');
+    // B H W Ci OH OW Co FH FW SH SW DH DW PT PL: stride 2 'same' on an odd size; 40 output channels (a 16-wide
+    // block, another, then an 8-wide one) and 24 (16 + 8); rows not a multiple of 12.
+    const cases = [[3, 13, 11, 24, 7, 6, 40, 3, 3, 2, 2, 1, 1, 1, 1], [2, 9, 9, 40, 9, 9, 24, 3, 3, 1, 1, 1, 1, 1, 1], [2, 7, 7, 72, 7, 7, 40, 1, 1, 1, 1, 1, 1, 0, 0]];
+    const run = () =>
+      cases.map((g) => {
+        const [B, H, W, Ci, OH, OW, Co, FH, FW] = g;
+        const x = randomArray([B * H * W * Ci], 31), w = randomArray([FH * FW * Ci * Co], 32), dy = randomArray([B * OH * OW * Co], 33), bias = randomArray([Co], 34);
+        const y = new Float32Array(B * OH * OW * Co), dw = new Float32Array(w.length), dx = new Float32Array(x.length);
+        k.conv2d(x, w, bias, y, 2, ...g);
+        k.conv2dBackpropFilter(x, dy, dw, ...g);
+        k.conv2dBackpropInput(dy, w, dx, ...g);
+        return [y, dw, dx];
+      });
+    const withWide = run();
+    expect(k.setWideVectors(false)).toBe(false);
+    const narrow = run();
+    k.setWideVectors(true);
+    expect(withWide).toEqual(narrow);
+    expect(withWide[0][0].some((v) => v > 0 && v < 6)).toBe(true);
+  });
 });

@@ -57,6 +57,8 @@ export interface NativeKernels {
   slice4d(x: Float32Array, y: Float32Array, d0: number, d1: number, d2: number, d3: number, b0: number, b1: number, b2: number, b3: number,
     s0: number, s1: number, s2: number, s3: number): void;
   setThreads(n: number): number;
+  /** Test hook: the AVX-512 GEMM micro-kernel on (when the CPU has it) or off; returns whether it is in use. Results are identical either way. */
+  setWideVectors(on: boolean): boolean;
   /** Test hook: a pool job of n chunks whose chunk failAt throws inside the add-on (the error must reach JS). */
   failInPool(n: number, failAt: number): void;
 }
@@ -118,7 +120,7 @@ export function threadCount(env: NodeJS.ProcessEnv = process.env): number {
 /** Every function the JS side calls: a stale build from an older source is refused, not half-used. */
 const REQUIRED: (keyof NativeKernels)[] = ['conv2d', 'conv2dBackpropInput', 'conv2dBackpropFilter', 'depthwise', 'depthwiseBackpropInput',
   'depthwiseBackpropFilter', 'maxPool', 'maxPoolGrad', 'sumRows', 'addBias', 'matmul', 'adam', 'setThreads', 'failInPool',
-  'addSame', 'clip', 'clipGrad', 'relu6Grad', 'meanMiddle', 'meanMiddleGrad', 'batchNorm', 'batchNormTrain', 'batchNormGrad', 'avgPool', 'avgPoolGrad', 'pad2d', 'slice4d'];
+  'addSame', 'clip', 'clipGrad', 'relu6Grad', 'meanMiddle', 'meanMiddleGrad', 'batchNorm', 'batchNormTrain', 'batchNormGrad', 'avgPool', 'avgPoolGrad', 'pad2d', 'slice4d', 'setWideVectors'];
 
 let cached: NativeLoad | undefined;
 

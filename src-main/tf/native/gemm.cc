@@ -2,6 +2,7 @@
 #include "gemm.h"
 
 #include <cstring>
+#include <stdexcept>
 
 #include "pool.h"
 
@@ -219,6 +220,77 @@ inline __attribute__((always_inline)) void microGather(int kc, const float* cons
     }
   }
 }
+
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+typedef float v16f __attribute__((vector_size(64)));
+
+// microGather with one 16-float vector per row (see gemm.h): per element the same first product and
+// the same fused multiply-adds in k order as the 8-float kernels, so results are bit-identical.
+__attribute__((target("arch=x86-64-v4"))) void gather12x16w(int kc, const float* const* arow, const long* __restrict koff, const float* __restrict b,
+                                                          long bs, float* __restrict c, long ldc, int rows, int cols, bool load, const float* bias,
+                                                          int act) {
+  constexpr int MR_ = 12;
+  v16f acc[MR_];
+  {
+    v16f bv;
+    std::memcpy(&bv, b, sizeof(v16f));
+    const long o = koff[0];
+    for (int r = 0; r < MR_; r++) acc[r] = arow[r][o] * bv;
+  }
+  for (int k = 1; k < kc; k++) {
+    v16f bv;
+    std::memcpy(&bv, b + k * bs, sizeof(v16f));
+    const long o = koff[k];
+    for (int r = 0; r < MR_; r++) acc[r] += arow[r][o] * bv;
+  }
+  if (cols == 16) {
+    v16f bv = v16f{};
+    if (bias) std::memcpy(&bv, bias, sizeof(v16f));
+    const v16f zero = v16f{}, six = zero + 6.f;
+    for (int r = 0; r < rows; r++) {
+      float* cr = c + r * ldc;
+      v16f v = acc[r] + bv;
+      if (load) {
+        v16f prev;
+        std::memcpy(&prev, cr, sizeof(v16f));
+        v += prev;
+      }
+      if (act == 1) v = v < zero ? zero : v;  // NaN passes, as in microGather
+      else if (act == 2) v = v < zero ? zero : (v > six ? six : v);
+      std::memcpy(cr, &v, sizeof(v16f));
+    }
+    return;
+  }
+  for (int r = 0; r < rows; r++) {
+    float out[16];
+    std::memcpy(out, &acc[r], sizeof(out));
+    float* cr = c + r * ldc;
+    for (int j = 0; j < cols; j++) {
+      float v = out[j];
+      if (load) v += cr[j];
+      if (bias) v += bias[j];
+      if (act == 1) v = v < 0.f ? 0.f : v;
+      else if (act == 2) v = v < 0.f ? 0.f : (v > 6.f ? 6.f : v);
+      cr[j] = v;
+    }
+  }
+}
+
+static bool cpuHasAvx512() {
+  __builtin_cpu_init();
+  return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq") &&
+         __builtin_cpu_supports("avx512bw");
+}
+#else
+void gather12x16w(int, const float* const*, const long*, const float*, long, float*, long, int, int, bool, const float*, int) {
+  throw std::logic_error("the AVX-512 micro-kernel is not built for this architecture");
+}
+static bool cpuHasAvx512() { return false; }
+#endif
+
+bool wideVectors = cpuHasAvx512();
+
+bool setWideVectors(bool on) { return wideVectors = on && cpuHasAvx512(); }
 
 PB_CLONES void gather12x8(int kc, const float* const* arow, const long* koff, const float* b, long bs, float* c, long ldc, int rows, int cols,
                           bool load, const float* bias, int act) {

@@ -339,6 +339,15 @@ ENTRY(SetThreads, "setThreads(n)", {
   return out;
 })
 
+// Test hook: the AVX-512 micro-kernel on or off (results must not change); returns whether it is in use.
+ENTRY(SetWideVectors, "setWideVectors(on)", {
+  bool on = false;
+  if (a.argc < 1 || napi_get_value_bool(env, a.argv[0], &on) != napi_ok) a.bad("on must be a boolean", true);
+  napi_value out;
+  napi_get_boolean(env, setWideVectors(on), &out);
+  return out;
+})
+
 // Test hook: a pool job of n chunks whose chunk `failAt` throws; the error must reach JavaScript.
 ENTRY(FailInPool, "failInPool(n, failAt)", {
   long n = a.num(0, "n"), failAt = a.num(1, "failAt");
@@ -376,6 +385,7 @@ napi_value Init(napi_env env, napi_value exports) {
       {"batchNormGrad", nullptr, BatchNormGrad, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"setThreads", nullptr, SetThreads, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"failInPool", nullptr, FailInPool, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"setWideVectors", nullptr, SetWideVectors, nullptr, nullptr, nullptr, napi_default, nullptr},
   };
   if (napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props) != napi_ok) return nullptr;
   return exports;
