@@ -33,6 +33,11 @@ const convCases: ConvCase[] = [
   { name: 'VALID stride 2, leftover rows', x: [3, 10, 9, 2], filter: [3, 3, 2, 8], strides: 2, pad: 'valid' },
   { name: 'explicit padding', x: [1, 8, 8, 3], filter: [5, 5, 3, 4], strides: 2, pad: explicit },
   { name: '1x1', x: [2, 5, 5, 16], filter: [1, 1, 16, 8], strides: 1, pad: 'valid' },
+  // Pointwise shapes on each side of the packed-GEMM / direct routing (convolution.cc).
+  { name: '1x1, 40 → 24 (direct input gradient)', x: [3, 7, 5, 40], filter: [1, 1, 40, 24], strides: 1, pad: 'valid' },
+  { name: '1x1, 72 → 8 (direct forward, packed filter gradient)', x: [2, 6, 7, 72], filter: [1, 1, 72, 8], strides: 1, pad: 'valid' },
+  { name: '1x1, 8 → 72 (direct filter gradient and input gradient)', x: [2, 9, 11, 8], filter: [1, 1, 8, 72], strides: 1, pad: 'valid' },
+  { name: '1x1 over few pixels, 112 → 40 (filter gradient split over K)', x: [1, 3, 3, 112], filter: [1, 1, 112, 40], strides: 1, pad: 'valid' },
   { name: 'first layer, one channel (Ci 1 → Co 8: 8 x 8 blocks)', x: [3, 10, 10, 1], filter: [3, 3, 1, 8], strides: 1, pad: 'same' },
   { name: 'Co 12 (6 x 16 blocks, partial columns)', x: [2, 9, 9, 8], filter: [3, 3, 8, 12], strides: 1, pad: 'valid' },
   { name: 'teacher conv2 (K = 288, spans GEMM blocks)', x: [2, 8, 8, 32], filter: [3, 3, 32, 64], strides: 1, pad: 'same' },

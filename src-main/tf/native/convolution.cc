@@ -40,8 +40,9 @@ PB_CLONES void col2imAdd(const Conv& c, const float* cols, long p0, long rows, f
 
 // Pointwise convolutions as packed GEMMs or as direct ones (in place, no packing): measured per
 // MobileNetV2 224-px layer (bench/native-micro.ts --mnv2), the direct form wins once the product's
-// inner dimension reaches 64 channels (forward: Ci, input gradient: Co), and for filter gradients
-// wider than one vector (Co > 8; 8 → 48 at 112 px: 2.5x); the packed GEMM keeps the narrow ones.
+// inner dimension reaches 64 channels (forward: Ci, input gradient: Co; see conv2dBackpropInput for
+// its other case), and for filter gradients wider than one vector (Co > 8; 8 → 48 at 112 px: 2.5x);
+// the packed GEMM keeps the narrow ones.
 constexpr long DIRECT_MIN_K = 64;
 
 bool isPointwise(const Conv& c) { return c.FH == 1 && c.FW == 1 && c.SH == 1 && c.SW == 1 && c.PT == 0 && c.PL == 0; }
@@ -242,7 +243,9 @@ static void conv2dBackpropInputCols(const Conv& c, const float* dy, const float*
 }
 
 void conv2dBackpropInput(const Conv& c, const float* dy, const float* w, float* dx) {
-  if (isPointwise(c) && c.Co < DIRECT_MIN_K) {
+  // Packed GEMM for narrow products; direct once dx is at least two vectors wide over a 16-wide inner
+  // dimension (AVX-512 block; 144 → 24 at 14 px: 104 → 74 µs) or the inner dimension is long.
+  if (isPointwise(c) && c.Co < DIRECT_MIN_K && !(c.Ci >= 32 && c.Co >= 16)) {
     long K = c.K(), perImage = c.OH * c.OW, imageSize = c.H * c.W * c.Ci;
     View Wt{w, 1, c.Co};
     pool.parallelFor(c.B, [&](long b) {
