@@ -224,46 +224,56 @@ inline __attribute__((always_inline)) void microGather(int kc, const float* cons
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
 typedef float v16f __attribute__((vector_size(64)));
 
-// microGather with one 16-float vector per row (see gemm.h): per element the same first product and
-// the same fused multiply-adds in k order as the 8-float kernels, so results are bit-identical.
-__attribute__((target("arch=x86-64-v4"))) void gather12x16w(int kc, const float* const* arow, const long* __restrict koff, const float* __restrict b,
-                                                          long bs, float* __restrict c, long ldc, int rows, int cols, bool load, const float* bias,
-                                                          int act) {
-  constexpr int MR_ = 12;
-  v16f acc[MR_];
+// microGather with 16-float vectors (see gemm.h): MR_ rows x NV vectors; per element the same first
+// product and the same fused multiply-adds in k order as the 8-float kernels, so results are bit-identical.
+template <int MR_, int NV>
+inline __attribute__((always_inline)) void microGatherW(int kc, const float* const* arow, const long* __restrict koff, const float* __restrict b,
+                                                        long bs, float* __restrict c, long ldc, int rows, int cols, bool load, const float* bias,
+                                                        int act) {
+  v16f acc[MR_][NV];
   {
-    v16f bv;
-    std::memcpy(&bv, b, sizeof(v16f));
+    v16f bv[NV];
+    for (int q = 0; q < NV; q++) std::memcpy(&bv[q], b + q * 16, sizeof(v16f));
     const long o = koff[0];
-    for (int r = 0; r < MR_; r++) acc[r] = arow[r][o] * bv;
+    for (int r = 0; r < MR_; r++) {
+      const float ar = arow[r][o];
+      for (int q = 0; q < NV; q++) acc[r][q] = ar * bv[q];
+    }
   }
   for (int k = 1; k < kc; k++) {
-    v16f bv;
-    std::memcpy(&bv, b + k * bs, sizeof(v16f));
+    v16f bv[NV];
+    for (int q = 0; q < NV; q++) std::memcpy(&bv[q], b + k * bs + q * 16, sizeof(v16f));
     const long o = koff[k];
-    for (int r = 0; r < MR_; r++) acc[r] += arow[r][o] * bv;
+    for (int r = 0; r < MR_; r++) {
+      const float ar = arow[r][o];
+      for (int q = 0; q < NV; q++) acc[r][q] += ar * bv[q];
+    }
   }
-  if (cols == 16) {
-    v16f bv = v16f{};
-    if (bias) std::memcpy(&bv, bias, sizeof(v16f));
+  if (cols == 16 * NV) {
+    v16f bv[NV];
+    for (int q = 0; q < NV; q++) bv[q] = v16f{};
+    if (bias)
+      for (int q = 0; q < NV; q++) std::memcpy(&bv[q], bias + q * 16, sizeof(v16f));
     const v16f zero = v16f{}, six = zero + 6.f;
     for (int r = 0; r < rows; r++) {
       float* cr = c + r * ldc;
-      v16f v = acc[r] + bv;
-      if (load) {
-        v16f prev;
-        std::memcpy(&prev, cr, sizeof(v16f));
-        v += prev;
+      for (int q = 0; q < NV; q++) {
+        v16f v = acc[r][q] + bv[q];
+        if (load) {
+          v16f prev;
+          std::memcpy(&prev, cr + q * 16, sizeof(v16f));
+          v += prev;
+        }
+        if (act == 1) v = v < zero ? zero : v;  // NaN passes, as in microGather
+        else if (act == 2) v = v < zero ? zero : (v > six ? six : v);
+        std::memcpy(cr + q * 16, &v, sizeof(v16f));
       }
-      if (act == 1) v = v < zero ? zero : v;  // NaN passes, as in microGather
-      else if (act == 2) v = v < zero ? zero : (v > six ? six : v);
-      std::memcpy(cr, &v, sizeof(v16f));
     }
     return;
   }
   for (int r = 0; r < rows; r++) {
-    float out[16];
-    std::memcpy(out, &acc[r], sizeof(out));
+    float out[16 * NV];
+    std::memcpy(out, acc[r], sizeof(out));
     float* cr = c + r * ldc;
     for (int j = 0; j < cols; j++) {
       float v = out[j];
@@ -276,6 +286,15 @@ __attribute__((target("arch=x86-64-v4"))) void gather12x16w(int kc, const float*
   }
 }
 
+__attribute__((target("arch=x86-64-v4"))) void gather12x16w(int kc, const float* const* arow, const long* koff, const float* b, long bs, float* c,
+                                                          long ldc, int rows, int cols, bool load, const float* bias, int act) {
+  microGatherW<12, 1>(kc, arow, koff, b, bs, c, ldc, rows, cols, load, bias, act);
+}
+__attribute__((target("arch=x86-64-v4"))) void gather6x32w(int kc, const float* const* arow, const long* koff, const float* b, long bs, float* c,
+                                                         long ldc, int rows, int cols, bool load, const float* bias, int act) {
+  microGatherW<6, 2>(kc, arow, koff, b, bs, c, ldc, rows, cols, load, bias, act);
+}
+
 static bool cpuHasAvx512() {
   __builtin_cpu_init();
   return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq") &&
@@ -283,6 +302,9 @@ static bool cpuHasAvx512() {
 }
 #else
 void gather12x16w(int, const float* const*, const long*, const float*, long, float*, long, int, int, bool, const float*, int) {
+  throw std::logic_error("the AVX-512 micro-kernel is not built for this architecture");
+}
+void gather6x32w(int, const float* const*, const long*, const float*, long, float*, long, int, int, bool, const float*, int) {
   throw std::logic_error("the AVX-512 micro-kernel is not built for this architecture");
 }
 static bool cpuHasAvx512() { return false; }

@@ -49,22 +49,25 @@ void gather6x16(int kc, const float* const* arow, const long* koff, const float*
 // Chosen at load time when the CPU and OS support AVX-512 (setWideVectors turns it off for tests).
 void gather12x16w(int kc, const float* const* arow, const long* koff, const float* b, long bs, float* c, long ldc, int rows, int cols,
                   bool load, const float* bias, int act);
+// And 6 rows x two 16-float vectors for 32-wide column blocks (fewer loads per FMA than 12 x 16).
+void gather6x32w(int kc, const float* const* arow, const long* koff, const float* b, long bs, float* c, long ldc, int rows, int cols,
+                 bool load, const float* bias, int act);
 extern bool wideVectors;
 // Turns the AVX-512 micro-kernel on (when the CPU has it) or off; returns whether it is now in use.
 bool setWideVectors(bool on);
 
-// Rows of A per micro-kernel call for a column block of `width` floats (16 → 6 rows, or 12 with
-// AVX-512; 8 → 12 rows).
-inline int gatherRows(long width) { return width >= 16 && !wideVectors ? 6 : 12; }
+// Rows of A per micro-kernel call for a column block of `width` floats (32 → 6 rows with AVX-512;
+// 16 → 6 rows, or 12 with AVX-512; 8 → 12 rows).
+inline int gatherRows(long width) { return width >= 32 || (width >= 16 && !wideVectors) ? 6 : 12; }
 
-// C[rows, cols] (+)= A * B in column blocks of 16 then 8; arow must hold gatherRows(16 or 8) pointers
+// C[rows, cols] (+)= A * B in column blocks of 32 (AVX-512), 16 then 8; arow must hold gatherRows(width) pointers
 // for every block, which callers provide by filling `arowFor(r0, n, arow)` per row block.
 template <typename RowsFn>
 void gatherGemm(long M, long N, int kc, const long* koff, const float* b, long bs, float* c, long ldc, bool load, const float* bias, int act,
                 RowsFn&& rowsFor) {
   const float* arow[12];
   for (long n0 = 0, width; n0 < N; n0 += width) {
-    width = N - n0 >= 16 ? 16 : 8;
+    width = wideVectors && N - n0 >= 32 ? 32 : N - n0 >= 16 ? 16 : 8;
     const int cols = (int)std::min<long>(width, N - n0);
     const int mr = gatherRows(width);
     for (long m0 = 0; m0 < M; m0 += mr) {
@@ -72,7 +75,9 @@ void gatherGemm(long M, long N, int kc, const long* koff, const float* b, long b
       rowsFor(m0, rows, mr, arow);
       float* cp = c + m0 * ldc + n0;
       const float* bb = bias ? bias + n0 : nullptr;
-      if (width == 16)
+      if (width == 32)
+        gather6x32w(kc, arow, koff, b + n0, bs, cp, ldc, rows, cols, load, bb, act);
+      else if (width == 16)
         (wideVectors ? gather12x16w : gather6x16)(kc, arow, koff, b + n0, bs, cp, ldc, rows, cols, load, bb, act);
       else
         gather12x8(kc, arow, koff, b + n0, bs, cp, ldc, rows, cols, load, bb, act);
