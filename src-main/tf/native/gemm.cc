@@ -156,17 +156,19 @@ void epilogue(float* y, long rows, long co, const float* bias, int act) {
 }
 
 
-// Gather micro-kernel: element (r, k) of A is arow[r][koff[k]] (see gemm.h).
-template <int MR_, int NV>
+// Gather micro-kernel: element (r, k) of A is arow[r][koff[k]] (see gemm.h); V is the vector type
+// (8 floats, or 16 in the AVX-512 twins), MR_ x NV vectors of accumulators.
+template <typename V, int MR_, int NV>
 inline __attribute__((always_inline)) void microGather(int kc, const float* const* arow, const long* __restrict koff, const float* __restrict b,
                                                        long bs, float* __restrict c, long ldc, int rows, int cols, bool load,
                                                        const float* bias, int act) {
+  constexpr int L = sizeof(V) / sizeof(float);
   // The first step initialises the accumulators (zeroing them first compiled to a `rep stos` of a
   // stack copy that cost a third of the kernel); callers never pass kc = 0.
-  v8f acc[MR_][NV];
+  V acc[MR_][NV];
   {
-    v8f bv[NV];
-    for (int q = 0; q < NV; q++) std::memcpy(&bv[q], b + q * 8, sizeof(v8f));
+    V bv[NV];
+    for (int q = 0; q < NV; q++) std::memcpy(&bv[q], b + q * L, sizeof(V));
     const long o = koff[0];
     for (int r = 0; r < MR_; r++) {
       const float ar = arow[r][o];
@@ -174,40 +176,40 @@ inline __attribute__((always_inline)) void microGather(int kc, const float* cons
     }
   }
   for (int k = 1; k < kc; k++) {
-    v8f bv[NV];
-    for (int q = 0; q < NV; q++) std::memcpy(&bv[q], b + k * bs + q * 8, sizeof(v8f));
+    V bv[NV];
+    for (int q = 0; q < NV; q++) std::memcpy(&bv[q], b + k * bs + q * L, sizeof(V));
     const long o = koff[k];
     for (int r = 0; r < MR_; r++) {
       const float ar = arow[r][o];
       for (int q = 0; q < NV; q++) acc[r][q] += ar * bv[q];
     }
   }
-  if (cols == 8 * NV) {
-    v8f bv[NV];
-    for (int q = 0; q < NV; q++) bv[q] = v8f{};
+  if (cols == L * NV) {
+    V bv[NV];
+    for (int q = 0; q < NV; q++) bv[q] = V{};
     if (bias)
-      for (int q = 0; q < NV; q++) std::memcpy(&bv[q], bias + q * 8, sizeof(v8f));
-    const v8f zero = v8f{}, six = zero + 6.f;
+      for (int q = 0; q < NV; q++) std::memcpy(&bv[q], bias + q * L, sizeof(V));
+    const V zero = V{}, six = zero + 6.f;
     for (int r = 0; r < rows; r++) {
       float* cr = c + r * ldc;
       for (int q = 0; q < NV; q++) {
-        v8f v = acc[r][q] + bv[q];
+        V v = acc[r][q] + bv[q];
         if (load) {
-          v8f prev;
-          std::memcpy(&prev, cr + q * 8, sizeof(v8f));
+          V prev;
+          std::memcpy(&prev, cr + q * L, sizeof(V));
           v += prev;
         }
         // Clamps written so NaN passes through, as the unfused Relu/Relu6 kernels do (a diverged
         // run must show a NaN loss, not train on zeros).
         if (act == 1) v = v < zero ? zero : v;
         else if (act == 2) v = v < zero ? zero : (v > six ? six : v);
-        std::memcpy(cr + q * 8, &v, sizeof(v8f));
+        std::memcpy(cr + q * L, &v, sizeof(V));
       }
     }
     return;
   }
   for (int r = 0; r < rows; r++) {
-    float out[8 * NV];
+    float out[L * NV];
     std::memcpy(out, acc[r], sizeof(out));
     float* cr = c + r * ldc;
     for (int j = 0; j < cols; j++) {
@@ -224,75 +226,15 @@ inline __attribute__((always_inline)) void microGather(int kc, const float* cons
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
 typedef float v16f __attribute__((vector_size(64)));
 
-// microGather with 16-float vectors (see gemm.h): MR_ rows x NV vectors; per element the same first
-// product and the same fused multiply-adds in k order as the 8-float kernels, so results are bit-identical.
-template <int MR_, int NV>
-inline __attribute__((always_inline)) void microGatherW(int kc, const float* const* arow, const long* __restrict koff, const float* __restrict b,
-                                                        long bs, float* __restrict c, long ldc, int rows, int cols, bool load, const float* bias,
-                                                        int act) {
-  v16f acc[MR_][NV];
-  {
-    v16f bv[NV];
-    for (int q = 0; q < NV; q++) std::memcpy(&bv[q], b + q * 16, sizeof(v16f));
-    const long o = koff[0];
-    for (int r = 0; r < MR_; r++) {
-      const float ar = arow[r][o];
-      for (int q = 0; q < NV; q++) acc[r][q] = ar * bv[q];
-    }
-  }
-  for (int k = 1; k < kc; k++) {
-    v16f bv[NV];
-    for (int q = 0; q < NV; q++) std::memcpy(&bv[q], b + k * bs + q * 16, sizeof(v16f));
-    const long o = koff[k];
-    for (int r = 0; r < MR_; r++) {
-      const float ar = arow[r][o];
-      for (int q = 0; q < NV; q++) acc[r][q] += ar * bv[q];
-    }
-  }
-  if (cols == 16 * NV) {
-    v16f bv[NV];
-    for (int q = 0; q < NV; q++) bv[q] = v16f{};
-    if (bias)
-      for (int q = 0; q < NV; q++) std::memcpy(&bv[q], bias + q * 16, sizeof(v16f));
-    const v16f zero = v16f{}, six = zero + 6.f;
-    for (int r = 0; r < rows; r++) {
-      float* cr = c + r * ldc;
-      for (int q = 0; q < NV; q++) {
-        v16f v = acc[r][q] + bv[q];
-        if (load) {
-          v16f prev;
-          std::memcpy(&prev, cr + q * 16, sizeof(v16f));
-          v += prev;
-        }
-        if (act == 1) v = v < zero ? zero : v;  // NaN passes, as in microGather
-        else if (act == 2) v = v < zero ? zero : (v > six ? six : v);
-        std::memcpy(cr + q * 16, &v, sizeof(v16f));
-      }
-    }
-    return;
-  }
-  for (int r = 0; r < rows; r++) {
-    float out[16 * NV];
-    std::memcpy(out, acc[r], sizeof(out));
-    float* cr = c + r * ldc;
-    for (int j = 0; j < cols; j++) {
-      float v = out[j];
-      if (load) v += cr[j];
-      if (bias) v += bias[j];
-      if (act == 1) v = v < 0.f ? 0.f : v;
-      else if (act == 2) v = v < 0.f ? 0.f : (v > 6.f ? 6.f : v);
-      cr[j] = v;
-    }
-  }
-}
-
+// The 16-float (AVX-512) twins of the gather kernels: microGather on v16f, so per element the same
+// first product and the same fused multiply-adds in k order as the 8-float kernels (bit-identical).
 __attribute__((target("arch=x86-64-v4"))) void gather12x16w(int kc, const float* const* arow, const long* koff, const float* b, long bs, float* c,
                                                           long ldc, int rows, int cols, bool load, const float* bias, int act) {
-  microGatherW<12, 1>(kc, arow, koff, b, bs, c, ldc, rows, cols, load, bias, act);
+  microGather<v16f, 12, 1>(kc, arow, koff, b, bs, c, ldc, rows, cols, load, bias, act);
 }
 __attribute__((target("arch=x86-64-v4"))) void gather6x32w(int kc, const float* const* arow, const long* koff, const float* b, long bs, float* c,
                                                          long ldc, int rows, int cols, bool load, const float* bias, int act) {
-  microGatherW<6, 2>(kc, arow, koff, b, bs, c, ldc, rows, cols, load, bias, act);
+  microGather<v16f, 6, 2>(kc, arow, koff, b, bs, c, ldc, rows, cols, load, bias, act);
 }
 
 static bool cpuHasAvx512() {
@@ -316,11 +258,11 @@ bool setWideVectors(bool on) { return wideVectors = on && cpuHasAvx512(); }
 
 PB_CLONES void gather12x8(int kc, const float* const* arow, const long* koff, const float* b, long bs, float* c, long ldc, int rows, int cols,
                           bool load, const float* bias, int act) {
-  microGather<12, 1>(kc, arow, koff, b, bs, c, ldc, rows, cols, load, bias, act);
+  microGather<v8f, 12, 1>(kc, arow, koff, b, bs, c, ldc, rows, cols, load, bias, act);
 }
 PB_CLONES void gather6x16(int kc, const float* const* arow, const long* koff, const float* b, long bs, float* c, long ldc, int rows, int cols,
                           bool load, const float* bias, int act) {
-  microGather<6, 2>(kc, arow, koff, b, bs, c, ldc, rows, cols, load, bias, act);
+  microGather<v8f, 6, 2>(kc, arow, koff, b, bs, c, ldc, rows, cols, load, bias, act);
 }
 
 }  // namespace pb
