@@ -13,9 +13,9 @@ import type { EventBus } from '../host/events';
 import type { AppPaths } from '../host/paths';
 import { APP_VERSION } from '../host/version';
 import type { Store } from '../store';
-import { HEARTBEAT_MS, type ToWorker } from './protocol';
+import { type FromWorker, HEARTBEAT_MS, type ToWorker } from './protocol';
 import { checkpointRoot } from './runner';
-import { type SpawnWorker, type WorkerHandle, forkWorker } from './worker-process';
+import { type SpawnWorker, type WorkerHandle, forkWorker, typedWorker } from './worker-process';
 
 export interface PipelineOptions {
   store: Store;
@@ -168,7 +168,7 @@ export class PipelineService {
     const next = this.queue.shift();
     if (!next) return;
     const { store, bus, paths } = this.opts;
-    const worker = (this.opts.spawn ?? forkWorker)(this.opts.workerEntry);
+    const worker = typedWorker<ToWorker, FromWorker>(this.opts.spawn ?? forkWorker, this.opts.workerEntry, 'PocketBench pipeline');
     let done = false;
     let resolveFinished!: () => void;
     const active: Active = { runId: next.runId, worker, cancelRequested: false, stuck: false, finished: new Promise((r) => (resolveFinished = r)) };
