@@ -3,6 +3,8 @@
  * a model, times a step or decodes images runs in a task worker (tasks/registry.ts), never here.
  */
 import type { engineMethods } from '../../src-shared/contract/engine';
+import { AppError } from '../../src-shared/errors';
+import { validateRecipe } from '../../src-shared/recipe';
 import type { Handlers } from '../../src-shared/rpc';
 import { datasetSource } from '../compress/train/run-data';
 import { resolveDatasetSource } from '../data';
@@ -23,6 +25,11 @@ export function engineHandlers(deps: HostDeps): Handlers<typeof engineMethods, C
     'models.summary': (a) => tasks.run('models.summary', a),
     'models.capacity': (a) => tasks.run('models.capacity', a),
     'models.import': (a) => tasks.run('models.import', a),
-    'recipes.estimate': (a) => tasks.run('recipes.estimate', a),
+    'recipes.estimate': (a) => {
+      // Checked here first: a recipe with unbounded options never reaches a worker.
+      const checked = validateRecipe(a.recipe);
+      if (!checked.ok) throw new AppError('INVALID_ARGS', `Fix the recipe first: ${checked.errors.map((e) => `${e.path}: ${e.message}`).join('; ')}`, { errors: checked.errors });
+      return tasks.run('recipes.estimate', { recipe: checked.recipe });
+    },
   };
 }

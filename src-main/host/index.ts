@@ -29,6 +29,8 @@ export interface Host {
   readonly bus: EventBus;
   readonly store: Store;
   readonly paths: AppPaths;
+  /** The task workers that run heavy requests (tests read `spawned`). */
+  readonly tasks: TaskPool;
   status(): AppStatus;
   close(): Promise<void>;
 }
@@ -131,6 +133,7 @@ export function createHost(opts: HostOptions): Host {
     bus,
     store,
     paths,
+    tasks,
     status,
     async close() {
       for (const fn of closers.reverse()) {
