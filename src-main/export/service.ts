@@ -4,6 +4,7 @@
  * with LiteRT on this computer's CPU over the whole test split ("desktop accuracy", stored beside the
  * TF.js accuracy; a phone's GPU or NNAPI delegate can still differ).
  */
+import { cancelPoint } from '../tf/cancel';
 import { copyFileSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { gzipSync } from 'node:zlib';
@@ -214,6 +215,7 @@ export async function tfliteAccuracy(path: string, split: { x: Float32Array; y: 
     let correct = 0;
     for (let i = 0; i < split.n; i++) {
       if (signal?.aborted) throw new AppError('CANCELLED', 'Cancelled.');
+      cancelPoint();
       const [y] = await model.run([toInput(split.x.subarray(i * per, (i + 1) * per))]);
       let best = 0;
       for (let j = 1; j < y.length; j++) if (y[j] > y[best]) best = j;
