@@ -11,22 +11,19 @@ import fs from 'node:fs';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { writeFakeFashionMnist } from './fixtures/data-fixtures';
 import type { CancelReport } from './helpers/cancel-stages';
+import { setEnv } from './helpers/env';
 import { type PipelineHarness, pipelineHarness } from './helpers/pipeline-harness';
 
 const stagesModule = path.resolve(import.meta.dirname, 'helpers/cancel-stages.ts');
-const saved = { backend: process.env.POCKETBENCH_BACKEND, cancel: process.env.POCKETBENCH_TEST_CANCEL };
+let restoreEnv: () => void;
 let h: PipelineHarness;
 let fmnist: string;
 
 beforeAll(() => {
-  process.env.POCKETBENCH_BACKEND = 'cpu'; // the worker inherits it; MLPs keep the cpu backend fast
+  // The worker inherits them; MLPs keep the cpu backend fast.
+  restoreEnv = setEnv({ POCKETBENCH_BACKEND: 'cpu', POCKETBENCH_TEST_CANCEL: undefined });
 });
-afterAll(() => {
-  for (const [k, v] of [['POCKETBENCH_BACKEND', saved.backend], ['POCKETBENCH_TEST_CANCEL', saved.cancel]] as const) {
-    if (v === undefined) delete process.env[k];
-    else process.env[k] = v;
-  }
-});
+afterAll(() => restoreEnv());
 beforeEach(() => {
   h = pipelineHarness(stagesModule, 'pb-cancel-');
   writeFakeFashionMnist((fmnist = path.join(h.dir, 'fmnist')), 400, 100);

@@ -10,6 +10,7 @@ import { basename, join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { AppError } from '../../src-shared/errors';
+import { formatBytes } from '../../src-shared/format';
 import type { ModelMeta } from '../../src-shared/model-io';
 import type { DatasetSpec, Recipe } from '../../src-shared/recipe';
 import type { ArtifactSummary } from '../../src-shared/types';
@@ -45,7 +46,14 @@ export function exportTflite(model: tfl.LayersModel, opts: ExportOptions & { out
     } catch (err) {
       rmSync(tmp, { force: true });
       const code = (err as NodeJS.ErrnoException).code;
-      throw new AppError(code === 'ENOSPC' ? 'DISK_FULL' : 'IO', `Could not write ${path} (${(err as Error).message}); free some disk space or choose another data folder.`);
+      if (code === 'ENOSPC' || code === 'EDQUOT') {
+        throw new AppError(
+          'DISK_FULL',
+          `The disk is full: the ${formatBytes(built.bytes.length)} .tflite file could not be written to ${opts.outDir}, and no partial file was kept. Free some space on that disk (or move the data folder in Settings), then resume the run or export again; everything saved before is intact.`,
+          { path, bytes: built.bytes.length },
+        );
+      }
+      throw new AppError('IO', `Could not write ${path} (${(err as Error).message}); check that the data folder is writable, or choose another data folder.`);
     }
   }
   return { ...built, path };
