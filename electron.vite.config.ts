@@ -21,6 +21,7 @@ export default defineConfig({
           serve: r('src-main/host/serve-main.ts'),
           cli: r('src-main/cli/main.ts'),
           'pipeline-worker': r('src-main/pipeline/worker-main.ts'),
+          'task-worker': r('src-main/tasks/worker-main.ts'),
         },
         output: { entryFileNames: '[name].js', chunkFileNames: 'chunks/[name]-[hash].js' },
       },

@@ -39,13 +39,30 @@ export class AppError extends Error {
 
   /** One line per problem, each naming the field: `stages.1.temperature: must be at most 64`. */
   static fromZod(error: z.ZodError, prefix = 'Invalid input'): AppError {
-    const problems = error.issues.map((i) => ({
+    const problems = explainIssues(error.issues, []).map((i) => ({
       path: i.path.map(String).join('.') || '(root)',
       message: i.message,
     }));
     const text = problems.map((p) => `${p.path}: ${p.message}`).join('; ');
     return new AppError('INVALID_ARGS', `${prefix}: ${text}`, { problems });
   }
+}
+
+type Issue = { path: PropertyKey[]; message: string; code?: string; errors?: Issue[][] };
+
+/**
+ * Zod issues with each failed union replaced by the issues of the alternative the value came closest
+ * to (the one that failed deepest inside the value): "model.options.hidden.0: must be at most 16384"
+ * rather than "model: Invalid input".
+ */
+export function explainIssues(issues: readonly Issue[], at: PropertyKey[]): { path: PropertyKey[]; message: string }[] {
+  return issues.flatMap((i) => {
+    const path = [...at, ...i.path];
+    if (i.code !== 'invalid_union' || !i.errors?.length) return [{ path, message: i.message }];
+    const depth = (branch: Issue[]) => Math.max(...branch.map((b) => b.path.length));
+    const best = i.errors.filter((b) => b.length).sort((a, b) => depth(b) - depth(a) || a.length - b.length)[0];
+    return best ? explainIssues(best, path) : [{ path, message: i.message }];
+  });
 }
 
 /** Anything thrown -> a serialisable error. Unknown errors keep their message, not their stack. */

@@ -4,6 +4,7 @@
  * names the allowed range, so a bad value reads as `stages.1.temperatures.0: must be between 0.5 and 100`.
  */
 import { z } from 'zod';
+import { explainIssues } from './errors';
 
 const int = (min: number, max: number, what = 'a whole number') =>
   z
@@ -18,6 +19,47 @@ const num = (min: number, max: number) =>
     .max(max, `must be between ${min} and ${max}`);
 
 export const templateNames = ['mlp', 'lenet', 'mobilenet', 'resnet'] as const;
+
+/** The most values one input sample may have (1024×1024 pixels × 4 channels): the work of every model grows with it. */
+export const MAX_INPUT_ELEMENTS = 1024 * 1024 * 4;
+
+/** One sample's shape ([height, width, channels] or [features]), bounded so no request builds an unbounded model. */
+export const inputShapeSchema = z
+  .array(int(1, 100_000), { error: 'must be a list of sizes, e.g. [28, 28, 1]' })
+  .min(1, 'give at least one size')
+  .max(4, 'at most 4 sizes')
+  .refine((s) => s.reduce((a, b) => a * b, 1) <= MAX_INPUT_ELEMENTS, {
+    message: `must hold at most ${MAX_INPUT_ELEMENTS.toLocaleString('en')} values per sample (1024×1024×4)`,
+  });
+
+/**
+ * Template options (models/templates/*), every one bounded: an unbounded layer count or size would
+ * build a model too large to summarise, time or train. Unknown options are refused by name.
+ */
+export const templateOptionsSchema = z
+  .strictObject(
+    {
+    hidden: z.array(int(1, 16_384)).min(1).max(16, 'at most 16 hidden layers'),
+    dense: z.array(int(1, 16_384)).max(8, 'at most 8 dense layers'),
+    filters: z.array(int(1, 2048)).min(1).max(8, 'at most 8 conv stages'),
+    kernelSize: int(1, 15),
+    padding: z.enum(['valid', 'same'], { error: "must be 'valid' or 'same'" }),
+    dropout: num(0, 0.95),
+    stem: int(1, 2048),
+    stemStride: z.union([z.literal(1), z.literal(2)], { error: 'must be 1 or 2' }),
+    blocks: z.array(z.object({ filters: int(1, 4096), stride: z.union([z.literal(1), z.literal(2)], { error: 'must be 1 or 2' }) }).strict()).min(1).max(32, 'at most 32 blocks'),
+    stages: z.array(int(1, 2048)).min(1).max(8, 'at most 8 stages'),
+    blocksPerStage: int(1, 16),
+    projection: z.enum(['needed', 'all'], { error: "must be 'needed' or 'all'" }),
+    },
+    {
+      error: (iss) =>
+        iss.code === 'unrecognized_keys'
+          ? `unknown option ${iss.keys.join(', ')} (allowed: hidden, dense, filters, kernelSize, padding, dropout, stem, stemStride, blocks, stages, blocksPerStage, projection)`
+          : undefined,
+    },
+  )
+  .partial();
 export type TemplateName = (typeof templateNames)[number];
 
 export const optimizerSchema = z
@@ -51,7 +93,7 @@ export const modelSpecSchema = z.union([
     template: z.enum(templateNames, { error: `must be one of ${templateNames.join(', ')}` }),
     width: num(0.03, 8).default(1),
     /** Template-specific options (for example MLP hidden sizes). */
-    options: z.record(z.string(), z.unknown()).optional(),
+    options: templateOptionsSchema.optional(),
   }),
   z.object({ path: z.string().min(1, 'give the path of a TF.js model.json') }),
 ]);
@@ -122,7 +164,7 @@ export const loadTeacherStage = z.object({
 export const distillStage = z.object({
   kind: z.literal('distill'),
   /** The student; its template defaults to the teacher's. */
-  student: z.object({ template: z.enum(templateNames).optional(), width: num(0.03, 8).default(0.25), options: z.record(z.string(), z.unknown()).optional() }).default({ width: 0.25 }),
+  student: z.object({ template: z.enum(templateNames).optional(), width: num(0.03, 8).default(0.25), options: templateOptionsSchema.optional() }).default({ width: 0.25 }),
   /** Temperatures to try; the best on the validation split wins. */
   temperatures: z.array(num(0.5, 100)).min(1, 'give at least one temperature').max(12, 'at most 12 temperatures').default([1, 2, 4, 8, 16]),
   /** Weight of the soft-target loss; 1 − alpha goes to the labels. Several values are swept like temperatures. */
@@ -390,7 +432,7 @@ export function validateRecipe(input: unknown):
   | { ok: false; errors: RecipeIssue[]; warnings: RecipeIssue[] } {
   const parsed = recipeSchema.safeParse(input);
   if (!parsed.success) {
-    return { ok: false, errors: parsed.error.issues.map((i) => ({ path: i.path.map(String).join('.') || '(recipe)', message: i.message })), warnings: [] };
+    return { ok: false, errors: explainIssues(parsed.error.issues, []).map((i) => ({ path: i.path.map(String).join('.') || '(recipe)', message: i.message })), warnings: [] };
   }
   const { errors, warnings } = checkRecipe(parsed.data);
   return errors.length ? { ok: false, errors, warnings } : { ok: true, recipe: parsed.data, warnings };

@@ -16,4 +16,13 @@ describe('overall run progress', () => {
     expect(overallProgress(stages, { 1: 7 }).fraction).toBeCloseTo(2 / 4); // a stage never counts more than whole
     expect(overallProgress([], {})).toEqual({ fraction: 0, running: null, done: 0, total: 0 });
   });
+
+  it('does not count stages a stopped run skipped (a resume runs them)', () => {
+    const resumed = [
+      { index: 0, kind: 'train-teacher', status: 'succeeded' },
+      { index: 1, kind: 'distill', status: 'running' },
+      { index: 2, kind: 'export', status: 'skipped' },
+    ];
+    expect(overallProgress(resumed, { 1: 0 })).toMatchObject({ done: 1, fraction: 1 / 3 });
+  });
 });

@@ -7,7 +7,6 @@ import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { methods } from '../../src-shared/contract';
 import { createHost, type FileDialogOptions, type Host } from '../host';
-import type { FromWorker } from '../pipeline/protocol';
 import type { SpawnWorker } from '../pipeline/worker-process';
 import { forwardEvents, registerIpc, trustedSenderPredicate } from './ipc';
 import { APP_CSP, denyPermissionCheck, denyPermissionRequest, quitAfterCleanup, rendererUrlFor, secureWebPreferences } from './security';
@@ -57,14 +56,14 @@ async function pickFiles(opts: FileDialogOptions): Promise<string[]> {
 }
 
 /** Pipeline workers run in Electron utility processes (a Node child process outside Electron). */
-const spawnUtility: SpawnWorker = (entry) => {
-  const child = utilityProcess.fork(entry, [], { serviceName: 'PocketBench pipeline', stdio: 'inherit' });
+const spawnUtility: SpawnWorker = (entry, name) => {
+  const child = utilityProcess.fork(entry, [], { serviceName: name ?? 'PocketBench worker', stdio: 'inherit' });
   return {
     get pid() {
       return child.pid;
     },
     send: (m) => child.postMessage(m),
-    onMessage: (cb) => child.on('message', (m: FromWorker) => cb(m)),
+    onMessage: (cb) => child.on('message', (m: unknown) => cb(m as never)),
     onExit: (cb) => child.once('exit', (code) => cb(code, null)),
     kill: () => void child.kill(),
   };

@@ -8,7 +8,8 @@ import { AppError } from '../../src-shared/errors';
 import { MIB } from '../../src-shared/format';
 import { liteRtHeapBytes } from '../export/litert-node';
 import type { Store } from '../store';
-import { benchmarkOnHost, hostDevice, HOST_SERIAL, describeHost } from './host-runner';
+import type { LatencyStats } from '../../src-shared/types';
+import { benchmarkOnHost, hostDevice, HOST_SERIAL, describeHost, type HostFacts } from './host-runner';
 import { BenchmarkFailure, type BenchmarkTarget, type TargetJob, type TargetResult, type TargetRunContext, type TrialMeasurement } from './target';
 
 /**
@@ -27,7 +28,29 @@ export function notAppliedOnHost(o: TargetJob['options']): string[] {
   return out;
 }
 
-export function createHostTarget(deps: { store: Store }): BenchmarkTarget {
+/** One trial in LiteRT, and the memory figures of the process that ran it. */
+export interface HostTrial {
+  stats: LatencyStats;
+  facts: HostFacts;
+  heapBytes: number;
+  maxRssKb: number;
+  rssKb: number;
+}
+
+/** One trial in this process (a task worker in the app, see devices/index.ts; tests of the target itself). */
+export async function hostTrial(path: string, o: { warmup: number; runs: number }, signal?: AbortSignal): Promise<HostTrial> {
+  const { stats } = await benchmarkOnHost(path, { ...o, signal });
+  return { stats, facts: await describeHost(), heapBytes: await liteRtHeapBytes(), maxRssKb: process.resourceUsage().maxRSS, rssKb: Math.round(process.memoryUsage().rss / 1024) };
+}
+
+export function createHostTarget(deps: {
+  store: Store;
+  /** Runs one trial (default: in this process); the app passes one that uses a task worker. */
+  trial?: (path: string, o: { warmup: number; runs: number }, signal: AbortSignal) => Promise<HostTrial>;
+  /** Records this computer in the devices table (default: in this process). */
+  describe?: () => Promise<unknown>;
+}): BenchmarkTarget {
+  const trial = deps.trial ?? hostTrial;
   let deviceId: number | null = null;
   // Registered synchronously so the lab can list it; facts are filled in on first run.
   const ensureRow = () => (deviceId ??= deps.store.devices.upsert(HOST_SERIAL, 'host', { model: 'This computer' }));
@@ -37,16 +60,17 @@ export function createHostTarget(deps: { store: Store }): BenchmarkTarget {
     deviceId: ensureRow,
     async run(job: TargetJob, ctx: TargetRunContext): Promise<TargetResult> {
       ensureRow();
-      await hostDevice(deps.store);
-      const facts = await describeHost();
+      await (deps.describe ? deps.describe() : hostDevice(deps.store));
       const { options } = job;
       const trials: TrialMeasurement[] = [];
       const lines: string[] = [];
+      let last: HostTrial | null = null;
       try {
         for (let t = 0; t < options.trials; t++) {
           if (ctx.signal.aborted) throw new AppError('CANCELLED', 'The benchmark was cancelled.');
           ctx.progress({ phase: 'run', message: `Trial ${t + 1} of ${options.trials} on this computer`, fraction: t / options.trials, trial: t + 1 });
-          const { stats } = await benchmarkOnHost(job.modelPath, { warmup: options.warmup, runs: options.runs, signal: ctx.signal });
+          last = await trial(job.modelPath, { warmup: options.warmup, runs: options.runs }, ctx.signal);
+          const { stats } = last;
           trials.push({ stats, cooldownMs: null, cooldownTimedOut: false, tempBeforeC: null, tempAfterC: null });
           lines.push(`trial ${t + 1}: count=${stats.count} init=${stats.initMs?.toFixed(2)}ms first=${stats.firstInferenceUs?.toFixed(0)}us mean=${stats.meanUs.toFixed(1)}us median=${stats.medianUs?.toFixed(1)}us p95=${stats.p95Us?.toFixed(1)}us`);
         }
@@ -54,16 +78,16 @@ export function createHostTarget(deps: { store: Store }): BenchmarkTarget {
         const error = err instanceof AppError ? err : new AppError('INTERNAL', `LiteRT on this computer failed: ${(err as Error).message}`);
         throw new BenchmarkFailure(error, { trials, rawOutput: lines.join('\n') });
       }
-      const heap = await liteRtHeapBytes();
+      const facts = last?.facts ?? (await describeHost());
       return {
         trials,
         runnerSha256: null,
         runnerVersion: facts.runtime,
         // The runtime's WebAssembly heap only grows, so its size is the peak of everything it ran.
-        peakMemMb: heap / MIB,
+        peakMemMb: (last?.heapBytes ?? 0) / MIB,
         peakMemKind: 'runtime-heap',
-        vmHwmKb: process.resourceUsage().maxRSS,
-        vmRssKb: Math.round(process.memoryUsage().rss / 1024),
+        vmHwmKb: last?.maxRssKb ?? null,
+        vmRssKb: last?.rssKb ?? null,
         affinity: null,
         ops: [],
         extra: {
@@ -76,7 +100,7 @@ export function createHostTarget(deps: { store: Store }): BenchmarkTarget {
           ran: { requested: 'cpu', delegate: 'cpu', share: null, applied: null, reason: null, unsupported: [] },
           // Only the options this target applies are used; the others, if asked for, are named here.
           notApplied: notAppliedOnHost(options),
-          peakMemory: 'LiteRT WebAssembly heap (MiB); the app process peak RSS (not the model alone) in vmHwmKb',
+          peakMemory: 'LiteRT WebAssembly heap (MiB); the peak RSS of the process that ran it (not the model alone) in vmHwmKb',
         },
         conditionsBefore: null,
         conditionsAfter: null,

@@ -34,7 +34,12 @@ export function createLab(o: LabOptions): DeviceLab {
  * `const host = createHostTarget({ store: deps.store }); return { extraTargets: (k) => (k === 'host' ? host : null), extraTargetKeys: ['host'] };`
  */
 export function hostTargets(deps: HostDeps): { extraTargets?: ExtraTargets; extraTargetKeys?: string[] } {
-  const host = createHostTarget({ store: deps.store });
+  // LiteRT runs in a task worker (its time limit and cancel kill that process, never the host).
+  const host = createHostTarget({
+    store: deps.store,
+    trial: (path, o, signal) => deps.tasks.run('host.trial', { path, ...o }, { signal }),
+    describe: () => deps.tasks.run('host.describe', undefined),
+  });
   return { extraTargets: (k) => (k === host.key ? host : null), extraTargetKeys: [host.key] };
 }
 

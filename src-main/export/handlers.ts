@@ -4,13 +4,9 @@ import type { exportMethods } from '../../src-shared/contract/export';
 import type { Handlers } from '../../src-shared/rpc';
 import { defaultBenchOptions, labFor } from '../devices';
 import type { BenchOptions } from '../devices/target';
-import { hostDevice, HOST_SERIAL } from '../devices/host-runner';
+import { HOST_SERIAL } from '../devices/host-runner';
 import type { LatencyStats } from '../../src-shared/types';
 import type { CallContext, HostDeps } from '../host/context';
-import { initBackend } from '../tf';
-import { inspectTflite } from './inspect';
-import { modelGraphOf } from './model-graph';
-import { exportModelArtifact, importTfliteArtifact, recordDesktopAccuracy } from './service';
 
 /** "Run on this computer": the profile's options and defaults, so both paths measure the same way. */
 export function hostBenchOptions(a: { warmup: number; runs: number; trials: number }): BenchOptions {
@@ -18,34 +14,25 @@ export function hostBenchOptions(a: { warmup: number; runs: number; trials: numb
 }
 
 export function exportHandlers(deps: HostDeps): Handlers<typeof exportMethods, CallContext> {
-  const { store, paths } = deps;
+  const { store, tasks } = deps;
   return {
-    'export.tflite': async (a) => {
-      await initBackend();
-      const { artifact } = await exportModelArtifact(store, {
-        artifactId: a.artifactId,
-        precision: a.precision,
-        io: a.io === 'float32' ? 'float' : a.io,
-        calibrationSamples: a.calibrationSamples,
-        artifactsDir: paths.artifactsDir,
-      });
-      return artifact;
-    },
+    'export.tflite': (a) =>
+      tasks.run('export.tflite', { artifactId: a.artifactId, precision: a.precision, io: a.io === 'float32' ? 'float' : a.io, calibrationSamples: a.calibrationSamples }),
     'export.inspect': async (a) => {
-      if ('path' in a) return inspectTflite(a.path);
+      if ('path' in a) return tasks.run('export.inspect', { path: a.path });
       const artifact = store.artifacts.get(a.artifactId);
       if (!artifact) throw new AppError('NOT_FOUND', `There is no artifact ${a.artifactId}.`);
       if (artifact.format !== 'tflite') throw new AppError('INVALID_ARGS', `Artifact "${artifact.name}" is a TF.js model, not a .tflite file.`);
-      return inspectTflite(artifact.path);
+      return tasks.run('export.inspect', { path: artifact.path });
     },
     'export.graph': ({ artifactId }) => {
       const artifact = store.artifacts.get(artifactId);
       if (!artifact) throw new AppError('NOT_FOUND', `There is no artifact ${artifactId}.`);
-      return modelGraphOf(artifact.path);
+      return tasks.run('export.graph', { path: artifact.path });
     },
-    'export.import': async (a) => importTfliteArtifact(store, { path: a.path, ...(a.name ? { name: a.name } : {}), artifactsDir: paths.artifactsDir }),
-    'export.desktopAccuracy': async (a) => ({ artifactId: a.artifactId, ...(await recordDesktopAccuracy(store, a.artifactId)) }),
-    'host.describe': async () => hostDevice(store),
+    'export.import': (a) => tasks.run('export.import', { path: a.path, ...(a.name ? { name: a.name } : {}) }),
+    'export.desktopAccuracy': async (a) => ({ artifactId: a.artifactId, ...(await tasks.run('export.desktopAccuracy', { artifactId: a.artifactId })) }),
+    'host.describe': () => tasks.run('host.describe', undefined),
     'host.benchmark': async (a) => {
       // Through the device lab's queue (target `host`), so it is stored and summarised like a phone run.
       const artifact = store.artifacts.get(a.artifactId);

@@ -4,11 +4,13 @@
  * with LiteRT on this computer's CPU over the whole test split ("desktop accuracy", stored beside the
  * TF.js accuracy; a phone's GPU or NNAPI delegate can still differ).
  */
+import { cancelPoint } from '../tf/cancel';
 import { copyFileSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { AppError } from '../../src-shared/errors';
+import { formatBytes } from '../../src-shared/format';
 import type { ModelMeta } from '../../src-shared/model-io';
 import type { DatasetSpec, Recipe } from '../../src-shared/recipe';
 import type { ArtifactSummary } from '../../src-shared/types';
@@ -44,7 +46,14 @@ export function exportTflite(model: tfl.LayersModel, opts: ExportOptions & { out
     } catch (err) {
       rmSync(tmp, { force: true });
       const code = (err as NodeJS.ErrnoException).code;
-      throw new AppError(code === 'ENOSPC' ? 'DISK_FULL' : 'IO', `Could not write ${path} (${(err as Error).message}); free some disk space or choose another data folder.`);
+      if (code === 'ENOSPC' || code === 'EDQUOT') {
+        throw new AppError(
+          'DISK_FULL',
+          `The disk is full: the ${formatBytes(built.bytes.length)} .tflite file could not be written to ${opts.outDir}, and no partial file was kept. Free some space on that disk (or move the data folder in Settings), then resume the run or export again; everything saved before is intact.`,
+          { path, bytes: built.bytes.length },
+        );
+      }
+      throw new AppError('IO', `Could not write ${path} (${(err as Error).message}); check that the data folder is writable, or choose another data folder.`);
     }
   }
   return { ...built, path };
@@ -214,6 +223,7 @@ export async function tfliteAccuracy(path: string, split: { x: Float32Array; y: 
     let correct = 0;
     for (let i = 0; i < split.n; i++) {
       if (signal?.aborted) throw new AppError('CANCELLED', 'Cancelled.');
+      cancelPoint();
       const [y] = await model.run([toInput(split.x.subarray(i * per, (i + 1) * per))]);
       let best = 0;
       for (let j = 1; j < y.length; j++) if (y[j] > y[best]) best = j;

@@ -1,6 +1,8 @@
 /** What every area's handler factory receives from the host. */
 import type { AppStatus } from '../../src-shared/types';
 import type { SpawnWorker } from '../pipeline/worker-process';
+import type { TaskPool } from '../tasks/pool';
+import type { TaskName } from '../tasks/registry';
 import type { Store } from '../store';
 import type { EventBus } from './events';
 import type { AppPaths } from './paths';
@@ -34,6 +36,8 @@ export interface HostOptions {
   spawnWorker?: SpawnWorker;
   /** Module registering pipeline stage runners (tests swap in their own). */
   stagesModule?: string;
+  /** Time limits of task workers' requests, replacing the defaults in tasks/pool.ts (tests). */
+  taskLimitsMs?: Partial<Record<TaskName, number>>;
 }
 
 export interface HostDeps {
@@ -41,6 +45,8 @@ export interface HostDeps {
   bus: EventBus;
   paths: AppPaths;
   opts: HostOptions;
+  /** CPU-heavy work (model building, step timing, file parsing, LiteRT) runs here, never in the host process. */
+  tasks: TaskPool;
   status(): AppStatus;
   /** Areas update the status bar (compute backend, ADB state); every UI is told. */
   patchStatus(patch: Partial<Pick<AppStatus, 'backend' | 'adb'>>): void;

@@ -20,6 +20,7 @@ import { pipelineHandlers } from '../pipeline/handlers';
 import type { CallContext, HostDeps, HostOptions } from './context';
 import { type AppPaths, resolvePaths } from './paths';
 import { APP_VERSION } from './version';
+import { defaultTaskEntry, TaskPool } from '../tasks/pool';
 
 export type { CallContext, FileDialogOptions, HostOptions } from './context';
 
@@ -28,6 +29,8 @@ export interface Host {
   readonly bus: EventBus;
   readonly store: Store;
   readonly paths: AppPaths;
+  /** The task workers that run heavy requests (tests read `spawned`). */
+  readonly tasks: TaskPool;
   status(): AppStatus;
   close(): Promise<void>;
 }
@@ -69,33 +72,38 @@ export function createHost(opts: HostOptions): Host {
     publishStatus();
   };
   void refreshAdb();
+  const tasks = new TaskPool({
+    paths,
+    entry: defaultTaskEntry(opts.builtDir),
+    spawn: opts.spawnWorker,
+    limitsMs: opts.taskLimitsMs,
+    onEvent: (name, payload) => bus.emit(name as never, payload as never),
+  });
   if (opts.warmBackend !== false) {
-    // Where tfjs-node is installed, the first start times it against wasm on the demo's model
-    // (recorded in the data folder; later starts read the record) and the status bar says why.
-    void import('../compress/train/backend-probe')
-      .then(async (m) => {
-        const { info } = await (await import('../tf')).initBackend();
+    // In a task worker (it also starts the first one, so the wizard's first summary is quick). Where
+    // tfjs-node is installed, the first start times it against wasm on the demo's model (recorded in
+    // the data folder; later starts read the record) and the status bar says why.
+    tasks.run('backend.probe', undefined).then(
+      (info) => {
         backend = info;
         publishStatus();
-        return m.chooseBackendFor(m.defaultProbeModel(), (await import('../tf/backend-choice')).ProbeRecords.inDataDir(paths.dataDir));
-      })
-      .then((info) => {
-        backend = info;
-        publishStatus();
-      })
-      .catch((err) => {
+      },
+      (err: unknown) => {
         backend = { name: null, threads: null, note: `No compute backend could start: ${(err as Error).message}` };
         publishStatus();
-      });
+      },
+    );
   }
 
   const closers: (() => void | Promise<void>)[] = [];
   const runDeleteHooks: ((runId: number) => void | Promise<void>)[] = [];
+  closers.push(() => tasks.close());
   const deps: HostDeps = {
     store,
     bus,
     paths,
     opts,
+    tasks,
     status,
     patchStatus(patch) {
       if (patch.backend) backend = patch.backend;
@@ -125,6 +133,7 @@ export function createHost(opts: HostOptions): Host {
     bus,
     store,
     paths,
+    tasks,
     status,
     async close() {
       for (const fn of closers.reverse()) {

@@ -8,6 +8,7 @@ import { AppError, toErrorInfo } from '../../src-shared/errors';
 import { type Recipe, validateRecipe } from '../../src-shared/recipe';
 import { resolvePaths } from '../host/paths';
 import { Store } from '../store';
+import { setCancelCheck } from '../tf/cancel';
 import type { FromWorker, StartMessage } from './protocol';
 import type { PipelineSlots, StageContext, StageRegistry, StageResult, StageRunner } from './stage';
 
@@ -15,6 +16,18 @@ type Done = Extract<FromWorker, { type: 'done' }>;
 
 export function checkpointRoot(dataDir: string, runId: number): string {
   return path.join(dataDir, 'checkpoints', `run-${runId}`);
+}
+
+/** Written by the host on cancel: the worker sees it at its next cancellation point even in a loop that never yields (tf/cancel.ts). */
+export function cancelFlagPath(dataDir: string, runId: number): string {
+  return path.join(checkpointRoot(dataDir, runId), 'cancel-requested');
+}
+
+export const NOT_RUN = 'Not run: the run stopped before this stage. Resume the run to run it.';
+
+/** Stages the run never reached show as skipped (a resume runs them). */
+function skipPending(store: Store, runId: number): void {
+  for (const s of store.runs.stages(runId)) if (s.status === 'pending') store.runs.updateStage(runId, s.index, { status: 'skipped', error: NOT_RUN });
 }
 
 export async function runRecipe(msg: StartMessage, signal: AbortSignal, send: (m: FromWorker) => void): Promise<Done> {
@@ -51,6 +64,16 @@ async function run(store: Store, msg: StartMessage, signal: AbortSignal, send: (
   }
   send({ type: 'changed' });
 
+  // A cancel request left from an earlier attempt of this run is void; a new one is seen at once.
+  const flag = cancelFlagPath(paths.dataDir, msg.runId);
+  fs.rmSync(flag, { force: true });
+  let flagged = false;
+  const cancelRequested = () => signal.aborted || flagged || (flagged = fs.existsSync(flag));
+  const throwIfCancelled = () => {
+    if (cancelRequested()) throw new AppError('CANCELLED', 'Cancelled.');
+  };
+  setCancelCheck(throwIfCancelled);
+
   let slots: PipelineSlots = {};
   const stages = store.runs.stages(msg.runId);
   for (const row of stages) {
@@ -61,12 +84,13 @@ async function run(store: Store, msg: StartMessage, signal: AbortSignal, send: (
       slots = { ...slots, ...(outputs ?? {}) };
       continue;
     }
-    if (row.status === 'skipped') continue;
+    // 'skipped' means never reached (skipPending): a resumed run runs it.
     const runner = registry[spec.kind] as StageRunner | undefined;
     if (!runner) {
       const error = `Stage ${row.index + 1} (${spec.kind}) cannot run: this version of PocketBench has no "${spec.kind}" stage.`;
       store.runs.updateStage(msg.runId, row.index, { status: 'failed', error });
       store.runs.setStatus(msg.runId, 'failed', { error });
+      skipPending(store, msg.runId);
       send({ type: 'changed' });
       return { type: 'done', status: 'failed', error };
     }
@@ -90,9 +114,7 @@ async function run(store: Store, msg: StartMessage, signal: AbortSignal, send: (
       resuming,
       progress: (p) => send({ type: 'progress', progress: { runId: msg.runId, stageIndex: row.index, stageKind: spec.kind, ...p } }),
       log: (level, message) => send({ type: 'log', level, message }),
-      throwIfCancelled: () => {
-        if (signal.aborted) throw new AppError('CANCELLED', 'Cancelled.');
-      },
+      throwIfCancelled,
     };
     let result: StageResult;
     try {
@@ -100,15 +122,17 @@ async function run(store: Store, msg: StartMessage, signal: AbortSignal, send: (
       ctx.throwIfCancelled();
     } catch (err) {
       const info = toErrorInfo(err);
-      if (info.code === 'CANCELLED' || signal.aborted) {
+      if (info.code === 'CANCELLED' || cancelRequested()) {
         store.runs.updateStage(msg.runId, row.index, { status: 'cancelled', error: 'Cancelled by the user.' });
         store.runs.setStatus(msg.runId, 'cancelled', { error: 'Cancelled by the user. Finished stages are kept; resume to continue.' });
+        skipPending(store, msg.runId);
         send({ type: 'changed' });
         return { type: 'done', status: 'cancelled' };
       }
       const error = `Stage ${row.index + 1} (${spec.kind}) failed: ${info.message}`;
       store.runs.updateStage(msg.runId, row.index, { status: 'failed', error: info.message });
       store.runs.setStatus(msg.runId, 'failed', { error });
+      skipPending(store, msg.runId);
       send({ type: 'changed' });
       return { type: 'done', status: 'failed', error };
     }

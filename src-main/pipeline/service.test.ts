@@ -15,7 +15,7 @@ let dir: string;
 let store: Store;
 let bus: EventBus;
 let service: PipelineService;
-let workers: WorkerHandle[];
+let workers: WorkerHandle<never, never>[];
 
 const recipe = (epochs: number) => ({ name: 'fake', dataset: { kind: 'fashion-mnist' }, stages: [{ kind: 'train-teacher', epochs }, { kind: 'export' }] });
 

@@ -13,9 +13,9 @@ import type { EventBus } from '../host/events';
 import type { AppPaths } from '../host/paths';
 import { APP_VERSION } from '../host/version';
 import type { Store } from '../store';
-import { HEARTBEAT_MS, type ToWorker } from './protocol';
-import { checkpointRoot } from './runner';
-import { type SpawnWorker, type WorkerHandle, forkWorker } from './worker-process';
+import { type FromWorker, HEARTBEAT_MS, type ToWorker } from './protocol';
+import { cancelFlagPath, checkpointRoot, NOT_RUN } from './runner';
+import { type SpawnWorker, type WorkerHandle, forkWorker, typedWorker } from './worker-process';
 
 export interface PipelineOptions {
   store: Store;
@@ -107,6 +107,13 @@ export class PipelineService {
     const a = this.active;
     if (!a || a.runId !== runId) return false;
     a.cancelRequested = true;
+    // The file is seen by a stage in a loop that never yields to read the message (tf/cancel.ts).
+    try {
+      fs.mkdirSync(checkpointRoot(this.opts.paths.dataDir, runId), { recursive: true });
+      fs.writeFileSync(cancelFlagPath(this.opts.paths.dataDir, runId), new Date().toISOString());
+    } catch {
+      // A full or read-only disk: the message below still stops it, at the next point that yields.
+    }
     a.worker.send({ type: 'cancel' });
     // A stage stops at its next batch; if it does not (stuck in a long kernel), stop the process.
     const timer = setTimeout(() => a.worker.kill(), this.opts.cancelGraceMs ?? 15_000);
@@ -168,7 +175,7 @@ export class PipelineService {
     const next = this.queue.shift();
     if (!next) return;
     const { store, bus, paths } = this.opts;
-    const worker = (this.opts.spawn ?? forkWorker)(this.opts.workerEntry);
+    const worker = typedWorker<ToWorker, FromWorker>(this.opts.spawn ?? forkWorker, this.opts.workerEntry, 'PocketBench pipeline');
     let done = false;
     let resolveFinished!: () => void;
     const active: Active = { runId: next.runId, worker, cancelRequested: false, stuck: false, finished: new Promise((r) => (resolveFinished = r)) };
@@ -239,6 +246,7 @@ export class PipelineService {
               : `The worker stopped unexpectedly (${signal ?? `exit code ${code}`}). Finished stages and the last checkpoint are kept: resume to continue.`;
           store.runs.setStatus(next.runId, active.cancelRequested ? 'cancelled' : 'interrupted', { error: why });
           for (const s of cur.stages) if (s.status === 'running') store.runs.updateStage(next.runId, s.index, { status: active.cancelRequested ? 'cancelled' : 'failed', error: why });
+          for (const s of cur.stages) if (s.status === 'pending') store.runs.updateStage(next.runId, s.index, { status: 'skipped', error: NOT_RUN });
         }
       }
       bus.emit('runs.changed', { runId: next.runId });

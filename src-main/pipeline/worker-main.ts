@@ -7,18 +7,10 @@
 import { type FromWorker, HEARTBEAT_MS, type ToWorker } from './protocol';
 import { deliverFromHost, setHostSender } from './host-call';
 import { runRecipe } from './runner';
+import { parentChannel } from './worker-process';
 
-interface ParentPort {
-  on(ev: 'message', cb: (e: { data: unknown }) => void): void;
-  postMessage(msg: unknown): void;
-}
-
-const electronPort = (process as unknown as { parentPort?: ParentPort }).parentPort;
-
-function send(msg: FromWorker): void {
-  if (electronPort) electronPort.postMessage(msg);
-  else process.send?.(msg);
-}
+const parent = parentChannel<ToWorker, FromWorker>();
+const send = parent.send;
 
 setHostSender(send);
 setInterval(() => send({ type: 'heartbeat' }), HEARTBEAT_MS).unref();
@@ -46,7 +38,6 @@ function onMessage(msg: ToWorker): void {
   }
 }
 
-if (electronPort) electronPort.on('message', (e) => onMessage(e.data as ToWorker));
-else process.on('message', (m) => onMessage(m as ToWorker));
+parent.onMessage(onMessage);
 
 process.on('disconnect', () => process.exit(2));

@@ -2,10 +2,10 @@
 import { z } from 'zod';
 import type { CapacityReport, DatasetDownloadProgress, DatasetPreview, ModelImportResult, ModelSummary, RecipeEstimate, TemplateInfo } from '../engine-types';
 import { event, method } from '../rpc';
-import { datasetSchema, templateNames } from '../recipe';
+import { datasetSchema, inputShapeSchema, templateNames, templateOptionsSchema } from '../recipe';
 import { id, none } from './common';
 
-const shape = z.array(z.number().int().min(1).max(100_000)).min(1).max(4);
+const shape = inputShapeSchema;
 const classes = z.number().int().min(2).max(100_000);
 
 /** A model to summarise: a template at a width, a model file on this computer (model.json, .h5, .keras), or an artifact. */
@@ -13,7 +13,7 @@ export const modelRefSchema = z.union([
   z.object({
     template: z.enum(templateNames, { error: `must be one of ${templateNames.join(', ')}` }),
     width: z.number().min(0.03).max(8).default(1),
-    options: z.record(z.string(), z.unknown()).optional(),
+    options: templateOptionsSchema.optional(),
   }),
   z.object({ path: z.string().min(1, 'give the path of a model file (model.json, .h5, .keras)') }),
   z.object({ artifactId: id }),

@@ -13,7 +13,7 @@ export interface PipelineHarness {
   store: Store;
   bus: EventBus;
   service: PipelineService;
-  workers: WorkerHandle[];
+  workers: WorkerHandle<never, never>[];
   close(): Promise<void>;
 }
 
@@ -21,7 +21,7 @@ export function pipelineHarness(stagesModule: string, prefix = 'pb-pipe-', opts:
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
   const store = new Store(path.join(dir, 'h.sqlite'));
   const bus = new EventBus();
-  const workers: WorkerHandle[] = [];
+  const workers: WorkerHandle<never, never>[] = [];
   const service = new PipelineService({
     store,
     bus,

@@ -4,6 +4,7 @@
  * (see params.ts). The simplest observer; the quantize stage adds moving-average, percentile and MSE
  * observers on the same type.
  */
+import { cancelPoint } from '../../tf/cancel';
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { AppError } from '../../../src-shared/errors';
@@ -61,6 +62,7 @@ export function observeMinMax(model: tfl.LayersModel, samples: Pick<Split, 'x' |
   };
   const per = samples.sampleShape.reduce((a, b) => a * b, 1);
   for (let start = 0; start < samples.n; start += batchSize) {
+    cancelPoint();
     const n = Math.min(batchSize, samples.n - start);
     const xs = samples.x.subarray(start * per, (start + n) * per);
     let inMin = Infinity;

@@ -9,6 +9,7 @@
  *   error (rounding inside the range, clipping outside) over the histogram.
  * Calibration samples come from the training split (`calibrationSample` in src-main/data).
  */
+import { cancelPoint } from '../../tf/cancel';
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { AppError } from '../../../src-shared/errors';
@@ -38,6 +39,7 @@ function forEachBatch(model: tfl.LayersModel, samples: Samples, batchSize: numbe
   const probe = tfl.model({ inputs: model.inputs, outputs: computed.map((l) => l.output as tfl.SymbolicTensor) });
   const per = samples.sampleShape.reduce((a, b) => a * b, 1);
   for (let start = 0; start < samples.n; start += batchSize) {
+    cancelPoint();
     const n = Math.min(batchSize, samples.n - start);
     const xs = samples.x.subarray(start * per, (start + n) * per);
     for (const l of inputs) visit(l.name, xs);

@@ -3,6 +3,7 @@
  * as the profile stage does, cached by the file's content hash so no file is measured twice on one
  * target with the same settings) and its top-1 predictions on a split in LiteRT (the exact file).
  */
+import { cancelPoint } from '../../tf/cancel';
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import type { BenchmarkProgress } from '../../../src-shared/contract/devices';
@@ -109,6 +110,7 @@ export async function tflitePredictions(file: string, split: { x: Float32Array; 
     const out = new Int32Array(split.n);
     for (let i = 0; i < split.n; i++) {
       if (signal?.aborted) throw new AppError('CANCELLED', 'Cancelled.');
+      cancelPoint();
       const [y] = await model.run([split.x.subarray(i * per, (i + 1) * per)]);
       let best = 0;
       for (let j = 1; j < y.length; j++) if (y[j] > y[best]) best = j;

@@ -7,6 +7,7 @@ import { splitBatch, splitRows } from '../../data/image-view';
 import { createRng, deriveSeed, shuffleInPlace } from '../../data/rng';
 import { classificationMetrics, type ClassificationMetrics, type MetricOptions } from '../metrics';
 import { inferenceBatchSize } from './memory';
+import { cancelPoint } from '../../tf/cancel';
 
 export const sampleSize = (shape: number[]): number => shape.reduce((a, b) => a * b, 1);
 
@@ -36,6 +37,7 @@ export function predictAll(
   let out: Float32Array | null = null;
   let width = 0;
   for (let start = 0; start < split.n; start += bs) {
+    cancelPoint();
     const end = Math.min(split.n, start + bs);
     const chunk = tf.tidy(() => {
       const xs = splitRows(split, start, end);

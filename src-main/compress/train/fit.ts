@@ -21,6 +21,7 @@
  *   given; with `resume: true` training continues after the last finished epoch.
  * - No tensor is left behind: `tf.memory().numTensors` is flat across epochs.
  */
+import { cancelPoint } from '../../tf/cancel';
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { AppError } from '../../../src-shared/errors';
@@ -178,6 +179,7 @@ export async function fit(opts: FitOptions): Promise<FitResult> {
   const checkCancel = () => {
     if (opts.signal?.aborted) throw cancelled();
     opts.throwIfCancelled?.();
+    cancelPoint();
   };
   const namedWeights = () => model.weights.map((w) => ({ name: w.name, tensor: w.read() }));
 

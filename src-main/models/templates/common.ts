@@ -6,6 +6,7 @@
 import * as tfl from '@tensorflow/tfjs-layers';
 import type { SymbolicTensor } from '@tensorflow/tfjs-layers';
 import { AppError } from '../../../src-shared/errors';
+import { MAX_INPUT_ELEMENTS } from '../../../src-shared/recipe';
 
 export type Tensor = SymbolicTensor;
 
@@ -39,6 +40,10 @@ export function checkBase(template: string, spec: TemplateBase, needsImage: bool
   if (!spec.inputShape.length || spec.inputShape.some((d) => !Number.isInteger(d) || d < 1)) {
     throw new AppError('INVALID_ARGS', `The input shape must be positive whole numbers (got [${spec.inputShape.join(', ')}]).`);
   }
+  const elements = spec.inputShape.reduce((a, b) => a * b, 1);
+  if (elements > MAX_INPUT_ELEMENTS) {
+    throw new AppError('INVALID_ARGS', `The input shape [${spec.inputShape.join(', ')}] holds ${elements.toLocaleString('en')} values per sample; at most ${MAX_INPUT_ELEMENTS.toLocaleString('en')} (1024×1024×4) are allowed.`);
+  }
   if (needsImage && spec.inputShape.length !== 3) {
     throw new AppError(
       'INVALID_ARGS',
@@ -48,9 +53,40 @@ export function checkBase(template: string, spec: TemplateBase, needsImage: bool
   return { width, seed: spec.seed ?? 0 };
 }
 
-/** Layer factories with names and seeds filled in. */
+/** Largest template a request may build: 100 M parameters (400 MB of float32 weights). */
+export const MAX_TEMPLATE_PARAMS = 100_000_000;
+/** And 100 G multiply-accumulates per sample (MobileNetV2 at 224 px is 0.3 G, ResNet-50 4 G). */
+export const MAX_TEMPLATE_MACS = 100e9;
+
+/**
+ * Layer factories with names and seeds filled in. Every weighted layer is charged its parameters and
+ * MACs from its input's shape *before* tfjs allocates its weights, so options that multiply into an
+ * enormous model are refused at once instead of exhausting memory.
+ */
 export class Builder {
+  private params = 0;
+  private macs = 0;
+
   constructor(private readonly seed: number) {}
+
+  private charge(layer: string, params: number, macs: number): void {
+    this.params += params;
+    this.macs += macs;
+    if (this.params > MAX_TEMPLATE_PARAMS || this.macs > MAX_TEMPLATE_MACS) {
+      const what = this.params > MAX_TEMPLATE_PARAMS ? `more than ${MAX_TEMPLATE_PARAMS / 1e6} M parameters` : `more than ${MAX_TEMPLATE_MACS / 1e9} G multiply-adds per sample`;
+      throw new AppError('MODEL_TOO_LARGE', `This model would have ${what} (reached at layer "${layer}"). Lower the width, the input size, or the layer sizes and counts.`, {
+        params: this.params,
+        macs: this.macs,
+      });
+    }
+  }
+
+  /** Output height × width of a k×k window at `stride` over `x`. */
+  private outArea(x: Tensor, k: number, stride: number, padding: 'same' | 'valid'): number {
+    const [h, w] = [x.shape[1] as number, x.shape[2] as number];
+    const out = (n: number) => (padding === 'same' ? Math.ceil(n / stride) : Math.max(0, Math.floor((n - k) / stride) + 1));
+    return out(h) * out(w);
+  }
 
   private kernel(name: string) {
     return tfl.initializers.glorotUniform({ seed: layerSeed(this.seed, name) });
@@ -61,6 +97,9 @@ export class Builder {
   }
 
   conv(x: Tensor, name: string, filters: number, opts: { kernel?: number; stride?: number; padding?: 'same' | 'valid'; activation?: 'relu' | 'linear'; bias?: boolean } = {}): Tensor {
+    const k = opts.kernel ?? 3;
+    const cin = x.shape[3] as number;
+    this.charge(name, k * k * cin * filters + (opts.bias ?? true ? filters : 0), this.outArea(x, k, opts.stride ?? 1, opts.padding ?? 'same') * k * k * cin * filters);
     return tfl.layers
       .conv2d({
         name,
@@ -76,6 +115,9 @@ export class Builder {
   }
 
   depthwise(x: Tensor, name: string, opts: { stride?: number; kernel?: number } = {}): Tensor {
+    const k = opts.kernel ?? 3;
+    const c = x.shape[3] as number;
+    this.charge(name, k * k * c, this.outArea(x, k, opts.stride ?? 1, 'same') * k * k * c);
     return tfl.layers
       .depthwiseConv2d({
         name,
@@ -90,6 +132,8 @@ export class Builder {
   }
 
   dense(x: Tensor, name: string, units: number, activation: 'relu' | 'linear' = 'linear'): Tensor {
+    const inputs = x.shape[x.shape.length - 1] as number;
+    this.charge(name, inputs * units + units, inputs * units);
     return tfl.layers.dense({ name, units, activation, kernelInitializer: this.kernel(name) }).apply(x) as Tensor;
   }
 
