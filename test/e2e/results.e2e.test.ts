@@ -9,7 +9,9 @@ import os from 'node:os';
 import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { unzipSync } from 'fflate';
 import { readTflite } from '../../src-main/export/tflite/read';
+import { readModelArtifacts } from '../../src-main/models/io';
 import { Store } from '../../src-main/store';
 import { seriousA11yViolations } from './axe';
 import { type Backend, launchBrowser, root, screenshot, startBackend } from './harness';
@@ -120,6 +122,28 @@ describe('result first', () => {
     expect(fs.readFileSync(reportPath, 'utf8')).toMatch(/<h2>Result<\/h2>.*Accuracy of the \.tflite/s);
     // Every .tflite of the run has its own download button.
     expect(await page.locator('[data-testid^="stage-"] [data-testid^="download-"]').count()).toBeGreaterThanOrEqual(1);
+  });
+
+  it('downloads a TF.js model folder as one .zip holding model.json and its weights, which loads as the model', async () => {
+    const button = page.locator('[data-testid^="stage-"]').getByRole('button', { name: 'Download model (.zip)' }).first();
+    const id = (await button.getAttribute('data-testid'))!.replace('download-', '');
+    const folder = (await page.getByTestId(`artifact-path-${id}`).first().textContent())!.trim();
+    expect(folder.startsWith(backend.dataDir)).toBe(true);
+    const [dl] = await Promise.all([page.waitForEvent('download'), button.click()]);
+    expect(dl.suggestedFilename()).toMatch(new RegExp(`-${id}\\.zip$`));
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pb-dl-zip-'));
+    await dl.saveAs(path.join(dir, dl.suggestedFilename()));
+    const entries = unzipSync(fs.readFileSync(path.join(dir, dl.suggestedFilename())));
+    const top = dl.suggestedFilename().replace(/\.zip$/, '');
+    // Exactly the model's files, byte for byte, in one folder.
+    expect(Object.keys(entries).sort()).toEqual(fs.readdirSync(folder).map((f) => `${top}/${f}`).sort());
+    for (const [name, bytes] of Object.entries(entries)) {
+      expect(Buffer.from(bytes).equals(fs.readFileSync(path.join(folder, name.slice(top.length + 1))))).toBe(true);
+      fs.mkdirSync(path.dirname(path.join(dir, name)), { recursive: true });
+      fs.writeFileSync(path.join(dir, name), bytes);
+    }
+    // The unpacked folder is a TF.js Layers model whose weight files match its manifest.
+    expect(readModelArtifacts(path.join(dir, top)).bytes).toBeGreaterThan(1000);
   });
 
   it('starts a benchmark from the artifact picker, linked to the artifact', async () => {
