@@ -4,9 +4,10 @@
  * ("Calibration error (ECE) 28.91 %", never 0.2891 in one place and 28.91 % in another). Raw keys
  * appear only in details views, beside their label.
  */
-import { formatBytes, formatCount, formatPercent } from './format';
+import { formatBytes, formatCount, formatMiB, formatPercent } from './format';
+import { PEAK_MEM_LABEL, type PeakMemKind } from './types';
 
-export type MetricUnit = 'percent' | 'points' | 'bytes' | 'count' | 'ms' | 'us' | 'mb' | 'number' | 'text' | 'yesno';
+export type MetricUnit = 'percent' | 'points' | 'bytes' | 'count' | 'ms' | 'us' | 'mb' | 'number' | 'text' | 'yesno' | 'id';
 
 export interface MetricInfo {
   label: string;
@@ -57,13 +58,33 @@ export const metricInfo: Record<string, MetricInfo> = {
   labeledImages: { label: 'Labelled training images', unit: 'count' },
   latencyUs: { label: 'Latency (median)', unit: 'us' },
   latencyMs: { label: 'Latency (median)', unit: 'ms' },
-  ciLowMs: { label: 'Latency, 95 % interval low', unit: 'ms' },
-  ciHighMs: { label: 'Latency, 95 % interval high', unit: 'ms' },
+  // The interval of the median has the coverage its trial count gives (50 % with 2 trials, 93.75 % with
+  // 5): it is stated beside it, never a nominal 95 %.
+  ciLowMs: { label: 'Latency, interval low', unit: 'ms', help: 'Low end of the interval of the median latency; its coverage is given as "Interval coverage".' },
+  ciHighMs: { label: 'Latency, interval high', unit: 'ms', help: 'High end of the interval of the median latency; its coverage is given as "Interval coverage".' },
+  ciCoverage: { label: 'Interval coverage', unit: 'percent', help: 'Chance that the interval holds the true median. It depends on the number of trials: 6 or more give at least 95 %.' },
   cv: { label: 'Run-to-run variation (CV)', unit: 'percent', help: 'Coefficient of variation of the trial means: standard deviation over mean.' },
-  peakMemMb: { label: 'Peak memory', unit: 'mb' },
-  benchmarkId: { label: 'Benchmark', unit: 'text' },
+  peakMemMb: { label: 'Peak memory', unit: 'mb', help: 'Binary units (1 MiB = 1,048,576 bytes); what was measured is given as "Peak memory measured as".' },
+  peakMemKind: { label: 'Peak memory measured as', unit: 'text' },
+  ranOn: { label: 'Ran on', unit: 'text', help: 'Where the operators ran: the CPU, or the delegate (XNNPack, GPU, NNAPI) that took them.' },
+  delegatedShare: { label: 'Operators run by the delegate', unit: 'percent' },
+  benchmarkId: { label: 'Benchmark', unit: 'id' },
   status: { label: 'Status', unit: 'text' },
 };
+
+/** What each stage does, in words (the recipe's `kind` stays in the JSON and in tooltips). */
+const stageLabels: Record<string, string> = {
+  'train-teacher': 'Train the teacher',
+  'load-teacher': 'Import the teacher',
+  distill: 'Distill into the student',
+  prune: 'Prune',
+  quantize: 'Quantize',
+  export: 'Export to .tflite',
+  profile: 'Measure latency and memory',
+  search: 'Search for the best model',
+};
+
+export const stageLabel = (kind: string): string => stageLabels[kind] ?? kind;
 
 /** `host.latencyMs` → target `host`, key `latencyMs` (the profile stage prefixes figures by target). */
 export function splitTarget(key: string): { target?: string; key: string } {
@@ -89,6 +110,7 @@ export function formatMetric(key: string, value: unknown): string {
   if (value === null || value === undefined) return '—';
   const unit = metricInfo[splitTarget(key).key]?.unit ?? (typeof value === 'number' ? 'number' : 'text');
   if (typeof value === 'boolean') return value ? 'yes' : 'no';
+  if (splitTarget(key).key === 'peakMemKind' && typeof value === 'string') return PEAK_MEM_LABEL[value as PeakMemKind] ?? value;
   if (typeof value !== 'number') return String(value);
   if (!Number.isFinite(value)) return '—';
   switch (unit) {
@@ -105,7 +127,10 @@ export function formatMetric(key: string, value: unknown): string {
     case 'us':
       return formatMs(value / 1000);
     case 'mb':
-      return `${value.toFixed(1)} MB`;
+      // benchmark_model's and our *_mb figures are MiB (see format.ts).
+      return formatMiB(value);
+    case 'id':
+      return `#${value}`;
     case 'yesno':
       return value ? 'yes' : 'no';
     default:

@@ -23,7 +23,12 @@ describe('metric labels', () => {
   it('gives every figure a human label and one unit', () => {
     expect(metricLabel('ece')).toBe('Calibration error (ECE)');
     expect(formatMetric('ece', 0.2891074)).toBe('28.91 %');
-    expect(metricLabel('host.ciLowMs')).toBe('Latency, 95 % interval low · this computer');
+    expect(metricLabel('host.ciLowMs')).toBe('Latency, interval low · this computer');
+    // The coverage two trials give, and memory in MiB with what was measured, in words.
+    expect([metricLabel('host.ciCoverage'), formatMetric('host.ciCoverage', 0.5)]).toEqual(['Interval coverage · this computer', '50.00 %']);
+    expect(formatMetric('host.peakMemMb', 16.8125)).toBe('16.8 MiB');
+    expect([metricLabel('host.peakMemKind'), formatMetric('host.peakMemKind', 'runtime-heap')]).toEqual(['Peak memory measured as · this computer', 'LiteRT runtime heap']);
+    expect([metricLabel('host.ranOn'), formatMetric('host.benchmarkId', 12)]).toEqual(['Ran on · this computer', '#12']);
     expect(formatMetric('host.cv', 1.319)).toBe('131.90 %');
     expect(formatMetric('gain', -0.18333)).toBe('−18.33 points');
     expect(formatMetric('bytes', 19410)).toBe('19.0 KiB');
@@ -39,9 +44,14 @@ describe('runSummary', () => {
     expect(s.figures.map((f) => [f.label, f.value, f.change])).toEqual([
       ['Accuracy of the .tflite', '53.33 %', '−4.00 points vs the teacher'],
       ['.tflite file size (INT8)', '19.0 KiB', '11.9× smaller than the teacher'],
-      ['Latency on this computer', '1.258 ms', '95 % interval 0.085 ms–2.432 ms'],
+      ['Latency on this computer', '1.258 ms', 'interval 0.085 ms–2.432 ms'],
     ]);
     expect(s.verdict).toBe('The INT8 .tflite is 11.9× smaller than the teacher, 4.00 points less accurate (53.33 %), runs in 1.258 ms on this computer. It loses more than 2 points: try a wider student, more epochs, or quantization-aware training.');
+  });
+  it('states the interval at the coverage its trials give, never a nominal 95 %', () => {
+    const withCoverage = (c: number) => ({ ...run, stages: run.stages.map((s) => (s.kind === 'profile' ? { ...s, metrics: { ...s.metrics, 'host.ciCoverage': c } } : s)) }) as RunDetail;
+    expect(runSummary(withCoverage(0.5))!.figures[2].change).toBe('50 % interval 0.085 ms–2.432 ms');
+    expect(runSummary(withCoverage(0.96875))!.figures[2].change).toBe('96.9 % interval 0.085 ms–2.432 ms');
   });
   it('compares with the imported model when the run started from one, and says when the run is unfinished', () => {
     const imported = { ...run, status: 'failed', stages: [{ ...run.stages[0], kind: 'load-teacher' }, run.stages[1]], artifacts: [run.artifacts[0]] } as RunDetail;

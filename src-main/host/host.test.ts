@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { unzipSync } from 'fflate';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { methodNames } from '../../src-shared/contract';
 import { type HostHarness, hostHarness } from '../../test/helpers/host-harness';
@@ -67,6 +68,19 @@ describe('host', () => {
   it('checks typed paths', async () => {
     expect(await call('files.stat', { path: dir })).toMatchObject({ ok: true, result: { exists: true, kind: 'directory' } });
     expect(await call('files.stat', { path: 'relative/path' })).toMatchObject({ ok: false, error: { code: 'INVALID_ARGS' } });
+  });
+
+  it('serves a TF.js model folder as one .zip over artifacts.read, and refuses one whose manifest reaches outside', async () => {
+    const folder = path.join(dir, 'artifacts', 'f00d');
+    fs.mkdirSync(folder, { recursive: true });
+    fs.writeFileSync(path.join(folder, 'model.json'), JSON.stringify({ modelTopology: {}, weightsManifest: [{ paths: ['group1-shard1of1.bin'], weights: [] }] }));
+    fs.writeFileSync(path.join(folder, 'group1-shard1of1.bin'), Buffer.alloc(64, 7));
+    const id = host.store.artifacts.create({ name: 'Teacher', format: 'tfjs-layers', path: folder, contentHash: 'f00d', bytes: 80 });
+    const r = (await call('artifacts.read', { id })) as { ok: true; result: { filename: string; base64: string } };
+    expect(r).toMatchObject({ ok: true, result: { filename: `Teacher-${id}.zip`, path: folder } });
+    expect(Object.keys(unzipSync(Buffer.from(r.result.base64, 'base64')))).toEqual([`Teacher-${id}/model.json`, `Teacher-${id}/group1-shard1of1.bin`]);
+    fs.writeFileSync(path.join(folder, 'model.json'), JSON.stringify({ weightsManifest: [{ paths: ['../../history.sqlite'], weights: [] }] }));
+    expect(await call('artifacts.read', { id })).toMatchObject({ ok: false, error: { code: 'INVALID_MODEL', message: expect.stringMatching(/outside the model's folder/) } });
   });
 
   it('backs up to the backups folder', async () => {

@@ -31,6 +31,7 @@ describe('HTML run report', () => {
     expect(html).toMatch(/Calibration error \(ECE\)<\/th><td>28\.91 %/);
     expect(html).toMatch(/<h2>Result<\/h2>.*Accuracy \(TF\.js, not exported\).*89\.12 %/s);
     expect(html).toContain('Distillation did not beat the control.');
+    expect(html).toContain('<h2>1. Distill into the student <span'); // stages named in words, as in the app
     expect((html.match(/<svg/g) ?? []).length).toBe(3); // loss, accuracy, sweep
     expect(html).toContain('student-int8.tflite');
     expect(html).toContain('Google Pixel 7');

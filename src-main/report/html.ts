@@ -4,7 +4,7 @@
  * anywhere and can be attached to a ticket or an email.
  */
 import { formatBytes, formatCount, formatDuration, formatPeakMem } from '../../src-shared/format';
-import { formatMetric, listedMetrics } from '../../src-shared/metric-labels';
+import { formatMetric, listedMetrics, stageLabel } from '../../src-shared/metric-labels';
 import { runSummary } from '../../src-shared/run-summary';
 import type { RunDetail } from '../../src-shared/types';
 import type { Store } from '../store';
@@ -54,7 +54,7 @@ export function runReportHtml(store: Store, run: RunDetail): string {
     }
     const arts = run.artifacts.filter((a) => a.stageId === s.id);
     parts.push(`<section class="stage">
-      <h2>${s.index + 1}. ${esc(s.kind)} <span class="status ${esc(s.status)}">${esc(s.status)}</span> <small>${formatDuration(s.durationMs)}</small></h2>
+      <h2>${s.index + 1}. ${esc(stageLabel(s.kind))} <span class="status ${esc(s.status)}">${esc(s.status)}</span> <small>${formatDuration(s.durationMs)}</small></h2>
       ${s.error ? `<p class="error">${esc(s.error)}</p>` : ''}
       ${typeof m.note === 'string' ? `<p class="note">${esc(m.note)}</p>` : ''}
       ${metricsTable(m)}

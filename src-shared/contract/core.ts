@@ -66,11 +66,11 @@ export const coreMethods = {
   ),
   'artifacts.read': method<{ filename: string; base64: string; bytes: number; path: string }>()(
     z.object({ id }),
-    'The bytes of one artifact file (.tflite, at most 256 MB), for a download over the authenticated connection in browser mode.',
+    'The bytes of one artifact for a download over the authenticated connection in browser mode: a .tflite as it is, a TF.js model folder (model.json + its weight files) as one .zip; at most 256 MiB.',
   ),
   'artifacts.saveAs': method<{ path: string; bytes: number }>()(
     z.object({ id, path: z.string().min(1).max(4096) }),
-    'Copy an artifact file to a path the user chose (the desktop save dialog).',
+    'Copy an artifact file (a TF.js model folder as one .zip) to a path the user chose (the desktop save dialog).',
   ),
   'files.showInFolder': method<{ shown: boolean }>()(z.object({ path: z.string().min(1).max(4096) }), 'Show a file in the system file manager (desktop app only).'),
   'files.stat': method<{ path: string; exists: boolean; kind: 'file' | 'directory' | null; bytes: number | null }>()(

@@ -71,6 +71,17 @@ export async function startBackend(env: Record<string, string> = {}, dataDir = f
   };
 }
 
+/** Runs a preset with the CLI into `dataDir`, as a user would from a terminal; returns the finished run. */
+export function runPresetWithCli(dataDir: string, preset = 'quick-check'): { id: number; status: string } {
+  const out = execFileSync(process.execPath, [path.join(root, 'bin/pocketbench.js'), '--data', dataDir, 'run', `preset:${preset}`, '--json'], {
+    encoding: 'utf8',
+    env: { ...process.env, POCKETBENCH_ADB_AUTOSTART: '0' },
+    maxBuffer: 64 << 20,
+    stdio: ['ignore', 'pipe', 'ignore'],
+  });
+  return JSON.parse(out) as { id: number; status: string };
+}
+
 export async function launchBrowser(): Promise<Browser> {
   return chromium.launch({
     executablePath: chromiumPath(),
