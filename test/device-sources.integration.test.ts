@@ -6,8 +6,6 @@
  * different sources, and killing one server mid-benchmark marks its phones offline and fails its
  * benchmark with a message naming the source, while the other source's phone finishes normally.
  */
-import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type BenchmarkProgress, sourceInputSchema } from '../src-shared/contract/devices';
@@ -16,9 +14,9 @@ import { DeviceLab } from '../src-main/devices/lab';
 import { SOURCES_SETTING } from '../src-main/devices/sources';
 import { defaultBenchOptions } from '../src-main/devices/target';
 import { EventBus } from '../src-main/host/events';
-import { Store } from '../src-main/store';
+import type { Store } from '../src-main/store';
 import { type AdbServer, connect, type SimDevice, startAdbServer, startSimDevice } from './sim-device';
-import { EM_AARCH64, fakeElf } from './helpers/fake-elf';
+import { type SourcesLab, startSourcesLab } from './helpers/sources-lab';
 import { waitFor } from './helpers/wait-for';
 
 const MODEL = path.resolve(import.meta.dirname, 'fixtures/models/face_detection_short_range.tflite');
@@ -31,7 +29,8 @@ const phones: SimDevice[] = [];
 let dir: string;
 let store: Store;
 let lab: DeviceLab;
-const events: BenchmarkProgress[] = [];
+let events: BenchmarkProgress[] = [];
+let env: SourcesLab;
 
 async function phoneOn(server: AdbServer): Promise<SimDevice> {
   const dev = await startSimDevice('pixel');
@@ -42,23 +41,14 @@ async function phoneOn(server: AdbServer): Promise<SimDevice> {
 
 beforeAll(async () => {
   [local, labB, labC] = await Promise.all([startAdbServer(), startAdbServer(), startAdbServer()]);
-  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pb-sources-'));
-  store = new Store(path.join(dir, 'h.sqlite'));
-  const bus = new EventBus();
-  bus.subscribe((ev, p) => ev === 'benchmark.progress' && events.push(p as BenchmarkProgress));
-  lab = new DeviceLab({ store, bus, dataDir: dir, adb: new Adbc(local.port), android: { cooldownPollMs: 200, sampleMs: 50 }, sourceRetryMs: 300 });
-  await lab.start();
-  const runner = path.join(dir, 'benchmark_model-arm64');
-  fs.writeFileSync(runner, fakeElf(EM_AARCH64, 64 * 1024));
-  await lab.setRunner('arm64-v8a', runner);
+  env = await startSourcesLab(local.port);
+  ({ dir, store, lab, events } = env);
 }, 60_000);
 
 afterAll(async () => {
-  await lab?.close();
-  store?.close();
+  await env?.close();
   for (const p of phones) await p.close();
   for (const s of [local, labB, labC]) await s?.close();
-  if (dir) fs.rmSync(dir, { recursive: true, force: true });
 });
 
 describe('host:port validation', () => {

@@ -42,7 +42,10 @@ export interface LabOptions {
 /** Where a target key's phone is: its source, and the serial and ADB client to reach it now. */
 interface Located {
   source: LabSource;
+  /** The serial as the source knows it (a farm's own serial). */
   serial: string;
+  /** The serial on `adb`'s server (a farm device's connect address while a job holds it). */
+  onServer: string;
   adb: Adbc | null;
 }
 
@@ -103,7 +106,7 @@ export class DeviceLab {
   }
 
   private readonly sourceEvents = {
-    device: (source: LabSource, serial: string, state: LiveState) => this.onDeviceState(source, serial, state),
+    device: (source: LabSource, serial: string, state: LiveState, prev: LiveState) => this.onDeviceState(source, serial, state, prev),
     status: (source: LabSource) => this.onSourceStatus(source),
   };
 
@@ -142,11 +145,12 @@ export class DeviceLab {
     for (const s of this.sources.values()) {
       if (s === this.local || !key.startsWith(`${s.id}/`)) continue;
       const serial = key.slice(s.id.length + 1);
-      if (s instanceof AdbSource) return { source: s, serial, adb: s.adb };
+      if (s instanceof AdbSource) return { source: s, serial, onServer: serial, adb: s.adb };
       const url = [...this.connections].find(([, k]) => k === key)?.[0];
-      return { source: s, serial, adb: url ? this.local.adb : null };
+      // While a job holds it, a farm device is reached on the local server by its connect address.
+      return { source: s, serial, onServer: url ?? serial, adb: url ? this.local.adb : null };
     }
-    return { source: this.local, serial: key, adb: this.adb };
+    return { source: this.local, serial: key, onServer: key, adb: this.adb };
   }
 
   private stateOf(key: string): LiveState {
@@ -158,12 +162,13 @@ export class DeviceLab {
     return new AppError('SOURCE_LOST', `${source.message ?? `The device source ${source.label} (${source.address}) went away.`} The benchmark stopped there; what it measured before is kept.`, { source: source.id });
   }
 
-  private onDeviceState(source: LabSource, serial: string, state: LiveState): void {
+  private onDeviceState(source: LabSource, serial: string, state: LiveState, prev: LiveState): void {
     const key = this.keyOf(source, serial);
     const farmLink = source === this.local && this.connections.has(serial);
     if (state === 'device' && !farmLink && source.kind !== 'stf' && !this.facts.has(key)) void this.readFacts(key).catch(() => undefined);
-    // A farm's own listing does not stop a job: the ADB link to the farm device does (farmLink).
-    if (state !== 'device' && source.kind !== 'stf') {
+    // A farm's own listing does not stop a job: the ADB link to the farm device does (farmLink),
+    // once it was up (it passes through connecting/offline states while `adb connect` settles).
+    if (state !== 'device' && source.kind !== 'stf' && (!farmLink || prev === 'device')) {
       const job = this.running.get(key);
       const why = source.state === 'unreachable' ? this.sourceLost(source) : new DisconnectedError(farmLink ? key : serial, 'the benchmark');
       if (job && !job.controller.signal.aborted) job.controller.abort(why);
@@ -273,7 +278,7 @@ export class DeviceLab {
     }
     let p = this.factsPending.get(serial);
     if (p && !force) return p;
-    const { source, serial: onServer, adb } = this.locate(serial);
+    const { source, onServer, adb } = this.locate(serial);
     if (!adb) return Promise.reject(new AppError('STF_NOT_RESERVED', `${serial} is a farm device: its facts are read while it is reserved for a benchmark.`));
     p = collectFacts(adb, onServer)
       .then((f) => {

@@ -81,9 +81,10 @@ export class StfTarget implements BenchmarkTarget {
     } finally {
       // Give everything back, whatever happened; a failure here is kept, never thrown over the result.
       if (url) {
+        // Forget the link first: its disconnect is ours, not a phone lost mid-job.
+        this.deps.setConnection(url, null);
         const hp = parseHostPort(url);
         if (hp) await this.deps.local.adb.disconnect(hp.host, hp.port);
-        this.deps.setConnection(url, null);
         steps.push('adb disconnect');
       }
       if (remote) await client.remoteDisconnect(this.serial).then(() => steps.push('remoteDisconnect'), (e: Error) => steps.push(`remoteDisconnect failed: ${e.message}`));

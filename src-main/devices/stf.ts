@@ -11,7 +11,9 @@
  * - `POST /api/v1/user/devices/{serial}/remoteConnect` → `{ remoteConnectUrl: 'provider-ip:port' }`;
  * - `DELETE /api/v1/user/devices/{serial}/remoteConnect` and `DELETE /api/v1/user/devices/{serial}`
  *   end the remote connection and release the device;
- * - failures answer `{ success: false, description }` (e.g. "Device is not owned by you or is not available").
+ * - failures answer `{ success: false, description }` (e.g. "Device is not owned by you or is not available";
+ *   STF's user controller answers 403 "Device is being used or not available" to a claim of a busy device,
+ *   and its access-token check answers 401).
  * Uses Node's fetch (no client library: STF's own sample uses swagger-client, which needs the spec
  * fetched at run time; five fixed calls do not justify it).
  */
@@ -74,7 +76,8 @@ export class StfClient {
     } catch {
       /* not JSON: reported below with the status */
     }
-    if (res.status === 401 || res.status === 403) {
+    // 401 is STF's answer to a missing or bad token; 403 means "Device is being used or not available".
+    if (res.status === 401) {
       throw new AppError('STF_UNAUTHORIZED', `The device farm at ${this.base} refused the access token (HTTP ${res.status}${json.description ? `: ${json.description}` : ''}). Make a new one in STF under Settings → Keys → Access tokens and update the source.`);
     }
     if (!res.ok || json.success === false) {
