@@ -6,10 +6,14 @@
  * connects, runs, and gives everything back — on success, on failure and on cancel — and that a
  * device someone else uses, or a refused token, is said in words.
  */
+import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { BenchmarkProgress } from '../src-shared/contract/devices';
-import type { DeviceLab } from '../src-main/devices/lab';
+import { Adbc } from '../src-main/devices/adb';
+import { DeviceLab } from '../src-main/devices/lab';
+import { SOURCES_SETTING } from '../src-main/devices/sources';
+import { EventBus } from '../src-main/host/events';
 import { stfClaimTimeoutMs } from '../src-main/devices/stf-target';
 import { defaultBenchOptions } from '../src-main/devices/target';
 import type { Store } from '../src-main/store';
@@ -73,6 +77,15 @@ describe('DeviceFarmer STF source (stand-in server following STF\'s documented A
     expect(taken.hint).toContain('alice@example.org');
     // The token was sent as STF asks: a Bearer header (the stand-in answers 401 otherwise).
     expect(farm.requests.some((q) => q.path === '/api/v1/devices')).toBe(true);
+    // Kept in settings without the token, which stays in a file only this user can read.
+    expect(store.settings.get(SOURCES_SETTING, [])).toEqual([{ id: farmId, kind: 'stf', label: 'farm', url: farm.url }]);
+    const tokens = path.join(env.dir, 'secrets', 'stf-tokens.json');
+    expect(JSON.parse(fs.readFileSync(tokens, 'utf8'))).toEqual({ [farmId]: farm.token });
+    expect(fs.statSync(tokens).mode & 0o077).toBe(0);
+    const again = new DeviceLab({ store, bus: new EventBus(), dataDir: env.dir, adb: new Adbc(adb.port), stfPollMs: 0 });
+    again.start().catch(() => undefined);
+    await waitFor(() => again.sourcesStatus().find((s) => s.id === farmId && s.state === 'connected'), 'farm from settings + token file');
+    await again.close();
   });
 
   it('a benchmark reserves the device with a claim timeout, connects, runs, and releases it', async () => {

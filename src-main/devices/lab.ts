@@ -15,7 +15,7 @@ import { AndroidTarget, type AndroidTargetOptions } from './android-target';
 import { type CollectedFacts, collectFacts } from './device-facts';
 import { ABIS, downloadRunner, officialRunnerUrl, setRunnerFile, sha256File } from './runners';
 import { summarizeTrials } from './stats';
-import { AdbSource, type LabSource, LOCAL_SOURCE_ID, readSourceConfigs, remoteAdb, sourceConfigFrom, SOURCES_SETTING, StfSource } from './sources';
+import { AdbSource, type LabSource, LOCAL_SOURCE_ID, readSourceConfigs, remoteAdb, sourceConfigFrom, SOURCES_SETTING, StfSource, writeSourceConfigs } from './sources';
 import type { StfDevice } from './stf';
 import { StfTarget } from './stf-target';
 import { type BenchOptions, BenchmarkFailure, type BenchmarkTarget, type TargetResult } from './target';
@@ -102,7 +102,7 @@ export class DeviceLab {
     this.adb = o.adb ?? new Adbc();
     this.local = new AdbSource(LOCAL_SOURCE_ID, "This computer's ADB server", this.adb, this.sourceEvents, true, o.sourceRetryMs);
     this.sources.set(this.local.id, this.local);
-    for (const c of readSourceConfigs(o.store.settings.get(SOURCES_SETTING, []))) this.sources.set(c.id, this.makeSource(c));
+    for (const c of readSourceConfigs(o.store.settings.get(SOURCES_SETTING, []), o.dataDir)) this.sources.set(c.id, this.makeSource(c));
   }
 
   private readonly sourceEvents = {
@@ -194,7 +194,7 @@ export class DeviceLab {
 
   private saveSources(): void {
     const configs = [...this.sources.values()].flatMap((s): SourceConfig[] => (s instanceof StfSource ? [s.config] : s instanceof AdbSource && s.kind === 'adb' ? [{ id: s.id, kind: 'adb', label: s.label, address: s.address }] : []));
-    this.o.store.settings.set(SOURCES_SETTING, configs);
+    this.o.store.settings.set(SOURCES_SETTING, writeSourceConfigs(configs, this.o.dataDir));
   }
 
   /** Add a remote ADB server or an STF farm; kept in settings and tracked from now on. */

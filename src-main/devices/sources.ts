@@ -9,6 +9,8 @@
  * the server's `host:port` or the farm's host, so the same serial on two lab machines stays two
  * devices, each with its own queue.
  */
+import fs from 'node:fs';
+import path from 'node:path';
 import { type LiveState, parseHostPort, type SourceConfig, type SourceInput, type SourceKind, type SourceStatus } from '../../src-shared/contract/devices';
 import { AppError } from '../../src-shared/errors';
 import { Adbc, type AdbDeviceState } from './adb';
@@ -238,14 +240,42 @@ export function sourceConfigFrom(input: SourceInput): SourceConfig {
   return { id: url.host, kind: 'stf', label: input.label?.trim() || url.host, url: base, token: input.token.trim() };
 }
 
-/** Settings value → configs, skipping (and naming) any entry that is not one. */
-export function readSourceConfigs(value: unknown): SourceConfig[] {
+/**
+ * Settings value → configs, skipping (and naming) any entry that is not one. STF access tokens are
+ * personal: they are not in settings (which the UI reads whole and which may live in a team's shared
+ * database) but in `<data>/secrets/stf-tokens.json`, readable by this user only.
+ */
+export function readSourceConfigs(value: unknown, dataDir: string): SourceConfig[] {
   if (!Array.isArray(value)) return [];
-  return value.filter((c): c is SourceConfig => {
-    const ok = c && typeof c === 'object' && typeof c.id === 'string' && ((c.kind === 'adb' && parseHostPort(String(c.address)) !== null) || (c.kind === 'stf' && typeof c.url === 'string' && typeof c.token === 'string'));
-    if (!ok) console.warn(`Ignoring a device source in settings that is not one: ${JSON.stringify(c)?.slice(0, 200)}`);
-    return Boolean(ok);
-  });
+  const tokens = readTokens(dataDir);
+  return value
+    .filter((c) => {
+      const ok = c && typeof c === 'object' && typeof c.id === 'string' && ((c.kind === 'adb' && parseHostPort(String(c.address)) !== null) || (c.kind === 'stf' && typeof c.url === 'string'));
+      if (!ok) console.warn(`Ignoring a device source in settings that is not one: ${JSON.stringify(c)?.slice(0, 200)}`);
+      return Boolean(ok);
+    })
+    .map((c) => (c.kind === 'stf' ? { ...c, token: tokens[c.id] ?? '' } : c) as SourceConfig);
+}
+
+/** Configs → the settings value (no tokens) and the tokens file. */
+export function writeSourceConfigs(configs: SourceConfig[], dataDir: string): unknown[] {
+  const tokens: Record<string, string> = {};
+  for (const c of configs) if (c.kind === 'stf') tokens[c.id] = c.token;
+  const file = tokensFile(dataDir);
+  fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
+  fs.writeFileSync(`${file}.tmp`, JSON.stringify(tokens, null, 2), { mode: 0o600 });
+  fs.renameSync(`${file}.tmp`, file);
+  return configs.map((c) => (c.kind === 'stf' ? { id: c.id, kind: c.kind, label: c.label, url: c.url } : c));
+}
+
+const tokensFile = (dataDir: string) => path.join(dataDir, 'secrets', 'stf-tokens.json');
+
+function readTokens(dataDir: string): Record<string, string> {
+  try {
+    return JSON.parse(fs.readFileSync(tokensFile(dataDir), 'utf8')) as Record<string, string>;
+  } catch {
+    return {};
+  }
 }
 
 /** A remote ADB server's adbkit client (never starts a server there). */

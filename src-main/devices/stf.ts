@@ -54,6 +54,7 @@ export class StfClient {
   }
 
   private async call<T>(method: string, path: string, body?: unknown, signal?: AbortSignal): Promise<T> {
+    if (!this.token) throw new AppError('STF_UNAUTHORIZED', `No access token for the device farm at ${this.base} is stored on this computer. Remove the source and add it again with a token from STF's Settings → Keys.`);
     const url = `${this.base}/api/v1${path}`;
     const timeout = AbortSignal.timeout(this.timeoutMs);
     let res: Response;
