@@ -17,6 +17,7 @@ export interface SourcesLab {
   dir: string;
   store: Store;
   lab: DeviceLab;
+  bus: EventBus;
   events: BenchmarkProgress[];
   close(): Promise<void>;
 }
@@ -36,6 +37,7 @@ export async function startSourcesLab(localAdbPort: number, o: Partial<LabOption
     dir,
     store,
     lab,
+    bus,
     events,
     async close() {
       await lab.close();
