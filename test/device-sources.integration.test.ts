@@ -136,6 +136,12 @@ describe('several ADB servers', { timeout: 240_000 }, () => {
     expect(lab.sourcesStatus().find((s) => s.id === `127.0.0.1:${port}`)).toMatchObject({ state: 'connected', message: null });
     const [id] = await lab.queue({ modelPath: MODEL, targets: [keyB], options: FAST });
     expect((await lab.wait(id)).status).toBe('succeeded');
+    // A fresh lab (a CLI run) reads the source from settings and benchmarks a remote phone right away.
+    const fresh = new DeviceLab({ store, bus: new EventBus(), dataDir: dir, adb: new Adbc(local.port), android: { cooldownPollMs: 200, sampleMs: 50 } });
+    const [id2] = await fresh.queue({ modelPath: MODEL, targets: [keyB], options: FAST });
+    const b2 = await fresh.wait(id2);
+    await fresh.close();
+    expect(b2.error).toBeNull();
   });
 
   it('removing a source drops it from settings and the live list; its history stays', async () => {

@@ -177,7 +177,8 @@ export class DeviceLab {
   }
 
   private onSourceStatus(source: LabSource): void {
-    if (source.state === 'unreachable') {
+    // A farm's REST API failing does not stop a job: its ADB link to the device decides (onDeviceState).
+    if (source.state === 'unreachable' && !(source instanceof StfSource)) {
       for (const [key, job] of this.running) {
         if (this.locate(key).source === source && !job.controller.signal.aborted) job.controller.abort(this.sourceLost(source));
       }
@@ -537,6 +538,8 @@ export class DeviceLab {
     try {
       if (job.target instanceof AndroidTarget || job.target instanceof StfTarget) {
         const { source } = this.locate(job.target.key);
+        // Just started (a CLI run, the app's first benchmark): let the source list its devices first.
+        await source.whenSettled();
         if (source.state === 'unreachable') throw this.sourceLost(source);
         const state = this.stateOf(job.target.key);
         if (job.target instanceof AndroidTarget && state !== 'device') throw new AppError(`DEVICE_${state.toUpperCase()}`, `${job.target.key} is ${state === 'absent' ? 'not connected' : state}. ${HINTS[state] ?? ''}`.trim());

@@ -31,6 +31,8 @@ export abstract class LabSource {
   state: SourceStatus['state'] = 'connecting';
   message: string | null = null;
   abstract readonly kind: SourceKind;
+  private settle: (() => void) | null = null;
+  private readonly settled = new Promise<void>((r) => (this.settle = r));
 
   constructor(
     readonly id: string,
@@ -42,6 +44,11 @@ export abstract class LabSource {
   /** The target key of one of this source's serials. */
   keyOf(serial: string): string {
     return `${this.id}/${serial}`;
+  }
+
+  /** Resolves once the source has answered (or failed to) for the first time, or after `ms`. */
+  whenSettled(ms = 15_000): Promise<void> {
+    return Promise.race([this.settled, new Promise<void>((r) => setTimeout(r, ms).unref())]);
   }
 
   abstract start(): Promise<void>;
@@ -58,6 +65,7 @@ export abstract class LabSource {
     const prev = this.state;
     this.state = state;
     this.message = message;
+    if (state !== 'connecting') this.settle?.();
     if (prev !== state) this.events.status(this, prev);
   }
 }
