@@ -111,7 +111,7 @@ describe('several ADB servers', { timeout: 240_000 }, () => {
     expect(bc.error).toContain('what it measured before is kept');
     expect(lab.detail(idC).stats).toMatchObject({ errorCode: 'SOURCE_LOST' });
     const liveC = await waitFor(() => lab.live().find((d) => d.key === keyC && d.state === 'offline'), 'lab C phone offline');
-    expect(liveC.hint).toMatch(/lab C .* went away/);
+    expect(liveC.hint, liveC.hint ?? "").toMatch(/lab C .* went away/);
     expect(lab.sourcesStatus().find((s) => s.id === `127.0.0.1:${labC.port}`)).toMatchObject({ state: 'unreachable' });
     const ba = await lab.wait(idA);
     expect(ba.error).toBeNull();

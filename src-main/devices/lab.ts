@@ -662,6 +662,8 @@ export class DeviceLab {
     const adbSource = source instanceof StfSource ? this.local : (source as AdbSource);
     if (adbSource.state === 'unreachable') return this.sourceLost(adbSource);
     if (await serverListening(adbSource.adb.port, adbSource.adb.host)) return null;
+    // The tracker may have noticed while we probed: its words (and state) win.
+    if ((adbSource.state as SourceStatus['state']) === 'unreachable') return this.sourceLost(adbSource);
     const what = adbSource.kind === 'local' ? `This computer's ADB server (${adbSource.address})` : `The ADB server ${adbSource.label} (${adbSource.address})`;
     adbSource.message = `${what} stopped answering during the benchmark. ${adbSource.kind === 'local' ? 'Start it again with `adb start-server`' : 'Check the SSH tunnel and that adb still runs on the lab machine'}.`;
     return this.sourceLost(adbSource);

@@ -111,7 +111,7 @@ export class AdbSource extends LabSource {
     }
     for (const d of devices) this.lostDevices.add(d.serial);
     const what = this.kind === 'local' ? `This computer's ADB server (${this.address})` : `The ADB server ${this.label} (${this.address})`;
-    this.setState('unreachable', `${what} went away: ${why ?? 'no answer'}. PocketBench retries every few seconds; ${this.kind === 'local' ? 'start it again with `adb start-server`' : 'check the SSH tunnel and that adb still runs on the lab machine'}.`);
+    this.setState('unreachable', `${what} ${this.state === 'connecting' ? 'is unreachable' : 'went away'}: ${why ?? 'no answer'}. PocketBench retries every few seconds; ${this.kind === 'local' ? 'start it again with `adb start-server`' : 'check the SSH tunnel and that adb still runs on the lab machine'}.`);
   }
 
   async start(): Promise<void> {
