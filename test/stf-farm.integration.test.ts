@@ -17,6 +17,7 @@ import { EventBus } from '../src-main/host/events';
 import { stfClaimTimeoutMs } from '../src-main/devices/stf-target';
 import { defaultBenchOptions } from '../src-main/devices/target';
 import type { Store } from '../src-main/store';
+import { freePort } from './sim-device/adb-server';
 import { type AdbServer, deviceState, type SimDevice, startAdbServer, startSimDevice } from './sim-device';
 import { type StfStandin, startStfStandin } from './helpers/stf-standin';
 import { type SourcesLab, startSourcesLab } from './helpers/sources-lab';
@@ -42,6 +43,8 @@ beforeAll(async () => {
   farm = await startStfStandin([
     { serial: 'FARM-PIXEL-01', adbPort: pixel.port, manufacturer: 'Google', model: 'Pixel 7', version: '14', sdk: '34', abi: 'arm64-v8a', cpuPlatform: 'gs201' },
     { serial: 'FARM-BUSY-02', adbPort: busy.port, manufacturer: 'Xiaomi', model: 'Redmi Note 8', version: '11', sdk: '30', abi: 'arm64-v8a', takenBy: 'alice@example.org' },
+    // A provider whose forwarded port nobody listens on: `adb connect` fails after the claim.
+    { serial: 'FARM-DEAD-03', adbPort: await freePort(), manufacturer: 'Google', model: 'Pixel 6', version: '13', sdk: '33', abi: 'arm64-v8a' },
   ]);
   farmId = new URL(farm.url).host;
   env = await startSourcesLab(adb.port);
@@ -67,7 +70,7 @@ describe('DeviceFarmer STF source (stand-in server following STF\'s documented A
 
   it('lists the farm\'s devices with their facts and who uses them', async () => {
     const r = await lab.addSource({ kind: 'stf', url: farm.url, token: farm.token, label: 'farm' });
-    expect(r.find((s) => s.id === farmId)).toMatchObject({ state: 'connected', devices: 2, address: farm.url });
+    expect(r.find((s) => s.id === farmId)).toMatchObject({ state: 'connected', devices: 3, address: farm.url });
     const free = await waitFor(() => lab.live().find((d) => d.key === key('FARM-PIXEL-01')), 'farm pixel');
     expect(free).toMatchObject({ state: 'device', source: { id: farmId, kind: 'stf', label: 'farm' }, label: 'Google Pixel 7' });
     expect(free.device).toMatchObject({ androidVersion: '14', sdk: 34, abis: ['arm64-v8a'], soc: 'gs201' });
@@ -121,6 +124,22 @@ describe('DeviceFarmer STF source (stand-in server following STF\'s documented A
     expect(b.error).toMatch(/would not reserve FARM-BUSY-02: Device is being used or not available/);
     expect(requestsSince(n)).toEqual(['POST /api/v1/user/devices']);
     expect(farm.device('FARM-BUSY-02').owner).toBe('alice@example.org');
+  });
+
+  it('a device that cannot be reached after the claim: the benchmark fails with what to check, and the device is released', async () => {
+    const n = farm.requests.length;
+    const [id] = await lab.queue({ modelPath: MODEL, targets: [key('FARM-DEAD-03')], options: FAST });
+    const b = await lab.wait(id);
+    expect(b.status).toBe('failed');
+    expect(b.error).toMatch(/could not connect to the farm device FARM-DEAD-03 at 127\.0\.0\.1:\d+.*reaches the farm's providers/);
+    expect(requestsSince(n)).toEqual([
+      'POST /api/v1/user/devices',
+      'POST /api/v1/user/devices/FARM-DEAD-03/remoteConnect',
+      'DELETE /api/v1/user/devices/FARM-DEAD-03/remoteConnect',
+      'DELETE /api/v1/user/devices/FARM-DEAD-03',
+    ]);
+    expect(farm.device('FARM-DEAD-03')).toMatchObject({ owner: null, remoteConnect: false });
+    expect(lab.detail(id).stats?.stf).toMatchObject({ steps: expect.arrayContaining(['remoteDisconnect', 'release']) });
   });
 
   it('cancel mid-run stops the runner and still gives the device back', async () => {

@@ -70,8 +70,11 @@ export class StfTarget implements BenchmarkTarget {
       if (!hp) throw new AppError('STF_REQUEST_FAILED', `The device farm gave "${url}" as the remote connect address of ${this.serial}; expected host:port.`);
       this.deps.setConnection(url, this.key);
       ctx.progress({ phase: 'reserve', message: `Connecting to ${this.serial} through ${url}` });
-      const msg = await this.deps.local.adb.connect(hp.host, hp.port);
-      if (/unable|failed|cannot/i.test(msg)) throw new AppError('CONNECT_FAILED', `adb could not connect to the farm device ${this.serial} at ${url}: ${msg.trim()}. Check that this computer reaches the farm's providers (ports it hands out), and that STF's ADB key is accepted.`);
+      const refused = (why: string) => new AppError('CONNECT_FAILED', `adb could not connect to the farm device ${this.serial} at ${url}: ${why.trim().replace(/\.$/, '')}. Check that this computer reaches the farm's providers (the ports it hands out) and that STF has your ADB key.`);
+      const msg = await this.deps.local.adb.connect(hp.host, hp.port).catch((e: AppError) => {
+        throw refused(e.message.replace(/^Could not connect to [^:]+:\d+: /, '').replace(/\. Check the address.*$/, ''));
+      });
+      if (/unable|failed|cannot/i.test(msg)) throw refused(msg);
       steps.push('adb connect');
       await this.deps.waitReady(url, ctx.signal);
       const inner = new AndroidTarget(this.key, this.deps.local.adb, this.deps.store, () => this.deps.facts(this.key), this.deps.android, url);
