@@ -10,7 +10,7 @@
 import * as adbkitModule from '@devicefarmer/adbkit';
 import type { Duplex } from 'node:stream';
 import { AppError } from '../../src-shared/errors';
-import { adbAutostart, adbBinary, adbServerPort, ensureAdbServer } from './adb-status';
+import { adbAutostart, adbBinary, adbServerPort, ensureAdbServer, serverListening } from './adb-status';
 import { quote } from './shell-quote';
 
 // adbkit is CommonJS: Node's ESM loader exposes it as the default export, bundlers as named exports.
@@ -54,16 +54,25 @@ export function mapAdbError(err: unknown, serial: string): AppError {
 export class Adbc {
   readonly client: AdbClient;
   readonly port: number;
+  readonly host: string;
 
-  constructor(port = adbServerPort()) {
+  /**
+   * `host` other than loopback is a remote ADB server (a lab machine, usually through an SSH
+   * tunnel): PocketBench never starts one there, it only says when it does not answer.
+   */
+  constructor(port = adbServerPort(), host = '127.0.0.1', readonly remote = false) {
     this.port = port;
-    // With autostart off, adbkit must not start a server behind our back either.
-    const bin = adbAutostart() ? adbBinary() : '/nonexistent/pocketbench-adb-autostart-disabled';
-    this.client = Adb.createClient({ host: '127.0.0.1', port, bin });
+    this.host = host;
+    // With autostart off (or a remote server), adbkit must not start a server behind our back either.
+    const bin = adbAutostart() && !remote ? adbBinary() : '/nonexistent/pocketbench-adb-autostart-disabled';
+    this.client = Adb.createClient({ host, port, bin });
   }
 
-  ensureServer(): Promise<void> {
-    return ensureAdbServer(this.port);
+  async ensureServer(): Promise<void> {
+    if (!this.remote) return ensureAdbServer(this.port);
+    if (!(await serverListening(this.port, this.host))) {
+      throw new AppError('ADB_SOURCE_UNREACHABLE', `No ADB server answers at ${this.host}:${this.port}. Check that it runs on the lab machine (\`adb -a -P ${this.port} server nodaemon\`) and that the SSH tunnel to it is up.`);
+    }
   }
 
   async list(): Promise<{ serial: string; state: AdbDeviceState }[]> {

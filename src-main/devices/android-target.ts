@@ -78,6 +78,8 @@ export class AndroidTarget implements BenchmarkTarget {
     private readonly store: Store,
     private readonly facts: () => Promise<CollectedFacts>,
     private readonly opts: AndroidTargetOptions = {},
+    /** The serial on `adb`'s server (differs from the key for other sources' devices, see sources.ts). */
+    private readonly serial: string = key,
   ) {}
 
   deviceId(): number {
@@ -85,7 +87,7 @@ export class AndroidTarget implements BenchmarkTarget {
   }
 
   async run(job: TargetJob, ctx: TargetRunContext): Promise<TargetResult> {
-    const serial = this.key;
+    const serial = this.serial;
     const o = job.options;
     const partial: TargetResult = {
       trials: [],

@@ -29,6 +29,13 @@ export function devicesHandlers(deps: HostDeps): Handlers<typeof devicesMethods,
     },
     'devices.connect': async ({ host, port }) => ({ serial: await lab().connect(host, port) }),
     'devices.refreshFacts': ({ serial }) => lab().refreshFacts(serial),
+    'sources.list': async () => {
+      // Show real states: start tracking (a local adb that cannot start is reported in its row).
+      await lab().start().catch(() => undefined);
+      return lab().sourcesStatus();
+    },
+    'sources.add': (input) => lab().addSource(input),
+    'sources.remove': ({ id }) => lab().removeSource(id),
     'runners.list': () => lab().runners(),
     'runners.set': ({ abi, path }) => lab().setRunner(abi, path),
     'runners.download': ({ abi }) => lab().downloadRunner(abi),

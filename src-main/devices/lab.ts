@@ -4,18 +4,21 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import type { BenchmarkDetail, BenchmarkProgress, LiveDevice, QueueEntry, RunnerInfo } from '../../src-shared/contract/devices';
+import type { BenchmarkDetail, BenchmarkProgress, LiveDevice, LiveState, QueueEntry, RunnerInfo, SourceConfig, SourceInput, SourceStatus } from '../../src-shared/contract/devices';
 import { AppError } from '../../src-shared/errors';
 import type { BenchmarkSummary, Delegate, DeviceSummary } from '../../src-shared/types';
 import type { EventBus } from '../host/events';
 import type { Store } from '../store';
-import { Adbc, type AdbDeviceState, DisconnectedError } from './adb';
+import { Adbc, DisconnectedError } from './adb';
+import { serverListening } from './adb-status';
 import { AndroidTarget, type AndroidTargetOptions } from './android-target';
 import { type CollectedFacts, collectFacts } from './device-facts';
 import { ABIS, downloadRunner, officialRunnerUrl, setRunnerFile, sha256File } from './runners';
 import { summarizeTrials } from './stats';
+import { AdbSource, type LabSource, LOCAL_SOURCE_ID, readSourceConfigs, remoteAdb, sourceConfigFrom, SOURCES_SETTING, StfSource, writeSourceConfigs } from './sources';
+import type { StfDevice } from './stf';
+import { StfTarget } from './stf-target';
 import { type BenchOptions, BenchmarkFailure, type BenchmarkTarget, type TargetResult } from './target';
-import { DeviceTracker } from './tracker';
 
 export type ExtraTargets = (key: string) => BenchmarkTarget | null;
 
@@ -30,7 +33,24 @@ export interface LabOptions {
   extraTargetKeys?: string[];
   adb?: Adbc;
   android?: AndroidTargetOptions;
+  /** How often a device farm's list is re-read, ms (default 5000). */
+  stfPollMs?: number;
+  /** How soon a lost ADB server is tried again, ms (default 2000). */
+  sourceRetryMs?: number;
 }
+
+/** Where a target key's phone is: its source, and the serial and ADB client to reach it now. */
+interface Located {
+  source: LabSource;
+  /** The serial as the source knows it (a farm's own serial). */
+  serial: string;
+  /** The serial on `adb`'s server (a farm device's connect address while a job holds it). */
+  onServer: string;
+  adb: Adbc | null;
+}
+
+/** Errors that mean "the link to the phone broke": the source itself may be gone. */
+const LINK_ERRORS = new Set(['DEVICE_DISCONNECTED', 'DEVICE_NOT_FOUND', 'DEVICE_OFFLINE', 'DEVICE_ABSENT', 'ADB_ERROR', 'DEVICE_TIMEOUT']);
 
 interface Job {
   benchmarkId: number;
@@ -54,7 +74,7 @@ export interface QueueRequest {
   options: BenchOptions;
 }
 
-const HINTS: Partial<Record<AdbDeviceState, string>> = {
+const HINTS: Partial<Record<LiveState, string>> = {
   unauthorized: 'Unlock the phone and accept the "Allow USB debugging?" prompt on it.',
   authorizing: 'Unlock the phone and accept the "Allow USB debugging?" prompt on it.',
   connecting: 'Connecting… if it stays like this, check the cable or the address.',
@@ -64,7 +84,11 @@ const HINTS: Partial<Record<AdbDeviceState, string>> = {
 
 export class DeviceLab {
   readonly adb: Adbc;
-  private readonly tracker: DeviceTracker;
+  /** This computer's ADB server. */
+  readonly local: AdbSource;
+  private readonly sources = new Map<string, LabSource>();
+  /** Local serials that are farm devices connected for a job → their target key. */
+  private readonly connections = new Map<string, string>();
   private readonly facts = new Map<string, CollectedFacts>();
   private readonly factsPending = new Map<string, Promise<CollectedFacts>>();
   private readonly queues = new Map<string, Job[]>();
@@ -76,25 +100,167 @@ export class DeviceLab {
 
   constructor(private readonly o: LabOptions) {
     this.adb = o.adb ?? new Adbc();
-    this.tracker = new DeviceTracker(this.adb, (serial, state, prev) => this.onDeviceState(serial, state, prev));
+    this.local = new AdbSource(LOCAL_SOURCE_ID, "This computer's ADB server", this.adb, this.sourceEvents, true, o.sourceRetryMs);
+    this.sources.set(this.local.id, this.local);
+    for (const c of readSourceConfigs(o.store.settings.get(SOURCES_SETTING, []), o.dataDir)) this.sources.set(c.id, this.makeSource(c));
   }
 
-  /** Start tracking (once). Rejects with a clear AppError when adb is missing or not allowed to start. */
+  private readonly sourceEvents = {
+    device: (source: LabSource, serial: string, state: LiveState, prev: LiveState) => this.onDeviceState(source, serial, state, prev),
+    status: (source: LabSource) => this.onSourceStatus(source),
+  };
+
+  private makeSource(c: SourceConfig): LabSource {
+    if (c.kind === 'adb') return new AdbSource(c.id, c.label, remoteAdb(c.address), this.sourceEvents, false, this.o.sourceRetryMs);
+    return new StfSource(c, this.sourceEvents, this.o.stfPollMs, (s, list) => this.storeFarmFacts(s, list));
+  }
+
+  /**
+   * Start tracking (once). Rejects with a clear AppError when the local adb is missing or not
+   * allowed to start; other sources start beside it and retry by themselves when unreachable.
+   */
   start(): Promise<void> {
-    this.started ??= this.tracker.start().catch((err) => {
+    for (const s of this.sources.values()) if (s !== this.local) this.startSource(s);
+    this.started ??= this.local.start().catch((err) => {
       this.started = null;
       throw err;
     });
     return this.started;
   }
 
-  private onDeviceState(serial: string, state: AdbDeviceState, _prev: AdbDeviceState): void {
-    if (state === 'device' && !this.facts.has(serial)) void this.readFacts(serial).catch(() => undefined);
-    if (state !== 'device') {
-      const job = this.running.get(serial);
-      if (job && !job.controller.signal.aborted) job.controller.abort(new DisconnectedError(serial, 'the benchmark'));
+  private readonly sourcesStarted = new Set<LabSource>();
+  private startSource(s: LabSource): void {
+    if (this.sourcesStarted.has(s) || this.closed) return;
+    this.sourcesStarted.add(s);
+    s.start().catch(() => undefined);
+  }
+
+  private keyOf(source: LabSource, serial: string): string {
+    if (source === this.local) return this.connections.get(serial) ?? serial;
+    return source.keyOf(serial);
+  }
+
+  /** The source, serial and ADB client of a target key (a farm device has a client only while connected). */
+  private locate(key: string): Located {
+    for (const s of this.sources.values()) {
+      if (s === this.local || !key.startsWith(`${s.id}/`)) continue;
+      const serial = key.slice(s.id.length + 1);
+      if (s instanceof AdbSource) return { source: s, serial, onServer: serial, adb: s.adb };
+      const url = [...this.connections].find(([, k]) => k === key)?.[0];
+      // While a job holds it, a farm device is reached on the local server by its connect address.
+      return { source: s, serial, onServer: url ?? serial, adb: url ? this.local.adb : null };
+    }
+    return { source: this.local, serial: key, onServer: key, adb: this.adb };
+  }
+
+  private stateOf(key: string): LiveState {
+    const { source, serial } = this.locate(key);
+    return source.deviceState(serial);
+  }
+
+  private sourceLost(source: LabSource): AppError {
+    return new AppError('SOURCE_LOST', `${source.message ?? `The device source ${source.label} (${source.address}) went away.`} The benchmark stopped there; what it measured before is kept.`, { source: source.id });
+  }
+
+  private onDeviceState(source: LabSource, serial: string, state: LiveState, prev: LiveState): void {
+    const key = this.keyOf(source, serial);
+    const farmLink = source === this.local && this.connections.has(serial);
+    if (state === 'device' && !farmLink && source.kind !== 'stf' && !this.facts.has(key)) void this.readFacts(key).catch(() => undefined);
+    // A farm's own listing does not stop a job: the ADB link to the farm device does (farmLink),
+    // once it was up (it passes through connecting/offline states while `adb connect` settles).
+    if (state !== 'device' && source.kind !== 'stf' && (!farmLink || prev === 'device')) {
+      const job = this.running.get(key);
+      const why = source.state === 'unreachable' ? this.sourceLost(source) : new DisconnectedError(farmLink ? key : serial, 'the benchmark');
+      if (job && !job.controller.signal.aborted) job.controller.abort(why);
     }
     this.publishLive();
+  }
+
+  private onSourceStatus(source: LabSource): void {
+    // A farm's REST API failing does not stop a job: its ADB link to the device decides (onDeviceState).
+    if (source.state === 'unreachable' && !(source instanceof StfSource)) {
+      for (const [key, job] of this.running) {
+        if (this.locate(key).source === source && !job.controller.signal.aborted) job.controller.abort(this.sourceLost(source));
+      }
+    }
+    if (!this.closed) this.o.bus.emit('sources.status', this.sourcesStatus());
+    this.publishLive();
+  }
+
+  // ---- sources ----
+
+  sourcesStatus(): SourceStatus[] {
+    return [...this.sources.values()].map((s) => s.status());
+  }
+
+  private saveSources(): void {
+    const configs = [...this.sources.values()].flatMap((s): SourceConfig[] => (s instanceof StfSource ? [s.config] : s instanceof AdbSource && s.kind === 'adb' ? [{ id: s.id, kind: 'adb', label: s.label, address: s.address }] : []));
+    this.o.store.settings.set(SOURCES_SETTING, writeSourceConfigs(configs, this.o.dataDir));
+  }
+
+  /** Add a remote ADB server or an STF farm; kept in settings and tracked from now on. */
+  async addSource(input: SourceInput): Promise<SourceStatus[]> {
+    const c = sourceConfigFrom(input);
+    if (this.sources.has(c.id)) throw new AppError('CONFLICT', `${c.id} is already a device source.`);
+    if (c.kind === 'adb' && ['127.0.0.1', 'localhost'].includes(remoteAdb(c.address).host) && remoteAdb(c.address).port === this.adb.port) {
+      throw new AppError('CONFLICT', `${c.address} is this computer's own ADB server, which is always a source. A tunnelled lab machine needs its own local port (ssh -L 5038:127.0.0.1:5037 lab-host, then 127.0.0.1:5038).`);
+    }
+    const s = this.makeSource(c);
+    this.sources.set(c.id, s);
+    this.saveSources();
+    this.startSource(s);
+    // A farm's first listing (or its refusal) is worth waiting for: the user sees the result at once.
+    if (s instanceof StfSource) await s.poll().catch(() => undefined);
+    this.onSourceStatus(s);
+    return this.sourcesStatus();
+  }
+
+  removeSource(id: string): SourceStatus[] {
+    const s = this.sources.get(id);
+    if (!s) throw new AppError('NOT_FOUND', `There is no device source ${id}.`);
+    if (s === this.local) throw new AppError('UNSUPPORTED', "This computer's ADB server is always a source.");
+    for (const [key, job] of this.running) if (this.locate(key).source === s) job.controller.abort(new AppError('CANCELLED', `The device source ${s.label} was removed.`));
+    s.stop();
+    this.sources.delete(id);
+    this.sourcesStarted.delete(s);
+    this.saveSources();
+    this.o.bus.emit('sources.status', this.sourcesStatus());
+    this.publishLive();
+    return this.sourcesStatus();
+  }
+
+  /** A farm's facts go to the history the first time a device is listed (the phone's own are read once it is connected). */
+  private storeFarmFacts(source: StfSource, list: StfDevice[]): void {
+    let changed = false;
+    for (const d of list) {
+      const key = source.keyOf(d.serial);
+      if (this.o.store.devices.bySerial(key)?.model) continue;
+      const sdk = Number(d.sdk);
+      this.o.store.devices.upsert(key, 'android', {
+        manufacturer: d.manufacturer ?? null,
+        model: d.marketName || d.model || null,
+        androidVersion: d.version ?? null,
+        sdk: Number.isInteger(sdk) && sdk > 0 ? sdk : null,
+        abis: d.abi ? [d.abi] : [],
+        soc: d.cpuPlatform ?? null,
+        facts: { source: { id: source.id, kind: source.kind, label: source.label }, stf: { provider: d.provider?.name ?? null, display: d.display ?? null } },
+      });
+      changed = true;
+    }
+    if (changed) this.o.bus.emit('devices.changed', this.o.store.devices.list());
+  }
+
+  private async waitReady(serial: string, signal: AbortSignal): Promise<void> {
+    const deadline = Date.now() + 30_000;
+    for (;;) {
+      if (signal.aborted) throw signal.reason instanceof AppError ? signal.reason : new AppError('CANCELLED', 'Cancelled.');
+      await this.local.tracker.refresh().catch(() => undefined);
+      const state = this.local.deviceState(serial);
+      if (state === 'device') return;
+      if (state === 'unauthorized') throw new AppError('DEVICE_UNAUTHORIZED', `The farm device at ${serial} has not authorized this computer. Add this computer's ADB public key (~/.android/adbkey.pub) in STF under Settings → Keys → ADB keys, then run again.`);
+      if (Date.now() > deadline) throw new AppError('DEVICE_TIMEOUT', `The farm device at ${serial} was still ${state} 30 s after \`adb connect\`. Check that this computer reaches the farm's provider on that port.`);
+      await new Promise((r) => setTimeout(r, 200));
+    }
   }
 
   private publishLive(): void {
@@ -113,7 +279,9 @@ export class DeviceLab {
     }
     let p = this.factsPending.get(serial);
     if (p && !force) return p;
-    p = collectFacts(this.adb, serial)
+    const { source, onServer, adb } = this.locate(serial);
+    if (!adb) return Promise.reject(new AppError('STF_NOT_RESERVED', `${serial} is a farm device: its facts are read while it is reserved for a benchmark.`));
+    p = collectFacts(adb, onServer)
       .then((f) => {
         this.facts.set(serial, f);
         this.o.store.devices.upsert(serial, 'android', {
@@ -124,7 +292,7 @@ export class DeviceLab {
           abis: f.abis,
           soc: f.soc,
           ramBytes: f.ramBytes,
-          facts: { cores: f.cores, clusters: f.clusters, bigCores: f.bigCores, conditions: f.conditions, unavailable: f.unavailable },
+          facts: { cores: f.cores, clusters: f.clusters, bigCores: f.bigCores, conditions: f.conditions, unavailable: f.unavailable, source: { id: source.id, kind: source.kind, label: source.label } },
         });
         this.o.bus.emit('devices.changed', this.o.store.devices.list());
         this.publishLive();
@@ -146,6 +314,7 @@ export class DeviceLab {
         kind: t.kind,
         label: key === 'host' ? 'This computer' : key,
         state: 'ready',
+        source: null,
         hint: null,
         device,
         batteryPct: null,
@@ -158,29 +327,37 @@ export class DeviceLab {
       });
     }
     const seen = new Set<string>();
-    for (const { serial, state } of this.tracker.current()) {
-      seen.add(serial);
-      out.push(this.liveAndroid(serial, state));
+    for (const source of this.sources.values()) {
+      for (const { serial, state } of source.devices()) {
+        if (source === this.local && this.connections.has(serial)) continue;
+        const key = source.keyOf(serial);
+        seen.add(key);
+        out.push(this.liveAndroid(key, state, source, serial));
+      }
     }
     // Phones seen before but not attached now: listed so their history stays reachable.
     for (const d of this.o.store.devices.list()) {
-      if (d.kind === 'android' && !seen.has(d.serial)) out.push(this.liveAndroid(d.serial, 'absent'));
+      if (d.kind === 'android' && !seen.has(d.serial)) out.push(this.liveAndroid(d.serial, 'absent', null, d.serial));
     }
     return out;
   }
 
-  private liveAndroid(serial: string, state: AdbDeviceState): LiveDevice {
+  private liveAndroid(key: string, state: LiveState, source: LabSource | null, onSource: string): LiveDevice {
+    const serial = key;
     const f = this.facts.get(serial);
     const device = this.o.store.devices.bySerial(serial);
+    const stored = device?.facts?.source as LiveDevice['source'] | undefined;
+    const sourceHint = source instanceof StfSource ? source.hint(onSource) : source?.state === 'unreachable' && state === 'offline' ? source.message : null;
     const abis = f?.abis ?? device?.abis ?? [];
     const runner = abis.map((a) => this.o.store.runners.get(a)).find(Boolean) ?? null;
     const cond = f?.conditions;
     return {
       key: serial,
       kind: 'android',
-      label: [device?.manufacturer, device?.model].filter(Boolean).join(' ') || serial,
+      label: [device?.manufacturer, device?.model].filter(Boolean).join(' ') || onSource,
       state,
-      hint: HINTS[state] ?? (state === 'device' && abis.length && !runner ? `No benchmark_model for ${abis[0]} yet: set its file or download it under Runners.` : null),
+      source: source ? { id: source.id, kind: source.kind, label: source.label } : (stored ?? null),
+      hint: sourceHint ?? HINTS[state] ?? (state === 'device' && abis.length && !runner ? `No benchmark_model for ${abis[0]} yet: set its file or download it under Runners.` : null),
       device,
       batteryPct: cond?.battery?.levelPct ?? null,
       charging: cond?.battery?.charging ?? null,
@@ -196,6 +373,7 @@ export class DeviceLab {
     return (this.queues.get(key)?.length ?? 0) + (this.running.has(key) ? 1 : 0);
   }
 
+  /** `adb connect` a phone on this computer's ADB server. */
   async connect(host: string, port: number): Promise<string> {
     await this.start();
     const msg = await this.adb.connect(host, port);
@@ -206,7 +384,7 @@ export class DeviceLab {
 
   async refreshFacts(serial: string): Promise<DeviceSummary> {
     await this.start();
-    const state = this.tracker.state(serial);
+    const state = this.stateOf(serial);
     if (state !== 'device') throw new AppError(`DEVICE_${state.toUpperCase()}`, `${serial} is ${state === 'absent' ? 'not connected' : state}. ${HINTS[state] ?? ''}`.trim());
     await this.readFacts(serial, true);
     return this.o.store.devices.bySerial(serial)!;
@@ -239,7 +417,18 @@ export class DeviceLab {
     const extra = this.o.extraTargets?.(key);
     if (extra) return extra;
     if (key === 'host') throw new AppError('UNSUPPORTED', '"This computer" cannot run benchmarks in this build (the LiteRT host runner is not installed).');
-    return new AndroidTarget(key, this.adb, this.o.store, () => this.readFacts(key), this.o.android);
+    const { source, serial, adb } = this.locate(key);
+    if (source instanceof StfSource) {
+      return new StfTarget(key, source, serial, {
+        store: this.o.store,
+        local: this.local,
+        setConnection: (url, k) => (k ? this.connections.set(url, k) : this.connections.delete(url)),
+        facts: (k) => this.readFacts(k),
+        waitReady: (url, signal) => this.waitReady(url, signal),
+        android: this.o.android,
+      });
+    }
+    return new AndroidTarget(key, adb ?? this.adb, this.o.store, () => this.readFacts(key), this.o.android, serial);
   }
 
   /** Queue one model on several targets; each target has its own queue. Returns the benchmark ids. */
@@ -347,9 +536,13 @@ export class DeviceLab {
     emit({ status: 'running', phase: 'start', message: 'Starting' });
     const signal = job.controller.signal;
     try {
-      if (job.target instanceof AndroidTarget) {
-        const state = this.tracker.state(job.target.key);
-        if (state !== 'device') throw new AppError(`DEVICE_${state.toUpperCase()}`, `${job.target.key} is ${state === 'absent' ? 'not connected' : state}. ${HINTS[state] ?? ''}`.trim());
+      if (job.target instanceof AndroidTarget || job.target instanceof StfTarget) {
+        const { source } = this.locate(job.target.key);
+        // Just started (a CLI run, the app's first benchmark): let the source list its devices first.
+        await source.whenSettled();
+        if (source.state === 'unreachable') throw this.sourceLost(source);
+        const state = this.stateOf(job.target.key);
+        if (job.target instanceof AndroidTarget && state !== 'device') throw new AppError(`DEVICE_${state.toUpperCase()}`, `${job.target.key} is ${state === 'absent' ? 'not connected' : state}. ${HINTS[state] ?? ''}`.trim());
       }
       const result = await job.target.run(
         { benchmarkId: job.benchmarkId, modelPath: job.modelPath, modelSha256: job.modelSha256, modelBytes: job.modelBytes, options: job.options },
@@ -360,6 +553,8 @@ export class DeviceLab {
       let error: AppError = err instanceof BenchmarkFailure ? err.error : err instanceof AppError ? err : new AppError('INTERNAL', (err as Error).message);
       // The reason the job was aborted wins over the error the abort caused downstream.
       if (signal.aborted && signal.reason instanceof AppError) error = signal.reason;
+      // A broken link may be the whole source going away (a killed server, a dropped SSH tunnel): say so.
+      else if (LINK_ERRORS.has(error.code) && job.target.kind === 'android') error = (await this.lostSource(job.target.key)) ?? error;
       const partial = err instanceof BenchmarkFailure ? err.partial : {};
       this.store(job, error.code === 'CANCELLED' ? 'cancelled' : 'failed', error, partial);
     }
@@ -458,6 +653,19 @@ export class DeviceLab {
     for (const q of this.queues.values()) q.length = 0;
     for (const j of this.running.values()) j.controller.abort(new AppError('CANCELLED', 'PocketBench is closing.'));
     await Promise.all([...this.running.values()].map((j) => j.done));
-    this.tracker.stop();
+    for (const s of this.sources.values()) s.stop();
+  }
+
+  /** The source-lost error when the ADB server behind a key no longer answers, else null. */
+  private async lostSource(key: string): Promise<AppError | null> {
+    const { source } = this.locate(key);
+    const adbSource = source instanceof StfSource ? this.local : (source as AdbSource);
+    if (adbSource.state === 'unreachable') return this.sourceLost(adbSource);
+    if (await serverListening(adbSource.adb.port, adbSource.adb.host)) return null;
+    // The tracker may have noticed while we probed: its words (and state) win.
+    if ((adbSource.state as SourceStatus['state']) === 'unreachable') return this.sourceLost(adbSource);
+    const what = adbSource.kind === 'local' ? `This computer's ADB server (${adbSource.address})` : `The ADB server ${adbSource.label} (${adbSource.address})`;
+    adbSource.message = `${what} stopped answering during the benchmark. ${adbSource.kind === 'local' ? 'Start it again with `adb start-server`' : 'Check the SSH tunnel and that adb still runs on the lab machine'}.`;
+    return this.sourceLost(adbSource);
   }
 }

@@ -20,6 +20,11 @@ export class DeviceTracker {
   private retry: NodeJS.Timeout | null = null;
   private poll: NodeJS.Timeout | null = null;
   lastError: string | null = null;
+  /**
+   * Told when the server answers (`up`) and when it goes away, before its devices are dropped
+   * (`devices` as they were), so a lab can say which source vanished rather than "disconnected".
+   */
+  onStatus: ((up: boolean, why: string | null, devices: TrackedDevice[]) => void) | null = null;
 
   constructor(
     private readonly adb: Adbc,
@@ -70,6 +75,7 @@ export class DeviceTracker {
       t.on('error', (err: Error) => this.lost(err.message));
       // Seed with the current list: the tracker reports only what it sees from now on.
       await this.refresh();
+      this.onStatus?.(true, null, this.current());
       if (!this.poll && this.pollMs > 0) {
         this.poll = setInterval(() => {
           if (this.tracker) this.refresh().catch(() => undefined);
@@ -85,6 +91,7 @@ export class DeviceTracker {
   private lost(why: string): void {
     this.lastError = why;
     this.tracker = null;
+    if (!this.stopped) this.onStatus?.(false, why, this.current());
     for (const serial of [...this.states.keys()]) {
       const prev = this.states.get(serial)!;
       this.states.delete(serial);

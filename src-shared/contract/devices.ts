@@ -23,7 +23,56 @@ export const benchOptionsSchema = z.object({
 });
 export type BenchOptionsInput = z.input<typeof benchOptionsSchema>;
 
-export type LiveState = 'device' | 'unauthorized' | 'authorizing' | 'connecting' | 'offline' | 'absent' | 'emulator' | 'unknown' | 'ready';
+export type LiveState = 'device' | 'unauthorized' | 'authorizing' | 'connecting' | 'offline' | 'absent' | 'emulator' | 'unknown' | 'ready' | 'in-use';
+
+// ---- device sources (issue 19): the local ADB server, remote ADB servers, DeviceFarmer STF farms ----
+
+export type SourceKind = 'local' | 'adb' | 'stf';
+
+/** `host:port` or `[ipv6]:port` → parts; null when it is not one. */
+export function parseHostPort(s: string): { host: string; port: number } | null {
+  const m = /^(?:\[([0-9A-Fa-f:.]+)\]|([A-Za-z0-9](?:[A-Za-z0-9.-]{0,251}[A-Za-z0-9])?)):(\d{1,5})$/.exec(s.trim());
+  if (!m) return null;
+  const port = Number(m[3]);
+  if (port < 1 || port > 65535) return null;
+  return { host: m[1] ?? m[2], port };
+}
+
+const label = z.string().trim().max(60, 'must be at most 60 characters').optional();
+export const hostPortSchema = z
+  .string()
+  .trim()
+  .min(1, 'give the ADB server as host:port, e.g. 127.0.0.1:5038')
+  .max(260)
+  .refine((s) => parseHostPort(s) !== null, { message: 'must be host:port (e.g. 127.0.0.1:5038 or lab-3.example.org:5037) with a port from 1 to 65535' });
+export const stfUrlSchema = z
+  .string()
+  .trim()
+  .max(2000)
+  .refine((s) => /^https?:\/\/[^\s/]+/.test(s) && URL.canParse(s), { message: 'must be the farm\'s web address, e.g. https://stf.example.org' });
+
+/** What the user adds in Settings → Device sources. */
+export const sourceInputSchema = z.discriminatedUnion('kind', [
+  z.object({ kind: z.literal('adb'), label, address: hostPortSchema }),
+  z.object({ kind: z.literal('stf'), label, url: stfUrlSchema, token: z.string().trim().min(8, 'paste the access token from STF\'s Settings → Keys').max(1000) }),
+]);
+export type SourceInput = z.input<typeof sourceInputSchema>;
+
+/** A source as stored in settings (`devices.sources`). The local ADB server is always there and not stored. */
+export type SourceConfig = { id: string; kind: 'adb'; label: string; address: string } | { id: string; kind: 'stf'; label: string; url: string; token: string };
+
+/** A source now (never the STF token). */
+export interface SourceStatus {
+  id: string;
+  kind: SourceKind;
+  label: string;
+  /** host:port of the ADB server, or the farm's URL. */
+  address: string;
+  state: 'connected' | 'connecting' | 'unreachable';
+  /** Why it is unreachable, in words. */
+  message: string | null;
+  devices: number;
+}
 
 /** A target as the Devices page shows it: state, what to do, facts, conditions, runner. */
 export interface LiveDevice {
@@ -31,6 +80,8 @@ export interface LiveDevice {
   kind: 'android' | 'host';
   label: string;
   state: LiveState;
+  /** Where the device comes from (null for this computer). */
+  source: { id: string; kind: SourceKind; label: string } | null;
   /** What the user should do, in words (accept the prompt, reconnect…); null when ready. */
   hint: string | null;
   device: DeviceSummary | null;
@@ -117,6 +168,9 @@ export const devicesMethods = {
     'Add a remote phone by address (adb connect HOST:PORT), e.g. from a device farm.',
   ),
   'devices.refreshFacts': method<DeviceSummary>()(z.object({ serial }), 'Read a phone\'s facts again (model, SoC, clusters, RAM, battery, thermal).'),
+  'sources.list': method<SourceStatus[]>()(none, 'Device sources: the local ADB server, remote ADB servers and device farms, with their state.'),
+  'sources.add': method<SourceStatus[]>()(sourceInputSchema, 'Add a remote ADB server (host:port, e.g. an SSH-tunnelled lab machine) or a DeviceFarmer STF farm (URL + access token); kept in settings.'),
+  'sources.remove': method<SourceStatus[]>()(z.object({ id: z.string().min(1).max(300) }), 'Remove a device source (its devices stay in the history).'),
   'runners.list': method<RunnerInfo[]>()(none, 'The benchmark_model binary chosen for each ABI, with its SHA-256.'),
   'runners.set': method<RunnerInfo>()(z.object({ abi: z.string().min(1).max(20), path: z.string().min(1).max(4096) }), 'Use this file as benchmark_model for an ABI (checked: ELF for the right architecture).'),
   'runners.download': method<RunnerInfo>()(z.object({ abi: z.string().min(1).max(20) }), 'Download the official benchmark_model build for an ABI (needs internet; resumable). Installed only when its SHA-256 is pinned; another build is kept aside (RUNNER_UNPINNED, details.path) for the user to select deliberately.'),
@@ -139,5 +193,6 @@ export const devicesMethods = {
 export const devicesEvents = {
   'devices.live': event<LiveDevice[]>('A phone attached, detached, changed state or was re-read.'),
   'benchmark.progress': event<BenchmarkProgress>('A benchmark moved on (push, cooldown, trial) or finished.'),
+  'sources.status': event<SourceStatus[]>('A device source connected, went away or was added or removed.'),
   'runners.progress': event<{ abi: string; bytes: number; total: number | null }>('Runner download progress.'),
 } as const;

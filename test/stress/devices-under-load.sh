@@ -9,7 +9,7 @@ cd "$(dirname "$0")/../.."
 ROUNDS=${1:-20}
 shift || true
 if [ $# -gt 0 ]; then FILES=("$@"); else
-  FILES=(src-main/devices test/devices.integration.test.ts test/devices-adb.integration.test.ts test/sim-device)
+  FILES=(src-main/devices test/devices.integration.test.ts test/devices-adb.integration.test.ts test/device-sources.integration.test.ts test/stf-farm.integration.test.ts test/sim-device)
 fi
 BURNERS=${BURNERS:-$(nproc)}
 
