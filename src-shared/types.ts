@@ -51,6 +51,9 @@ export interface RunSummary {
   error: string | null;
   stageCount: number;
   artifactCount: number;
+  /** Who queued it (Settings name or OS user) and on which machine; null before this was recorded. */
+  madeBy?: string | null;
+  machine?: string | null;
 }
 
 export interface StageRow {
@@ -154,6 +157,9 @@ export interface BenchmarkSummary {
   ciCoverage: number | null;
   /** `host` or the ADB serial it ran on. */
   target: string | null;
+  /** Who asked for it and on which machine; null before this was recorded. */
+  madeBy?: string | null;
+  machine?: string | null;
   createdAt: Millis;
   finishedAt: Millis | null;
 }
@@ -233,6 +239,11 @@ export interface CompareRow {
   cv: number | null;
   peakMemMb: number | null;
   peakMemKind: PeakMemKind | null;
+  /** Who made the benchmark (else the run) and on which machine; null before this was recorded. */
+  madeBy?: string | null;
+  machine?: string | null;
+  /** Label of the device source the phone came from (null without a benchmark). */
+  deviceSource?: string | null;
   measuredAt: Millis;
 }
 

@@ -5,6 +5,7 @@
 import type { CompareRow, Delegate, Lineage, TrendMetric, TrendPoint } from '../../src-shared/types';
 import { TREND_MAX_CV, TREND_MIN_TRIALS } from '../../src-shared/trend-rules';
 import type { DB } from './db';
+import type { Dialect } from './sql';
 
 /**
  * What ran the benchmark: the delegate the runner reported (ran_delegate), else, for rows stored
@@ -20,12 +21,31 @@ const DELEGATE_SQL = `CASE
 
 const DEVICE_NAME_SQL = `CASE WHEN d.kind = 'host' THEN 'This computer' ELSE trim(coalesce(d.manufacturer, '') || ' ' || coalesce(d.model, d.serial)) END`;
 
+/** The label of the device source a phone came from (devices' `facts.source`, the lab's); older rows: local. */
+export const LOCAL_SOURCE_LABEL = "This computer's ADB server";
+function deviceSourceSql(dialect: Dialect): string {
+  const label = dialect === 'postgres' ? `(d.facts_json::jsonb #>> '{source,label}')` : `json_extract(d.facts_json, '$.source.label')`;
+  return `CASE WHEN d.id IS NULL THEN NULL WHEN d.kind = 'host' THEN 'This computer' ELSE coalesce(${label}, '${LOCAL_SOURCE_LABEL.replace(/'/g, "''")}') END`;
+}
+
+/** `@p0, @p1, …` for a list, its values added to `params` (both dialects; better-sqlite3 cannot mix named and `?`). */
+function namedList(prefix: string, values: readonly unknown[], params: Record<string, unknown>): string {
+  values.forEach((v, i) => (params[`${prefix}${i}`] = v));
+  return values.map((_, i) => `@${prefix}${i}`).join(', ');
+}
+
 export interface CompareFilter {
   artifactIds?: number[];
   runIds?: number[];
   deviceId?: number;
   delegate?: Delegate;
   threads?: number;
+  /** Who made the benchmark (the run, for an artifact without one): Settings name or OS user. */
+  madeBy?: string;
+  /** The machine that made it (host name), same rule. */
+  machine?: string;
+  /** The device source of the phone it ran on (its label, e.g. a lab machine's ADB server). */
+  deviceSource?: string;
   /** Include artifacts that have no benchmark matching the filter (size/accuracy only). */
   includeUnbenchmarked?: boolean;
   limit: number;
@@ -35,19 +55,33 @@ interface Row extends Omit<CompareRow, 'accuracy' | 'deployedAccuracy'> {
   metrics_json: string | null;
 }
 
+/** The values Compare and Trends can filter on, as they occur in the history. */
+export interface CompareFacets {
+  people: string[];
+  machines: string[];
+  deviceSources: string[];
+}
+
 export class CompareQueries {
   constructor(private readonly db: DB) {}
 
   rows(f: CompareFilter): CompareRow[] {
     const where: string[] = [];
     const params: Record<string, unknown> = { limit: f.limit };
-    if (f.artifactIds?.length) {
-      where.push(`a.id IN (SELECT value FROM json_each(@artifactIds))`);
-      params.artifactIds = JSON.stringify(f.artifactIds);
+    if (f.artifactIds?.length) where.push(`a.id IN (${namedList('artifact', f.artifactIds, params)})`);
+    if (f.runIds?.length) where.push(`a.run_id IN (${namedList('run', f.runIds, params)})`);
+    const source = deviceSourceSql(this.db.dialect);
+    if (f.madeBy !== undefined) {
+      where.push('coalesce(b.made_by, r.made_by) = @madeBy');
+      params.madeBy = f.madeBy;
     }
-    if (f.runIds?.length) {
-      where.push(`a.run_id IN (SELECT value FROM json_each(@runIds))`);
-      params.runIds = JSON.stringify(f.runIds);
+    if (f.machine !== undefined) {
+      where.push('coalesce(b.machine, r.machine) = @machine');
+      params.machine = f.machine;
+    }
+    if (f.deviceSource !== undefined) {
+      where.push(`(${source}) = @deviceSource`);
+      params.deviceSource = f.deviceSource;
     }
     const benchConds = [`b.artifact_id = a.id`, `b.status = 'succeeded'`];
     if (f.deviceId !== undefined) {
@@ -75,6 +109,7 @@ export class CompareQueries {
              b.delegated_share AS delegatedShare,
              b.latency_us AS latencyUs, b.ci_low_us AS ciLowUs, b.ci_high_us AS ciHighUs, b.ci_coverage AS ciCoverage, b.cv,
              b.peak_mem_mb AS peakMemMb, b.peak_mem_kind AS peakMemKind,
+             coalesce(b.made_by, r.made_by) AS madeBy, coalesce(b.machine, r.machine) AS machine, ${source} AS deviceSource,
              coalesce(b.finished_at, a.created_at) AS measuredAt
       FROM artifacts a
       LEFT JOIN runs r ON r.id = a.run_id
@@ -99,10 +134,19 @@ export class CompareQueries {
          FROM artifacts a JOIN runs r ON r.id = a.run_id
          LEFT JOIN benchmarks b ON b.artifact_id = a.id AND b.status = 'succeeded'
          LEFT JOIN devices d ON d.id = b.device_id
-         GROUP BY r.name, a.name, b.device_id
+         GROUP BY r.name, a.name, b.device_id, d.id
          ORDER BY lastAt DESC LIMIT ?`,
       )
       .all(limit) as Lineage[];
+  }
+
+  /** People, machines and device sources that occur in the history (the filters' choices). */
+  facets(): CompareFacets {
+    const col = (sql: string) => (this.db.prepare(sql).all() as { v: string }[]).map((r) => r.v);
+    const people = col(`SELECT made_by AS v FROM runs WHERE made_by IS NOT NULL UNION SELECT made_by FROM benchmarks WHERE made_by IS NOT NULL ORDER BY v`);
+    const machines = col(`SELECT machine AS v FROM runs WHERE machine IS NOT NULL UNION SELECT machine FROM benchmarks WHERE machine IS NOT NULL ORDER BY v`);
+    const deviceSources = col(`SELECT DISTINCT ${deviceSourceSql(this.db.dialect)} AS v FROM devices d ORDER BY v`);
+    return { people, machines, deviceSources };
   }
 
   /**

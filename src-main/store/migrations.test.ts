@@ -33,14 +33,14 @@ describe('migrations', () => {
     db.close();
 
     const store = new Store(file); // opening migrates
-    expect(store.db.pragma('user_version', { simple: true })).toBe(latestVersion);
+    expect(store.sqlite!.pragma('user_version', { simple: true })).toBe(latestVersion);
     expect(store.runs.get(1)).toMatchObject({ name: 'r', status: 'succeeded', stageCount: 1, artifactCount: 1 });
     expect(store.benchmarks.get(1)).toMatchObject({ latencyUs: 123.5 });
     expect(store.benchmarks.trials(1)).toHaveLength(1);
     expect(store.devices.bySerial('S1')).not.toBeNull();
     expect(store.settings.get('k', '')).toBe('v');
     expect(store.integrityCheck()).toBe('ok');
-    expect(store.db.pragma('foreign_key_check')).toEqual([]);
+    expect(store.sqlite!.pragma('foreign_key_check')).toEqual([]);
     store.close();
     fs.rmSync(dir, { recursive: true, force: true });
   });
