@@ -6,6 +6,7 @@ import type { Methods } from '../../src-shared/contract';
 import type { Handlers } from '../../src-shared/rpc';
 import type { AppStatus, BackendInfo, AdbStatus } from '../../src-shared/types';
 import { Store } from '../store';
+import { HEARTBEAT_MS } from '../store/identity';
 import { probeAdb } from '../devices/adb-status';
 import { acquireDataLock } from './data-lock';
 import { EventBus } from './events';
@@ -19,6 +20,7 @@ import { coreHandlers } from './core-handlers';
 import { pipelineHandlers } from '../pipeline/handlers';
 import type { CallContext, HostDeps, HostOptions } from './context';
 import { type AppPaths, resolvePaths } from './paths';
+import { openStore } from './open-store';
 import { APP_VERSION } from './version';
 
 export type { CallContext, FileDialogOptions, HostOptions } from './context';
@@ -38,7 +40,7 @@ export function createHost(opts: HostOptions): Host {
   const lock = acquireDataLock(paths.dataDir, opts.transport === 'electron' ? 'the PocketBench app' : 'pocketbench serve');
   let store: Store;
   try {
-    store = new Store(paths.dbPath);
+    store = openStore(paths);
   } catch (err) {
     lock.release();
     throw err;
@@ -46,6 +48,16 @@ export function createHost(opts: HostOptions): Host {
   const bus = new EventBus();
   const interrupted = store.runs.markInterrupted();
   store.benchmarks.markInterrupted();
+  // Sign of life on this process's unfinished runs and benchmarks: another instance sharing the
+  // history reclaims them only once it stops (store/identity.ts).
+  const heartbeat = setInterval(() => {
+    try {
+      store.heartbeat();
+    } catch (err) {
+      console.warn(`Could not refresh the history's heartbeat: ${(err as Error).message}`);
+    }
+  }, HEARTBEAT_MS);
+  heartbeat.unref();
   if (interrupted) console.warn(`${interrupted} run(s) were interrupted by the last shutdown; they can be resumed.`);
 
   let backend: BackendInfo = { name: null, threads: null, note: 'loading' };
@@ -57,7 +69,7 @@ export function createHost(opts: HostOptions): Host {
     nativeDialogs: Boolean(opts.pickFiles),
     backend,
     adb,
-    dbPath: paths.dbPath,
+    dbPath: store.db.name,
     dataDir: paths.dataDir,
     platform: `${process.platform}-${process.arch}`,
   });
@@ -134,6 +146,7 @@ export function createHost(opts: HostOptions): Host {
           console.error('cleanup failed', err);
         }
       }
+      clearInterval(heartbeat);
       store.close();
       lock.release();
     },

@@ -1,9 +1,13 @@
+import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 
 export interface AppPaths {
   dataDir: string;
+  /** The local SQLite history (with a team database: this computer's settings and runners only). */
   dbPath: string;
+  /** A team's shared PostgreSQL history (`postgres://…`), when set; see `databaseUrlFor`. */
+  databaseUrl?: string | null;
   artifactsDir: string;
   uploadsDir: string;
   backupsDir: string;
@@ -19,11 +23,31 @@ export function resolvePaths(base?: string): AppPaths {
   return {
     dataDir,
     dbPath: path.resolve(process.env.POCKETBENCH_DB || path.join(dataDir, 'history.sqlite')),
+    databaseUrl: databaseUrlFor(dataDir),
     artifactsDir: path.join(dataDir, 'artifacts'),
     uploadsDir: path.join(dataDir, 'uploads'),
     backupsDir: path.join(dataDir, 'backups'),
     runnersDir: path.join(dataDir, 'runners'),
   };
+}
+
+/** `<data>/team.json`: the Settings → Team database choice (a file: it must be read before any database opens). */
+export const TEAM_FILE = 'team.json';
+
+/**
+ * The shared history's URL: `POCKETBENCH_DATABASE_URL`, else `databaseUrl` in `<data>/team.json`
+ * (Settings), else null (the local SQLite history). An empty variable means "local" even when the
+ * file names a server.
+ */
+export function databaseUrlFor(dataDir: string): string | null {
+  const env = process.env.POCKETBENCH_DATABASE_URL;
+  if (env !== undefined) return env.trim() || null;
+  try {
+    const t = JSON.parse(fs.readFileSync(path.join(dataDir, TEAM_FILE), 'utf8')) as { databaseUrl?: unknown };
+    return typeof t.databaseUrl === 'string' && t.databaseUrl.trim() ? t.databaseUrl.trim() : null;
+  } catch {
+    return null;
+  }
 }
 
 function defaultDataDir(): string {

@@ -18,7 +18,7 @@ export function checkpointRoot(dataDir: string, runId: number): string {
 }
 
 export async function runRecipe(msg: StartMessage, signal: AbortSignal, send: (m: FromWorker) => void): Promise<Done> {
-  const store = new Store(msg.dbPath);
+  const store = new Store(msg.dbPath, { localFile: msg.localDbPath });
   try {
     return await run(store, msg, signal, send);
   } finally {
