@@ -71,18 +71,17 @@ export class CompareQueries {
     if (f.artifactIds?.length) where.push(`a.id IN (${namedList('artifact', f.artifactIds, params)})`);
     if (f.runIds?.length) where.push(`a.run_id IN (${namedList('run', f.runIds, params)})`);
     const source = deviceSourceSql(this.db.dialect);
+    // Who and where: the benchmark's own (recorded together with its run's since migration 5), else the run's.
+    const who: string[] = [];
     if (f.madeBy !== undefined) {
-      where.push('coalesce(b.made_by, r.made_by) = @madeBy');
+      who.push('made_by = @madeBy');
       params.madeBy = f.madeBy;
     }
     if (f.machine !== undefined) {
-      where.push('coalesce(b.machine, r.machine) = @machine');
+      who.push('machine = @machine');
       params.machine = f.machine;
     }
-    if (f.deviceSource !== undefined) {
-      where.push(`(${source}) = @deviceSource`);
-      params.deviceSource = f.deviceSource;
-    }
+    if (f.deviceSource !== undefined) params.deviceSource = f.deviceSource;
     const benchConds = [`b.artifact_id = a.id`, `b.status = 'succeeded'`];
     if (f.deviceId !== undefined) {
       benchConds.push('b.device_id = @deviceId');
@@ -97,11 +96,20 @@ export class CompareQueries {
       delegateCond = `(${DELEGATE_SQL}) = @delegate`;
       params.delegate = f.delegate;
     }
-    const join = f.includeUnbenchmarked === false ? 'JOIN' : 'LEFT JOIN';
-    if (delegateCond) where.push(f.includeUnbenchmarked === false ? delegateCond : `(b.id IS NULL OR ${delegateCond})`);
-    if (f.includeUnbenchmarked === false) where.push('b.id IS NOT NULL');
-    const sql = `
-      SELECT a.id AS artifactId, a.name AS artifactName, a.run_id AS runId, r.name AS runName, a.parent_id AS parentId,
+    // Two ordered halves, each able to stop early on an index (benchmarks by finished_at, artifacts
+    // by created_at), instead of joining every artifact with every benchmark and sorting the lot:
+    // the measured rows (newest benchmark first), and, unless excluded, the artifacts with no
+    // benchmark matching the filter (size and accuracy only), newest first. Same rows as the one
+    // LEFT JOIN ordered by coalesce(b.finished_at, a.created_at): a succeeded benchmark always has
+    // its finished_at. Both halves share one select list; the second joins no benchmark (ON 1 = 0).
+    const measured = [
+      ...where,
+      ...who.map((w) => `b.${w}`),
+      ...(delegateCond ? [delegateCond] : []),
+      ...(f.deviceSource !== undefined ? [`b.device_id IN (SELECT d.id FROM devices d WHERE (${source}) = @deviceSource)`] : []),
+    ];
+    const unmeasured = [...where, ...who.map((w) => `r.${w}`)];
+    const columns = `a.id AS artifactId, a.name AS artifactName, a.run_id AS runId, r.name AS runName, a.parent_id AS parentId,
              a.format, a.precision, a.bytes, a.gzip_bytes AS gzipBytes, a.params, a.nonzero_params AS nonzeroParams,
              a.sparsity, a.macs, a.metrics_json,
              b.id AS benchmarkId, b.device_id AS deviceId, ${DEVICE_NAME_SQL} AS deviceName,
@@ -110,14 +118,25 @@ export class CompareQueries {
              b.latency_us AS latencyUs, b.ci_low_us AS ciLowUs, b.ci_high_us AS ciHighUs, b.ci_coverage AS ciCoverage, b.cv,
              b.peak_mem_mb AS peakMemMb, b.peak_mem_kind AS peakMemKind,
              coalesce(b.made_by, r.made_by) AS madeBy, coalesce(b.machine, r.machine) AS machine, ${source} AS deviceSource,
-             coalesce(b.finished_at, a.created_at) AS measuredAt
-      FROM artifacts a
-      LEFT JOIN runs r ON r.id = a.run_id
-      ${join} benchmarks b ON ${benchConds.join(' AND ')}
-      LEFT JOIN devices d ON d.id = b.device_id
-      ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
-      ORDER BY measuredAt DESC, a.id DESC
-      LIMIT @limit`;
+             coalesce(b.finished_at, a.created_at) AS measuredAt`;
+    const halves = [
+      `SELECT * FROM (SELECT ${columns}
+         FROM benchmarks b JOIN artifacts a ON ${benchConds.join(' AND ')}
+         LEFT JOIN runs r ON r.id = a.run_id LEFT JOIN devices d ON d.id = b.device_id
+         ${measured.length ? `WHERE ${measured.join(' AND ')}` : ''}
+         ORDER BY b.finished_at DESC, b.id DESC LIMIT @limit) AS measured`,
+    ];
+    if (f.includeUnbenchmarked !== false && f.deviceSource === undefined) {
+      halves.push(
+        `SELECT * FROM (SELECT ${columns}
+           FROM artifacts a LEFT JOIN runs r ON r.id = a.run_id
+           LEFT JOIN benchmarks b ON 1 = 0 LEFT JOIN devices d ON 1 = 0
+           WHERE NOT EXISTS (SELECT 1 FROM benchmarks b WHERE ${benchConds.join(' AND ')})
+           ${unmeasured.length ? `AND ${unmeasured.join(' AND ')}` : ''}
+           ORDER BY a.created_at DESC, a.id DESC LIMIT @limit) AS unmeasured`,
+      );
+    }
+    const sql = `SELECT * FROM (${halves.join(' UNION ALL ')}) AS hits ORDER BY measuredAt DESC, artifactId DESC LIMIT @limit`;
     return (this.db.prepare(sql).all(params) as Row[]).map(({ metrics_json, ...r }) => {
       const m = metrics_json ? (JSON.parse(metrics_json) as Record<string, unknown>) : {};
       const n = (k: string) => (typeof m[k] === 'number' ? (m[k] as number) : null);
@@ -129,12 +148,18 @@ export class CompareQueries {
   lineages(limit = 200): Lineage[] {
     return this.db
       .prepare(
-        `SELECT r.name AS runName, a.name AS artifactName, b.device_id AS deviceId, ${DEVICE_NAME_SQL} AS deviceName,
-                count(*) AS points, max(coalesce(b.finished_at, a.created_at)) AS lastAt
+        // Benchmarks are first counted per (artifact, device) on their own index, then named:
+        // the same groups as joining every benchmark to its artifact and run, at a fraction of the rows.
+        `WITH per AS (
+           SELECT b.artifact_id AS aid, b.device_id AS did, count(*) AS n, max(b.finished_at) AS last
+           FROM benchmarks b WHERE b.status = 'succeeded' AND b.artifact_id IS NOT NULL GROUP BY b.artifact_id, b.device_id
+         )
+         SELECT r.name AS runName, a.name AS artifactName, per.did AS deviceId, ${DEVICE_NAME_SQL} AS deviceName,
+                sum(coalesce(per.n, 1)) AS points, max(coalesce(per.last, a.created_at)) AS lastAt
          FROM artifacts a JOIN runs r ON r.id = a.run_id
-         LEFT JOIN benchmarks b ON b.artifact_id = a.id AND b.status = 'succeeded'
-         LEFT JOIN devices d ON d.id = b.device_id
-         GROUP BY r.name, a.name, b.device_id, d.id
+         LEFT JOIN per ON per.aid = a.id
+         LEFT JOIN devices d ON d.id = per.did
+         GROUP BY r.name, a.name, per.did, d.id
          ORDER BY lastAt DESC LIMIT ?`,
       )
       .all(limit) as Lineage[];

@@ -285,6 +285,17 @@ export const migrations: Migration[] = [
         CREATE INDEX runs_name ON runs(name);
       `),
   },
+  {
+    version: 6,
+    description: 'Compare and Trends at team scale: measured rows newest first, lineages from benchmarks alone',
+    up: (db) =>
+      db.exec(`
+        CREATE INDEX benchmarks_succeeded_finished ON benchmarks(finished_at DESC, id DESC) WHERE status = 'succeeded';
+        CREATE INDEX benchmarks_succeeded_made_by ON benchmarks(made_by, finished_at DESC) WHERE status = 'succeeded';
+        CREATE INDEX benchmarks_succeeded_machine ON benchmarks(machine, finished_at DESC) WHERE status = 'succeeded';
+        CREATE INDEX benchmarks_succeeded_lineage ON benchmarks(artifact_id, device_id, finished_at) WHERE status = 'succeeded';
+      `),
+  },
 ];
 
 export const latestVersion = migrations[migrations.length - 1].version;
@@ -313,14 +324,19 @@ function tooNew(current: number): Error {
  * (the others wait, re-read the version and skip it). DDL is transactional there too.
  */
 function migratePostgres(db: DB, target: number): number[] {
-  db.exec('CREATE TABLE IF NOT EXISTS pocketbench_schema (version INTEGER NOT NULL)');
+  const lock = () => db.prepare('SELECT pg_advisory_xact_lock(4242, 1)').get();
+  // Under the lock: concurrent CREATE TABLE IF NOT EXISTS can still collide in PostgreSQL's catalog.
+  db.transaction(() => {
+    lock();
+    db.exec('CREATE TABLE IF NOT EXISTS pocketbench_schema (version INTEGER NOT NULL)');
+  })();
   const version = () => (db.prepare('SELECT max(version) AS v FROM pocketbench_schema').get() as { v: number | null }).v ?? 0;
   const current = version();
   if (current > latestVersion) throw tooNew(current);
   const applied: number[] = [];
   for (const m of migrations.filter((x) => x.version > current && x.version <= target)) {
     db.transaction(() => {
-      db.prepare('SELECT pg_advisory_xact_lock(4242, 1)').get();
+      lock();
       if (version() >= m.version) return;
       (m.postgres ?? m.up)(db);
       db.prepare('INSERT INTO pocketbench_schema (version) VALUES (?)').run(m.version);

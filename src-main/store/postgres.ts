@@ -92,6 +92,9 @@ export class PostgresDb implements DB {
     }
     this.client = client;
     this.query("SET client_min_messages = 'warning'");
+    // Compare and Trends group and sort up to ~10^5 rows: room to do it in memory (PostgreSQL's
+    // default 4 MB spilled Trends' grouping to disk). Per sort, per session; the server's own limit otherwise.
+    this.query("SET work_mem = '32MB'");
   }
 
   get open(): boolean {
