@@ -274,6 +274,15 @@ export interface TrendPoint {
   flagged: boolean;
 }
 
+/** The values Compare and Trends can filter on, as they occur in the history. */
+export interface CompareFacets {
+  people: string[];
+  machines: string[];
+  deviceSources: string[];
+  /** Phone models measured on more than one device (a trend can follow the model across labs). */
+  sharedModels: string[];
+}
+
 export interface Lineage {
   runName: string;
   artifactName: string;

@@ -122,7 +122,22 @@ describe('compare queries', () => {
     expect(rows({ machine: 'lab-1' })).toEqual([[1000, 'ana', 'lab-1', "This computer's ADB server"]]);
     expect(rows({ deviceSource: 'Lab 2' })).toEqual([[2000, 'bob', 'lab-2', 'Lab 2']]);
     expect(rows({ madeBy: 'bob', machine: 'lab-1' })).toEqual([]);
-    expect(store.compare.facets()).toEqual({ people: ['ana', 'bob'], machines: ['lab-1', 'lab-2'], deviceSources: ['Lab 2', "This computer's ADB server"] });
+    expect(store.compare.facets()).toEqual({ people: ['ana', 'bob'], machines: ['lab-1', 'lab-2'], deviceSources: ['Lab 2', "This computer's ADB server"], sharedModels: ['Pixel 7'] });
     expect(store.runs.list({ limit: 5, offset: 0 }).items[0]).toMatchObject({ madeBy: 'ana', machine: 'lab-1' });
+  });
+
+  it('follows a trend across every phone of one model (several labs) and by person', () => {
+    const here = store.devices.upsert('A', 'android', { model: 'Pixel 7' });
+    const there = store.devices.upsert('lab2:5037/B', 'android', { model: 'Pixel 7', facts: { source: { id: 'lab2', kind: 'adb', label: 'Lab 2' } } });
+    const other = store.devices.upsert('C', 'android', { model: 'Galaxy S23' });
+    for (const [dev, lat] of [[here, 1000], [there, 1010], [other, 5000], [there, 1020]] as const) bench(runWithTflite('lab', 0.9).artifactId, dev, lat, 5);
+    const s = (q: Partial<Parameters<typeof store.compare.series>[0]>) =>
+      store.compare.series({ runName: 'lab', artifactName: 'student-int8.tflite', deviceId: here, metric: 'latencyUs', ...q }).map((p) => p.value);
+    expect(s({})).toEqual([1000]);
+    expect(s({ deviceModel: 'Pixel 7' })).toEqual([1000, 1010, 1020]);
+    expect(s({ deviceModel: 'Pixel 7', deviceSource: 'Lab 2' })).toEqual([1010, 1020]);
+    expect(s({ deviceModel: 'Pixel 7', madeBy: 'nobody' })).toEqual([]);
+    expect(s({ deviceModel: 'Pixel 7', madeBy: 'ana', machine: 'lab-1' })).toEqual([1000, 1010, 1020]);
+    expect(store.compare.facets().sharedModels).toEqual(['Pixel 7']);
   });
 });

@@ -2,7 +2,7 @@
  * Queries behind Compare and Trends. They read across artifacts, runs, benchmarks and devices,
  * and must stay fast with thousands of rows: everything is one indexed SQL statement.
  */
-import type { CompareRow, Delegate, Lineage, TrendMetric, TrendPoint } from '../../src-shared/types';
+import type { CompareFacets, CompareRow, Delegate, Lineage, TrendMetric, TrendPoint } from '../../src-shared/types';
 import { TREND_MAX_CV, TREND_MIN_TRIALS } from '../../src-shared/trend-rules';
 import type { DB } from './db';
 import type { Dialect } from './sql';
@@ -55,12 +55,6 @@ interface Row extends Omit<CompareRow, 'accuracy' | 'deployedAccuracy'> {
   metrics_json: string | null;
 }
 
-/** The values Compare and Trends can filter on, as they occur in the history. */
-export interface CompareFacets {
-  people: string[];
-  machines: string[];
-  deviceSources: string[];
-}
 
 export class CompareQueries {
   constructor(private readonly db: DB) {}
@@ -171,7 +165,8 @@ export class CompareQueries {
     const people = col(`SELECT made_by AS v FROM runs WHERE made_by IS NOT NULL UNION SELECT made_by FROM benchmarks WHERE made_by IS NOT NULL ORDER BY v`);
     const machines = col(`SELECT machine AS v FROM runs WHERE machine IS NOT NULL UNION SELECT machine FROM benchmarks WHERE machine IS NOT NULL ORDER BY v`);
     const deviceSources = col(`SELECT DISTINCT ${deviceSourceSql(this.db.dialect)} AS v FROM devices d ORDER BY v`);
-    return { people, machines, deviceSources };
+    const sharedModels = col(`SELECT model AS v FROM devices WHERE kind = 'android' AND model IS NOT NULL GROUP BY model HAVING count(*) > 1 ORDER BY v`);
+    return { people, machines, deviceSources, sharedModels };
   }
 
   /**
@@ -182,7 +177,17 @@ export class CompareQueries {
    * between points of the same kind (never a runner peak against a runtime heap); metrics without an
    * interval are never judged.
    */
-  series(q: { runName: string; artifactName: string; deviceId: number | null; metric: TrendMetric }): TrendPoint[] {
+  series(q: {
+    runName: string;
+    artifactName: string;
+    deviceId: number | null;
+    metric: TrendMetric;
+    /** Every phone of this model (the same model in several labs) instead of `deviceId`. */
+    deviceModel?: string;
+    madeBy?: string;
+    machine?: string;
+    deviceSource?: string;
+  }): TrendPoint[] {
     const bench = q.metric === 'latencyUs' || q.metric === 'peakMemMb';
     const value =
       q.metric === 'latencyUs'
@@ -195,6 +200,14 @@ export class CompareQueries {
               ? 'a.gzip_bytes'
               : `json_extract(a.metrics_json, '$.${q.metric}')`;
     const lat = q.metric === 'latencyUs';
+    // Benchmark conditions: one device, or every phone of one model (several labs); who, where, which source.
+    const on = [`b.artifact_id = a.id`, `b.status = 'succeeded'`];
+    if (q.deviceModel !== undefined) on.push(`b.device_id IN (SELECT id FROM devices WHERE model = @deviceModel)`);
+    else if (q.deviceId !== null) on.push('b.device_id = @deviceId');
+    if (q.madeBy !== undefined) on.push('b.made_by = @madeBy');
+    if (q.machine !== undefined) on.push('b.machine = @machine');
+    if (q.deviceSource !== undefined) on.push(`b.device_id IN (SELECT d.id FROM devices d WHERE (${deviceSourceSql(this.db.dialect)}) = @deviceSource)`);
+    const inner = bench || on.length > 2;
     const rows = this.db
       .prepare(
         `SELECT coalesce(b.finished_at, a.created_at) AS at, ${value} AS value,
@@ -203,11 +216,19 @@ export class CompareQueries {
                 ${q.metric === 'peakMemMb' ? 'b.peak_mem_kind' : 'NULL'} AS kind,
                 a.run_id AS runId, a.id AS artifactId, b.id AS benchmarkId
          FROM artifacts a JOIN runs r ON r.id = a.run_id
-         ${bench || q.deviceId !== null ? 'JOIN' : 'LEFT JOIN'} benchmarks b ON b.artifact_id = a.id AND b.status = 'succeeded' ${q.deviceId !== null ? 'AND b.device_id = @deviceId' : ''}
+         ${inner ? 'JOIN' : 'LEFT JOIN'} benchmarks b ON ${on.join(' AND ')}
          WHERE r.name = @runName AND a.name = @artifactName AND ${value} IS NOT NULL
          ORDER BY at, a.id, b.id`,
       )
-      .all({ runName: q.runName, artifactName: q.artifactName, deviceId: q.deviceId }) as Omit<TrendPoint, 'flagged' | 'change'>[];
+      .all({
+        runName: q.runName,
+        artifactName: q.artifactName,
+        deviceId: q.deviceId,
+        deviceModel: q.deviceModel,
+        madeBy: q.madeBy,
+        machine: q.machine,
+        deviceSource: q.deviceSource,
+      }) as Omit<TrendPoint, 'flagged' | 'change'>[];
     return rows.map((p, i) => {
       const prev = rows[i - 1];
       const change = prev ? trendChange(prev, p, q.metric) : null;
