@@ -6,7 +6,6 @@ import type { Methods } from '../../src-shared/contract';
 import type { Handlers } from '../../src-shared/rpc';
 import type { AppStatus, BackendInfo, AdbStatus } from '../../src-shared/types';
 import { Store } from '../store';
-import { HEARTBEAT_MS } from '../store/identity';
 import { probeAdb } from '../devices/adb-status';
 import { acquireDataLock } from './data-lock';
 import { EventBus } from './events';
@@ -48,16 +47,6 @@ export function createHost(opts: HostOptions): Host {
   const bus = new EventBus();
   const interrupted = store.runs.markInterrupted();
   store.benchmarks.markInterrupted();
-  // Sign of life on this process's unfinished runs and benchmarks: another instance sharing the
-  // history reclaims them only once it stops (store/identity.ts).
-  const heartbeat = setInterval(() => {
-    try {
-      store.heartbeat();
-    } catch (err) {
-      console.warn(`Could not refresh the history's heartbeat: ${(err as Error).message}`);
-    }
-  }, HEARTBEAT_MS);
-  heartbeat.unref();
   if (interrupted) console.warn(`${interrupted} run(s) were interrupted by the last shutdown; they can be resumed.`);
 
   let backend: BackendInfo = { name: null, threads: null, note: 'loading' };
@@ -146,7 +135,6 @@ export function createHost(opts: HostOptions): Host {
           console.error('cleanup failed', err);
         }
       }
-      clearInterval(heartbeat);
       store.close();
       lock.release();
     },

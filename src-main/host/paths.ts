@@ -24,7 +24,7 @@ export function resolvePaths(base?: string): AppPaths {
     dataDir,
     dbPath: path.resolve(process.env.POCKETBENCH_DB || path.join(dataDir, 'history.sqlite')),
     databaseUrl: databaseUrlFor(dataDir),
-    artifactsDir: path.join(dataDir, 'artifacts'),
+    artifactsDir: sharedArtifactsDir(dataDir) ?? path.join(dataDir, 'artifacts'),
     uploadsDir: path.join(dataDir, 'uploads'),
     backupsDir: path.join(dataDir, 'backups'),
     runnersDir: path.join(dataDir, 'runners'),
@@ -42,11 +42,28 @@ export const TEAM_FILE = 'team.json';
 export function databaseUrlFor(dataDir: string): string | null {
   const env = process.env.POCKETBENCH_DATABASE_URL;
   if (env !== undefined) return env.trim() || null;
+  const t = readTeamFile(dataDir);
+  return typeof t.databaseUrl === 'string' && t.databaseUrl.trim() ? t.databaseUrl.trim() : null;
+}
+
+/**
+ * A team's shared artifact folder (a network mount every machine sees at the same path):
+ * `POCKETBENCH_ARTIFACTS_DIR`, else `artifactsDir` in `<data>/team.json`. Artifacts are stored by
+ * content hash (`<dir>/<sha256 prefix>/`), so machines writing the same model write the same folder.
+ */
+export function sharedArtifactsDir(dataDir: string): string | null {
+  const env = process.env.POCKETBENCH_ARTIFACTS_DIR?.trim();
+  if (env) return path.resolve(env);
+  const t = readTeamFile(dataDir);
+  return typeof t.artifactsDir === 'string' && t.artifactsDir.trim() ? path.resolve(t.artifactsDir.trim()) : null;
+}
+
+function readTeamFile(dataDir: string): Record<string, unknown> {
   try {
-    const t = JSON.parse(fs.readFileSync(path.join(dataDir, TEAM_FILE), 'utf8')) as { databaseUrl?: unknown };
-    return typeof t.databaseUrl === 'string' && t.databaseUrl.trim() ? t.databaseUrl.trim() : null;
+    const t = JSON.parse(fs.readFileSync(path.join(dataDir, TEAM_FILE), 'utf8')) as unknown;
+    return t && typeof t === 'object' ? (t as Record<string, unknown>) : {};
   } catch {
-    return null;
+    return {};
   }
 }
 

@@ -17,7 +17,7 @@ import { BenchmarkQueries } from './benchmarks';
 import { CompareQueries } from './compare';
 import { DatasetQueries } from './datasets';
 import { DeviceQueries } from './devices';
-import { type Identity, currentIdentity } from './identity';
+import { HEARTBEAT_MS, type Identity, currentIdentity } from './identity';
 import { RunQueries } from './runs';
 import { RunnerQueries } from './runners';
 import { SettingsQueries } from './settings';
@@ -75,7 +75,22 @@ export class Store {
     this.devices = new DeviceQueries(this.db);
     this.benchmarks = new BenchmarkQueries(this.db, this.identity);
     this.compare = new CompareQueries(this.db);
+    if (this.db.dialect === 'postgres') {
+      // Shared history: this process's unfinished runs and benchmarks stay alive while it runs, in
+      // the app, `pocketbench run` or a lab server alike (identity.ts). SQLite: the data folder's
+      // owner.lock and the pid already say it.
+      this.beat = setInterval(() => {
+        try {
+          this.heartbeat();
+        } catch (err) {
+          console.warn(`Could not refresh this process's heartbeat in the history: ${(err as Error).message}`);
+        }
+      }, HEARTBEAT_MS);
+      this.beat.unref();
+    }
   }
+
+  private beat: NodeJS.Timeout | null = null;
 
   get dialect(): DB['dialect'] {
     return this.db.dialect;
@@ -121,6 +136,8 @@ export class Store {
   }
 
   close(): void {
+    if (this.beat) clearInterval(this.beat);
+    this.beat = null;
     if (this.localDb !== this.db && this.localDb.open) this.localDb.close();
     if (this.db.open) this.db.close();
   }
