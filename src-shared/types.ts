@@ -283,6 +283,23 @@ export interface CompareFacets {
   sharedModels: string[];
 }
 
+/** Settings → Team: where the shared history lives and who this person is. */
+export interface TeamSettings {
+  /** Saved in <data>/team.json (password shown as ***), or null. */
+  databaseUrl: string | null;
+  /** POCKETBENCH_DATABASE_URL is set: it wins over the saved URL. */
+  databaseFromEnv: boolean;
+  artifactsDir: string | null;
+  /** The Settings name, null when the OS user is used. */
+  userName: string | null;
+  /** What this process records: the person and the machine. */
+  madeBy: string;
+  machine: string;
+  /** The history in use now: 'sqlite' or 'postgres', and where (no password). */
+  active: 'sqlite' | 'postgres';
+  activeLocation: string;
+}
+
 export interface Lineage {
   runName: string;
   artifactName: string;

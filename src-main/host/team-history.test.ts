@@ -32,6 +32,31 @@ describe('team history settings', () => {
     fs.rmSync(dir, { recursive: true, force: true });
   });
 
+  it.skipIf(postgresBinDir() === null)('Settings → Team: the name applies at once; a URL is saved only when the server answers, its password never shown', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pb-team-'));
+    delete process.env.POCKETBENCH_DATABASE_URL;
+    const host = createHost({ transport: 'websocket', dataDir: dir, warmBackend: false });
+    const db = freshDatabase('settings');
+    try {
+      const call = (m: 'team.get' | 'team.set', a?: unknown) => (host.handlers[m] as (a: unknown, c: unknown) => unknown)(a, {});
+      const r = (await call('team.set', { userName: 'Ana Lab' })) as { madeBy: string; active: string };
+      expect(r).toMatchObject({ madeBy: 'Ana Lab', active: 'sqlite' });
+      const run = host.store.runs.create({ name: 'mine', recipe: {}, recipeHash: 'h', seed: 1, appVersion: 't' });
+      expect(host.store.runs.get(run)!.madeBy).toBe('Ana Lab');
+      await expect(Promise.resolve().then(() => call('team.set', { databaseUrl: 'postgresql://nobody@/nowhere?host=/nonexistent-socket-dir' }))).rejects.toThrow(/Not saved: Cannot connect/);
+      expect(fs.existsSync(path.join(dir, TEAM_FILE))).toBe(false);
+      const withPassword = db.url.replace('pocketbench@', 'pocketbench:s3cret@');
+      const saved = (await call('team.set', { databaseUrl: withPassword })) as { databaseUrl: string };
+      expect(saved.databaseUrl).not.toContain('s3cret');
+      expect(fs.statSync(path.join(dir, TEAM_FILE)).mode & 0o777).toBe(0o600);
+      expect(databaseUrlFor(dir)).toBe(withPassword);
+    } finally {
+      await host.close();
+      db.drop();
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it.skipIf(postgresBinDir() === null)('the host keeps its history on the server and this computer\'s settings in the local file', async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pb-team-'));
     const db = freshDatabase('host');

@@ -1,7 +1,7 @@
 /** Compare and Trends: reading across artifacts, benchmarks and devices. */
 import { z } from 'zod';
 import { method } from '../rpc';
-import type { CompareFacets, CompareRow, Lineage, TrendPoint } from '../types';
+import type { CompareFacets, CompareRow, Lineage, TeamSettings, TrendPoint } from '../types';
 import { id } from './common';
 
 /** Team filters: who made the benchmark, on which machine, on a phone from which device source. */
@@ -40,5 +40,15 @@ export const compareMethods = {
       metric: z.enum(['latencyUs', 'peakMemMb', 'accuracy', 'deployedAccuracy', 'bytes', 'gzipBytes']),
     }),
     'One metric over time for a lineage, with points flagged where the change exceeds the combined 95 % intervals.',
+  ),
+  'team.get': method<TeamSettings>()(z.undefined().or(z.null()).optional(), "The team's shared history and artifact folder, and the name recorded on runs and benchmarks."),
+  'team.set': method<TeamSettings>()(
+    z.object({
+      /** postgres://… (checked by connecting before it is saved); null: back to the local history. */
+      databaseUrl: z.string().trim().max(2000).regex(/^postgres(ql)?:\/\//, 'must start with postgres:// or postgresql://').nullable().optional(),
+      artifactsDir: z.string().trim().min(1).max(4096).nullable().optional(),
+      userName: z.string().trim().min(1).max(200).nullable().optional(),
+    }),
+    'Save the team settings (the database and artifact folder apply at the next start).',
   ),
 } as const;
