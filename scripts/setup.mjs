@@ -2,8 +2,8 @@
 /**
  * `npm run setup`: everything a fresh clone needs before `npm test`.
  *
- * - Debian/Ubuntu: installs what is missing of `adb`, Chromium (for the UI tests) and
- *   `dataset-fashion-mnist` with apt when it may (running as root, or `sudo -n` works); otherwise
+ * - Debian/Ubuntu: installs what is missing of `adb`, Chromium (for the UI tests),
+ *   `dataset-fashion-mnist`, `postgresql` and `libpq-dev` (the shared-history tests) with apt when it may (running as root, or `sudo -n` works); otherwise
  *   prints the one apt command to run.
  * - Any other OS: prints exactly what to install (Android platform tools, a Chromium for the
  *   tests); the app itself downloads Fashion-MNIST on first use.
@@ -42,6 +42,16 @@ function systemNodeHeaders() {
   const text = fs.readFileSync(h, 'utf8');
   const v = ['MAJOR', 'MINOR', 'PATCH'].map((k) => new RegExp(`#define NODE_${k}_VERSION (\\d+)`).exec(text)?.[1]).join('.');
   return v === process.versions.node ? '/usr' : null;
+}
+
+/** Debian's server binaries (initdb, pg_ctl), which the store tests start on a private socket. */
+function postgresInstalled() {
+  const dir = '/usr/lib/postgresql';
+  try {
+    return fs.readdirSync(dir).some((v) => fs.existsSync(path.join(dir, v, 'bin', 'initdb'))) || has('initdb');
+  } catch {
+    return has('initdb');
+  }
 }
 
 /** Where node_modules points when it is a symbolic link (a worktree sharing another's), else null. */
@@ -88,6 +98,9 @@ async function detect() {
       adb: has('adb'),
       chromium: ['chromium', 'chromium-browser', 'google-chrome'].some(has) || Boolean(process.env.CHROMIUM_PATH),
       dataset: fs.existsSync('/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz'),
+      // the PostgreSQL half of the store tests (a private server per test run) and pg-native's build
+      postgres: postgresInstalled(),
+      libpq: fs.existsSync('/usr/include/postgresql/libpq-fe.h') || has('pg_config'),
     },
     nodeHeaders: systemNodeHeaders(),
     nodeModulesLink: linkTarget(path.join(root, 'node_modules')),
@@ -108,6 +121,9 @@ export function planSetup(f) {
     if (!f.have.adb) pkgs.push('adb');
     if (!f.have.chromium) pkgs.push(ubuntu ? 'chromium-browser' : 'chromium');
     if (!f.have.dataset) pkgs.push('dataset-fashion-mnist');
+    // `=== false`: facts recorded before these were detected plan as before
+    if (f.have.postgres === false) pkgs.push('postgresql');
+    if (f.have.libpq === false) pkgs.push('libpq-dev');
     if (pkgs.length) {
       const sudo = f.root ? [] : ['sudo', '-n'];
       if (f.root || f.sudo) {
@@ -128,6 +144,7 @@ export function planSetup(f) {
     }[f.platform] ?? 'Chromium for the UI tests: Fedora `sudo dnf install chromium`, Arch `sudo pacman -S chromium`, openSUSE `sudo zypper install chromium` (or set CHROMIUM_PATH).';
     if (!f.have.adb) manual.push(adb);
     if (!f.have.chromium) manual.push(chromium);
+    if (f.have.postgres === false || f.have.libpq === false) manual.push('PostgreSQL (server and libpq headers) for the shared-history tests: Fedora `sudo dnf install postgresql-server libpq-devel`, Arch `sudo pacman -S postgresql`, macOS `brew install postgresql`; without it those tests say they were skipped.');
     if (!f.have.dataset) manual.push('Fashion-MNIST: nothing to install; PocketBench downloads and verifies it on first use (tests that need Debian\'s copy say they were skipped).');
   }
   const env = {};

@@ -51,6 +51,9 @@ export interface RunSummary {
   error: string | null;
   stageCount: number;
   artifactCount: number;
+  /** Who queued it (Settings name or OS user) and on which machine; null before this was recorded. */
+  madeBy?: string | null;
+  machine?: string | null;
 }
 
 export interface StageRow {
@@ -154,6 +157,9 @@ export interface BenchmarkSummary {
   ciCoverage: number | null;
   /** `host` or the ADB serial it ran on. */
   target: string | null;
+  /** Who asked for it and on which machine; null before this was recorded. */
+  madeBy?: string | null;
+  machine?: string | null;
   createdAt: Millis;
   finishedAt: Millis | null;
 }
@@ -233,6 +239,11 @@ export interface CompareRow {
   cv: number | null;
   peakMemMb: number | null;
   peakMemKind: PeakMemKind | null;
+  /** Who made the benchmark (else the run) and on which machine; null before this was recorded. */
+  madeBy?: string | null;
+  machine?: string | null;
+  /** Label of the device source the phone came from (null without a benchmark). */
+  deviceSource?: string | null;
   measuredAt: Millis;
 }
 
@@ -261,6 +272,32 @@ export interface TrendPoint {
   change: 'changed' | 'no-change' | 'too-noisy' | 'not-comparable' | null;
   /** `change === 'changed'`. */
   flagged: boolean;
+}
+
+/** The values Compare and Trends can filter on, as they occur in the history. */
+export interface CompareFacets {
+  people: string[];
+  machines: string[];
+  deviceSources: string[];
+  /** Phone models measured on more than one device (a trend can follow the model across labs). */
+  sharedModels: string[];
+}
+
+/** Settings → Team: where the shared history lives and who this person is. */
+export interface TeamSettings {
+  /** Saved in <data>/team.json (password shown as ***), or null. */
+  databaseUrl: string | null;
+  /** POCKETBENCH_DATABASE_URL is set: it wins over the saved URL. */
+  databaseFromEnv: boolean;
+  artifactsDir: string | null;
+  /** The Settings name, null when the OS user is used. */
+  userName: string | null;
+  /** What this process records: the person and the machine. */
+  madeBy: string;
+  machine: string;
+  /** The history in use now: 'sqlite' or 'postgres', and where (no password). */
+  active: 'sqlite' | 'postgres';
+  activeLocation: string;
 }
 
 export interface Lineage {

@@ -24,6 +24,13 @@ describe('npm run setup', () => {
     expect(out).not.toContain('by hand');
   });
 
+  it('Debian without PostgreSQL: apt installs the server and libpq headers for the shared-history tests', () => {
+    const { out } = dryRun({ platform: 'linux', os: { id: 'debian', idLike: '', name: 'Debian 12' }, root: true, sudo: false, apt: true, have: { adb: true, chromium: true, dataset: true, postgres: false, libpq: false }, nodeHeaders: '/usr', skipElectron: true });
+    expect(out).toContain('run: apt-get install -y --no-install-recommends postgresql libpq-dev\n');
+    const have = dryRun({ platform: 'linux', os: { id: 'debian', idLike: '', name: 'Debian 12' }, root: true, sudo: false, apt: true, have: { adb: true, chromium: true, dataset: true, postgres: true, libpq: true }, nodeHeaders: '/usr', skipElectron: true }).out;
+    expect(have).not.toContain('apt-get install');
+  });
+
   it('Ubuntu with passwordless sudo: only what is missing, Ubuntu’s Chromium package name', () => {
     const { out } = dryRun({ platform: 'linux', os: { id: 'ubuntu', idLike: 'debian', name: 'Ubuntu 24.04' }, root: false, sudo: true, apt: true, have: { adb: true, chromium: false, dataset: false }, nodeHeaders: null, skipElectron: false });
     expect(out).toContain('run: sudo -n apt-get install -y --no-install-recommends chromium-browser dataset-fashion-mnist\n');

@@ -4,6 +4,7 @@ import { benchOptionsSchema, type BenchmarkDetail } from '../../src-shared/contr
 import { AppError } from '../../src-shared/errors';
 import { EventBus } from '../host/events';
 import { resolvePaths } from '../host/paths';
+import { openStore } from '../host/open-store';
 import { createLab, type DeviceLab } from '../devices';
 import { createHostTarget } from '../devices/host-target';
 import { formatKiB, formatMiB } from '../../src-shared/format';
@@ -14,7 +15,7 @@ import { formatTable } from './table';
 
 async function withLab<T>(program: Command, fn: (lab: DeviceLab, store: Store, bus: EventBus) => Promise<T>): Promise<T> {
   const paths = resolvePaths(program.opts<{ data?: string }>().data);
-  const store = new Store(paths.dbPath);
+  const store = openStore(paths);
   const bus = new EventBus();
   const host = createHostTarget({ store });
   const lab = createLab({ store, bus, dataDir: paths.dataDir, extraTargets: (k) => (k === host.key ? host : null), extraTargetKeys: [host.key] });
@@ -188,7 +189,7 @@ export function addDeviceCommands(program: Command): void {
     }, 50)
     .action((opts: { json?: boolean; limit: number }) => {
       const paths = resolvePaths(program.opts<{ data?: string }>().data);
-      const store = new Store(paths.dbPath);
+      const store = openStore(paths);
       try {
         const { items, total } = store.benchmarks.list({ limit: opts.limit, offset: 0 });
         const rows = items.map((b) => benchmarkRow(b, store));

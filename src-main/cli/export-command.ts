@@ -5,7 +5,7 @@ import type { TfliteInfo } from '../../src-shared/contract/export';
 import { inspectTflite } from '../export/inspect';
 import { exportModelArtifact, recordDesktopAccuracy } from '../export/service';
 import { resolvePaths } from '../host/paths';
-import { Store } from '../store';
+import { openStore } from '../host/open-store';
 import { initBackend } from '../tf';
 import { formatTable } from './table';
 
@@ -52,7 +52,7 @@ export function addExportCommands(program: Command): void {
       const io = opts.int8Io ? 'int8' : ios.find((v) => v === opts.io);
       if (!io) throw new AppError('INVALID_ARGS', `--io must be one of ${ios.join(', ')} (got ${opts.io}).`);
       const paths = resolvePaths(program.opts<{ data?: string }>().data);
-      const store = new Store(paths.dbPath);
+      const store = openStore(paths);
       try {
         await initBackend();
         const { artifact, dataset } = await exportModelArtifact(store, {

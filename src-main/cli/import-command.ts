@@ -4,8 +4,8 @@ import type { ModelImportResult } from '../../src-shared/engine-types';
 import { AppError } from '../../src-shared/errors';
 import { importModelArtifact } from '../compress/train/import-artifact';
 import { resolvePaths } from '../host/paths';
+import { openStore } from '../host/open-store';
 import { NORMALIZATIONS, type NormalizationChoice } from '../models/import';
-import { Store } from '../store';
 import { formatTable } from './table';
 
 export function importReport(r: ModelImportResult): string {
@@ -42,7 +42,7 @@ export function addImportCommand(program: Command): void {
       const normalization = opts.normalization === undefined ? undefined : choices.find((c) => c === opts.normalization);
       if (opts.normalization !== undefined && !normalization) throw new AppError('INVALID_ARGS', `--normalization must be one of ${choices.join(', ')} (got ${opts.normalization}).`);
       const paths = resolvePaths(program.opts<{ data?: string }>().data);
-      const store = new Store(paths.dbPath);
+      const store = openStore(paths);
       try {
         const r = await importModelArtifact({ store, paths }, { path: file, name: opts.name, normalization });
         console.log(opts.json ? JSON.stringify(r, null, 2) : importReport(r));

@@ -4,7 +4,9 @@
 import { Command } from 'commander';
 import { Store } from '../store';
 import { resolvePaths } from '../host/paths';
+import { openStore } from '../host/open-store';
 import { APP_VERSION } from '../host/version';
+import { addDbCommands } from './db-command';
 import { addDeviceCommands } from './devices-command';
 import { addExportCommands } from './export-command';
 import { addImportCommand } from './import-command';
@@ -64,6 +66,7 @@ export function buildCli(env: CliEnv = {}): Command {
   addImportCommand(program);
   addSearchCommand(program, env);
   addShrinkCommand(program, env);
+  addDbCommands(program);
 
   return program;
 }
@@ -76,7 +79,7 @@ function positiveInt(v: string, name: string): number {
 
 function withStore(program: Command, fn: (store: Store) => void): void {
   const paths = resolvePaths(program.opts<{ data?: string }>().data);
-  const store = new Store(paths.dbPath);
+  const store = openStore(paths);
   try {
     fn(store);
   } finally {

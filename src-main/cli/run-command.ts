@@ -9,13 +9,13 @@ import { presetById, presets } from '../../src-shared/presets';
 import { validateRecipe } from '../../src-shared/recipe';
 import { EventBus } from '../host/events';
 import { resolvePaths } from '../host/paths';
+import { openStore } from '../host/open-store';
 import { createLab, type DeviceLab } from '../devices';
 import { createHostTarget } from '../devices/host-target';
 import { devicesHostServices } from '../devices/pipeline-service';
 import { acquireDataLock } from '../host/data-lock';
 import { PipelineService } from '../pipeline/service';
 import { defaultWorkerEntry } from '../pipeline/worker-process';
-import { Store } from '../store';
 import type { RunDetail } from '../../src-shared/types';
 import { formatTable } from './table';
 
@@ -75,7 +75,7 @@ export async function runAndReport(program: Command, env: CliEnv, recipeInput: u
 
   const paths = resolvePaths(program.opts<{ data?: string }>().data);
   const lock = acquireDataLock(paths.dataDir, 'pocketbench run');
-  const store = new Store(paths.dbPath);
+  const store = openStore(paths);
   const bus = new EventBus();
   // The profile stage asks the host for the device lab; created only when a run profiles.
   let lab: DeviceLab | null = null;

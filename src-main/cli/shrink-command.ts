@@ -10,7 +10,7 @@ import { formatBytes, formatPercent } from '../../src-shared/format';
 import type { RunDetail } from '../../src-shared/types';
 import { importModelArtifact } from '../compress/train/import-artifact';
 import { resolvePaths } from '../host/paths';
-import { Store } from '../store';
+import { openStore } from '../host/open-store';
 import { type CliEnv, runAndReport } from './run-command';
 import { formatTable } from './table';
 
@@ -44,7 +44,7 @@ export function addShrinkCommand(program: Command, env: CliEnv): void {
     .action(async (model: string, folder: string, opts: { unlabelled?: boolean; device?: string; student: string; epochs: string; io: string; json?: boolean }) => {
       if (opts.io !== 'uint8' && opts.io !== 'float32') throw new AppError('INVALID_ARGS', `--io must be uint8 or float32 (got ${opts.io}).`);
       const paths = resolvePaths(program.opts<{ data?: string }>().data);
-      const store = new Store(paths.dbPath);
+      const store = openStore(paths);
       let imported;
       try {
         imported = await importModelArtifact({ store, paths }, { path: model });

@@ -10,6 +10,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { AppError } from '../../src-shared/errors';
+import { processAlive } from '../store/identity';
 
 export const LOCK_FILE = 'owner.lock';
 
@@ -32,13 +33,7 @@ process.once('exit', () => {
 });
 
 function alive(owner: LockOwner): boolean {
-  if (owner.hostname !== os.hostname()) return true;
-  try {
-    process.kill(owner.pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
+  return owner.hostname !== os.hostname() || processAlive(owner.pid);
 }
 
 function readOwner(file: string): LockOwner | null {

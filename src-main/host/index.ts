@@ -19,6 +19,7 @@ import { coreHandlers } from './core-handlers';
 import { pipelineHandlers } from '../pipeline/handlers';
 import type { CallContext, HostDeps, HostOptions } from './context';
 import { type AppPaths, resolvePaths } from './paths';
+import { openStore } from './open-store';
 import { APP_VERSION } from './version';
 import { defaultTaskEntry, TaskPool } from '../tasks/pool';
 
@@ -41,7 +42,7 @@ export function createHost(opts: HostOptions): Host {
   const lock = acquireDataLock(paths.dataDir, opts.transport === 'electron' ? 'the PocketBench app' : 'pocketbench serve');
   let store: Store;
   try {
-    store = new Store(paths.dbPath);
+    store = openStore(paths);
   } catch (err) {
     lock.release();
     throw err;
@@ -60,7 +61,7 @@ export function createHost(opts: HostOptions): Host {
     nativeDialogs: Boolean(opts.pickFiles),
     backend,
     adb,
-    dbPath: paths.dbPath,
+    dbPath: store.db.name,
     dataDir: paths.dataDir,
     platform: `${process.platform}-${process.arch}`,
   });

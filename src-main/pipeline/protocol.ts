@@ -6,7 +6,9 @@ import type { RunProgress } from '../../src-shared/contract/pipeline';
 export interface StartMessage {
   type: 'start';
   runId: number;
+  /** The history: a SQLite file or a `postgres://` URL (then `localDbPath` holds this computer's settings). */
   dbPath: string;
+  localDbPath?: string;
   dataDir: string;
   resume: boolean;
   /** Module that registers the stage runners (tests swap in their own). */

@@ -31,7 +31,7 @@ function skipPending(store: Store, runId: number): void {
 }
 
 export async function runRecipe(msg: StartMessage, signal: AbortSignal, send: (m: FromWorker) => void): Promise<Done> {
-  const store = new Store(msg.dbPath);
+  const store = new Store(msg.dbPath, { localFile: msg.localDbPath });
   try {
     return await run(store, msg, signal, send);
   } finally {

@@ -254,6 +254,6 @@ export class PipelineService {
       resolveFinished();
       this.pump();
     });
-    worker.send({ type: 'start', runId: next.runId, dbPath: store.file, dataDir: paths.dataDir, resume: next.resume, stagesModule: this.opts.stagesModule });
+    worker.send({ type: 'start', runId: next.runId, dbPath: store.file, localDbPath: store.opts.localFile, dataDir: paths.dataDir, resume: next.resume, stagesModule: this.opts.stagesModule });
   }
 }

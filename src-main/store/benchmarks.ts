@@ -1,6 +1,8 @@
 import type { TrialInfo } from '../../src-shared/contract/devices';
 import type { BenchmarkStatus, BenchmarkSummary, Delegate, PeakMemKind } from '../../src-shared/types';
 import { type DB, json, now, parseJson } from './db';
+import type { Identity } from './identity';
+import { reclaim } from './runs';
 
 interface BenchmarkRecord {
   id: number;
@@ -21,6 +23,8 @@ interface BenchmarkRecord {
   delegated_share: number | null;
   ci_coverage: number | null;
   target: string | null;
+  made_by?: string | null;
+  machine?: string | null;
   created_at: number;
   finished_at: number | null;
 }
@@ -85,18 +89,28 @@ function toSummary(b: BenchmarkRecord): BenchmarkSummary {
     delegatedShare: b.delegated_share ?? null,
     ciCoverage: b.ci_coverage ?? null,
     target: b.target ?? null,
+    madeBy: b.made_by ?? null,
+    machine: b.machine ?? null,
     createdAt: b.created_at,
     finishedAt: b.finished_at,
   };
 }
 
 export class BenchmarkQueries {
-  constructor(private readonly db: DB) {}
+  constructor(
+    private readonly db: DB,
+    private readonly who: Identity,
+  ) {}
 
   create(b: { artifactId: number | null; deviceId: number; config: unknown; status?: BenchmarkStatus; modelSha256?: string | null; target?: string | null }): number {
+    const t = now();
     const info = this.db
-      .prepare(`INSERT INTO benchmarks (artifact_id, device_id, status, config_json, created_at, model_sha256, target) VALUES (?, ?, ?, ?, ?, ?, ?)`)
-      .run(b.artifactId, b.deviceId, b.status ?? 'queued', JSON.stringify(b.config ?? {}), now(), b.modelSha256 ?? null, b.target ?? null);
+      .prepare(
+        `INSERT INTO benchmarks (artifact_id, device_id, status, config_json, created_at, model_sha256, target, made_by, machine, owner_pid, heartbeat_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      )
+      .run(b.artifactId, b.deviceId, b.status ?? 'queued', JSON.stringify(b.config ?? {}), t, b.modelSha256 ?? null, b.target ?? null,
+        this.who.madeBy, this.who.machine, this.who.pid, t);
     return Number(info.lastInsertRowid);
   }
 
@@ -241,10 +255,14 @@ export class BenchmarkQueries {
     };
   }
 
-  /** Benchmarks left running by a process that died. */
+  /** Unfinished benchmarks whose owner is gone are failed (the rule is runs.ts' `reclaim`). */
   markInterrupted(): number {
-    return this.db
-      .prepare(`UPDATE benchmarks SET status = 'failed', error = 'PocketBench stopped while this benchmark was running.', finished_at = ? WHERE status IN ('queued','running')`)
-      .run(now()).changes;
+    return reclaim(this.db, 'benchmarks', this.who, `status = 'failed', error = 'PocketBench stopped while this benchmark was running.'`);
+  }
+
+  heartbeat(): void {
+    this.db
+      .prepare(`UPDATE benchmarks SET heartbeat_at = ? WHERE status IN ('running','queued') AND machine = ? AND owner_pid = ?`)
+      .run(now(), this.who.machine, this.who.pid);
   }
 }

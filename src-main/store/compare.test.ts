@@ -2,16 +2,23 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { storeBackends, testHistory } from '../../test/helpers/postgres';
 import { Store } from './index';
 
 let dir: string;
 let store: Store;
+let history: { location: string; dispose(): void };
+
+// The same queries on SQLite and on a real PostgreSQL server.
+describe.each(storeBackends.filter((b) => !b.skip))('on $name', ({ name: backend }) => {
 beforeEach(() => {
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pb-cmp-'));
-  store = new Store(path.join(dir, 'h.sqlite'));
+  history = testHistory(backend, dir);
+  store = new Store(history.location, { identity: { madeBy: 'ana', machine: 'lab-1', pid: process.pid } });
 });
 afterEach(() => {
   store.close();
+  history.dispose();
   fs.rmSync(dir, { recursive: true, force: true });
 });
 
@@ -94,5 +101,43 @@ describe('compare queries', () => {
     expect(acc.every((p) => !p.flagged)).toBe(true);
     const lin = store.compare.lineages();
     expect(lin[0]).toMatchObject({ runName: 'lineage', artifactName: 'student-int8.tflite', deviceId: phone, points: 5 });
+  });
+});
+
+  it('filters by person, machine and device source, and lists the choices', () => {
+    const local = store.devices.upsert('SER', 'android', { manufacturer: 'Google', model: 'Pixel 7' });
+    const remote = store.devices.upsert('lab2:5037/SER2', 'android', { model: 'Pixel 7', facts: { source: { id: 'lab2:5037', kind: 'adb', label: 'Lab 2' } } });
+    const { artifactId } = runWithTflite('team', 0.9);
+    bench(artifactId, local, 1000, 10);
+    const bob = new Store(history.location, { identity: { madeBy: 'bob', machine: 'lab-2', pid: process.pid } });
+    try {
+      const b = bob.benchmarks.create({ artifactId, deviceId: remote, config: { threads: 4 } });
+      bob.benchmarks.finish(b, { status: 'succeeded', latencyUs: 2000 }, [{ meanUs: 2000 }]);
+    } finally {
+      bob.close();
+    }
+    const rows = (f: Partial<Parameters<typeof store.compare.rows>[0]>) =>
+      store.compare.rows({ limit: 100, includeUnbenchmarked: false, ...f }).map((r) => [r.latencyUs, r.madeBy, r.machine, r.deviceSource]);
+    expect(rows({ madeBy: 'bob' })).toEqual([[2000, 'bob', 'lab-2', 'Lab 2']]);
+    expect(rows({ machine: 'lab-1' })).toEqual([[1000, 'ana', 'lab-1', "This computer's ADB server"]]);
+    expect(rows({ deviceSource: 'Lab 2' })).toEqual([[2000, 'bob', 'lab-2', 'Lab 2']]);
+    expect(rows({ madeBy: 'bob', machine: 'lab-1' })).toEqual([]);
+    expect(store.compare.facets()).toEqual({ people: ['ana', 'bob'], machines: ['lab-1', 'lab-2'], deviceSources: ['Lab 2', "This computer's ADB server"], sharedModels: ['Pixel 7'] });
+    expect(store.runs.list({ limit: 5, offset: 0 }).items[0]).toMatchObject({ madeBy: 'ana', machine: 'lab-1' });
+  });
+
+  it('follows a trend across every phone of one model (several labs) and by person', () => {
+    const here = store.devices.upsert('A', 'android', { model: 'Pixel 7' });
+    const there = store.devices.upsert('lab2:5037/B', 'android', { model: 'Pixel 7', facts: { source: { id: 'lab2', kind: 'adb', label: 'Lab 2' } } });
+    const other = store.devices.upsert('C', 'android', { model: 'Galaxy S23' });
+    for (const [dev, lat] of [[here, 1000], [there, 1010], [other, 5000], [there, 1020]] as const) bench(runWithTflite('lab', 0.9).artifactId, dev, lat, 5);
+    const s = (q: Partial<Parameters<typeof store.compare.series>[0]>) =>
+      store.compare.series({ runName: 'lab', artifactName: 'student-int8.tflite', deviceId: here, metric: 'latencyUs', ...q }).map((p) => p.value);
+    expect(s({})).toEqual([1000]);
+    expect(s({ deviceModel: 'Pixel 7' })).toEqual([1000, 1010, 1020]);
+    expect(s({ deviceModel: 'Pixel 7', deviceSource: 'Lab 2' })).toEqual([1010, 1020]);
+    expect(s({ deviceModel: 'Pixel 7', madeBy: 'nobody' })).toEqual([]);
+    expect(s({ deviceModel: 'Pixel 7', madeBy: 'ana', machine: 'lab-1' })).toEqual([1000, 1010, 1020]);
+    expect(store.compare.facets().sharedModels).toEqual(['Pixel 7']);
   });
 });

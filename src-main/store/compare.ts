@@ -2,9 +2,10 @@
  * Queries behind Compare and Trends. They read across artifacts, runs, benchmarks and devices,
  * and must stay fast with thousands of rows: everything is one indexed SQL statement.
  */
-import type { CompareRow, Delegate, Lineage, TrendMetric, TrendPoint } from '../../src-shared/types';
+import type { CompareFacets, CompareRow, Delegate, Lineage, TrendMetric, TrendPoint } from '../../src-shared/types';
 import { TREND_MAX_CV, TREND_MIN_TRIALS } from '../../src-shared/trend-rules';
 import type { DB } from './db';
+import type { Dialect } from './sql';
 
 /**
  * What ran the benchmark: the delegate the runner reported (ran_delegate), else, for rows stored
@@ -20,12 +21,31 @@ const DELEGATE_SQL = `CASE
 
 const DEVICE_NAME_SQL = `CASE WHEN d.kind = 'host' THEN 'This computer' ELSE trim(coalesce(d.manufacturer, '') || ' ' || coalesce(d.model, d.serial)) END`;
 
+/** The label of the device source a phone came from (devices' `facts.source`, the lab's); older rows: local. */
+export const LOCAL_SOURCE_LABEL = "This computer's ADB server";
+function deviceSourceSql(dialect: Dialect): string {
+  const label = dialect === 'postgres' ? `(d.facts_json::jsonb #>> '{source,label}')` : `json_extract(d.facts_json, '$.source.label')`;
+  return `CASE WHEN d.id IS NULL THEN NULL WHEN d.kind = 'host' THEN 'This computer' ELSE coalesce(${label}, '${LOCAL_SOURCE_LABEL.replace(/'/g, "''")}') END`;
+}
+
+/** `@p0, @p1, …` for a list, its values added to `params` (both dialects; better-sqlite3 cannot mix named and `?`). */
+function namedList(prefix: string, values: readonly unknown[], params: Record<string, unknown>): string {
+  values.forEach((v, i) => (params[`${prefix}${i}`] = v));
+  return values.map((_, i) => `@${prefix}${i}`).join(', ');
+}
+
 export interface CompareFilter {
   artifactIds?: number[];
   runIds?: number[];
   deviceId?: number;
   delegate?: Delegate;
   threads?: number;
+  /** Who made the benchmark (the run, for an artifact without one): Settings name or OS user. */
+  madeBy?: string;
+  /** The machine that made it (host name), same rule. */
+  machine?: string;
+  /** The device source of the phone it ran on (its label, e.g. a lab machine's ADB server). */
+  deviceSource?: string;
   /** Include artifacts that have no benchmark matching the filter (size/accuracy only). */
   includeUnbenchmarked?: boolean;
   limit: number;
@@ -35,20 +55,27 @@ interface Row extends Omit<CompareRow, 'accuracy' | 'deployedAccuracy'> {
   metrics_json: string | null;
 }
 
+
 export class CompareQueries {
   constructor(private readonly db: DB) {}
 
   rows(f: CompareFilter): CompareRow[] {
     const where: string[] = [];
     const params: Record<string, unknown> = { limit: f.limit };
-    if (f.artifactIds?.length) {
-      where.push(`a.id IN (SELECT value FROM json_each(@artifactIds))`);
-      params.artifactIds = JSON.stringify(f.artifactIds);
+    if (f.artifactIds?.length) where.push(`a.id IN (${namedList('artifact', f.artifactIds, params)})`);
+    if (f.runIds?.length) where.push(`a.run_id IN (${namedList('run', f.runIds, params)})`);
+    const source = deviceSourceSql(this.db.dialect);
+    // Who and where: the benchmark's own (recorded together with its run's since migration 5), else the run's.
+    const who: string[] = [];
+    if (f.madeBy !== undefined) {
+      who.push('made_by = @madeBy');
+      params.madeBy = f.madeBy;
     }
-    if (f.runIds?.length) {
-      where.push(`a.run_id IN (SELECT value FROM json_each(@runIds))`);
-      params.runIds = JSON.stringify(f.runIds);
+    if (f.machine !== undefined) {
+      who.push('machine = @machine');
+      params.machine = f.machine;
     }
+    if (f.deviceSource !== undefined) params.deviceSource = f.deviceSource;
     const benchConds = [`b.artifact_id = a.id`, `b.status = 'succeeded'`];
     if (f.deviceId !== undefined) {
       benchConds.push('b.device_id = @deviceId');
@@ -63,11 +90,20 @@ export class CompareQueries {
       delegateCond = `(${DELEGATE_SQL}) = @delegate`;
       params.delegate = f.delegate;
     }
-    const join = f.includeUnbenchmarked === false ? 'JOIN' : 'LEFT JOIN';
-    if (delegateCond) where.push(f.includeUnbenchmarked === false ? delegateCond : `(b.id IS NULL OR ${delegateCond})`);
-    if (f.includeUnbenchmarked === false) where.push('b.id IS NOT NULL');
-    const sql = `
-      SELECT a.id AS artifactId, a.name AS artifactName, a.run_id AS runId, r.name AS runName, a.parent_id AS parentId,
+    // Two ordered halves, each able to stop early on an index (benchmarks by finished_at, artifacts
+    // by created_at), instead of joining every artifact with every benchmark and sorting the lot:
+    // the measured rows (newest benchmark first), and, unless excluded, the artifacts with no
+    // benchmark matching the filter (size and accuracy only), newest first. Same rows as the one
+    // LEFT JOIN ordered by coalesce(b.finished_at, a.created_at): a succeeded benchmark always has
+    // its finished_at. Both halves share one select list; the second joins no benchmark (ON 1 = 0).
+    const measured = [
+      ...where,
+      ...who.map((w) => `b.${w}`),
+      ...(delegateCond ? [delegateCond] : []),
+      ...(f.deviceSource !== undefined ? [`b.device_id IN (SELECT d.id FROM devices d WHERE (${source}) = @deviceSource)`] : []),
+    ];
+    const unmeasured = [...where, ...who.map((w) => `r.${w}`)];
+    const columns = `a.id AS artifactId, a.name AS artifactName, a.run_id AS runId, r.name AS runName, a.parent_id AS parentId,
              a.format, a.precision, a.bytes, a.gzip_bytes AS gzipBytes, a.params, a.nonzero_params AS nonzeroParams,
              a.sparsity, a.macs, a.metrics_json,
              b.id AS benchmarkId, b.device_id AS deviceId, ${DEVICE_NAME_SQL} AS deviceName,
@@ -75,14 +111,26 @@ export class CompareQueries {
              b.delegated_share AS delegatedShare,
              b.latency_us AS latencyUs, b.ci_low_us AS ciLowUs, b.ci_high_us AS ciHighUs, b.ci_coverage AS ciCoverage, b.cv,
              b.peak_mem_mb AS peakMemMb, b.peak_mem_kind AS peakMemKind,
-             coalesce(b.finished_at, a.created_at) AS measuredAt
-      FROM artifacts a
-      LEFT JOIN runs r ON r.id = a.run_id
-      ${join} benchmarks b ON ${benchConds.join(' AND ')}
-      LEFT JOIN devices d ON d.id = b.device_id
-      ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
-      ORDER BY measuredAt DESC, a.id DESC
-      LIMIT @limit`;
+             coalesce(b.made_by, r.made_by) AS madeBy, coalesce(b.machine, r.machine) AS machine, ${source} AS deviceSource,
+             coalesce(b.finished_at, a.created_at) AS measuredAt`;
+    const halves = [
+      `SELECT * FROM (SELECT ${columns}
+         FROM benchmarks b JOIN artifacts a ON ${benchConds.join(' AND ')}
+         LEFT JOIN runs r ON r.id = a.run_id LEFT JOIN devices d ON d.id = b.device_id
+         ${measured.length ? `WHERE ${measured.join(' AND ')}` : ''}
+         ORDER BY b.finished_at DESC, b.id DESC LIMIT @limit) AS measured`,
+    ];
+    if (f.includeUnbenchmarked !== false && f.deviceSource === undefined) {
+      halves.push(
+        `SELECT * FROM (SELECT ${columns}
+           FROM artifacts a LEFT JOIN runs r ON r.id = a.run_id
+           LEFT JOIN benchmarks b ON 1 = 0 LEFT JOIN devices d ON 1 = 0
+           WHERE NOT EXISTS (SELECT 1 FROM benchmarks b WHERE ${benchConds.join(' AND ')})
+           ${unmeasured.length ? `AND ${unmeasured.join(' AND ')}` : ''}
+           ORDER BY a.created_at DESC, a.id DESC LIMIT @limit) AS unmeasured`,
+      );
+    }
+    const sql = `SELECT * FROM (${halves.join(' UNION ALL ')}) AS hits ORDER BY measuredAt DESC, artifactId DESC LIMIT @limit`;
     return (this.db.prepare(sql).all(params) as Row[]).map(({ metrics_json, ...r }) => {
       const m = metrics_json ? (JSON.parse(metrics_json) as Record<string, unknown>) : {};
       const n = (k: string) => (typeof m[k] === 'number' ? (m[k] as number) : null);
@@ -94,15 +142,31 @@ export class CompareQueries {
   lineages(limit = 200): Lineage[] {
     return this.db
       .prepare(
-        `SELECT r.name AS runName, a.name AS artifactName, b.device_id AS deviceId, ${DEVICE_NAME_SQL} AS deviceName,
-                count(*) AS points, max(coalesce(b.finished_at, a.created_at)) AS lastAt
+        // Benchmarks are first counted per (artifact, device) on their own index, then named:
+        // the same groups as joining every benchmark to its artifact and run, at a fraction of the rows.
+        `WITH per AS (
+           SELECT b.artifact_id AS aid, b.device_id AS did, count(*) AS n, max(b.finished_at) AS last
+           FROM benchmarks b WHERE b.status = 'succeeded' AND b.artifact_id IS NOT NULL GROUP BY b.artifact_id, b.device_id
+         )
+         SELECT r.name AS runName, a.name AS artifactName, per.did AS deviceId, ${DEVICE_NAME_SQL} AS deviceName,
+                sum(coalesce(per.n, 1)) AS points, max(coalesce(per.last, a.created_at)) AS lastAt
          FROM artifacts a JOIN runs r ON r.id = a.run_id
-         LEFT JOIN benchmarks b ON b.artifact_id = a.id AND b.status = 'succeeded'
-         LEFT JOIN devices d ON d.id = b.device_id
-         GROUP BY r.name, a.name, b.device_id
+         LEFT JOIN per ON per.aid = a.id
+         LEFT JOIN devices d ON d.id = per.did
+         GROUP BY r.name, a.name, per.did, d.id
          ORDER BY lastAt DESC LIMIT ?`,
       )
       .all(limit) as Lineage[];
+  }
+
+  /** People, machines and device sources that occur in the history (the filters' choices). */
+  facets(): CompareFacets {
+    const col = (sql: string) => (this.db.prepare(sql).all() as { v: string }[]).map((r) => r.v);
+    const people = col(`SELECT made_by AS v FROM runs WHERE made_by IS NOT NULL UNION SELECT made_by FROM benchmarks WHERE made_by IS NOT NULL ORDER BY v`);
+    const machines = col(`SELECT machine AS v FROM runs WHERE machine IS NOT NULL UNION SELECT machine FROM benchmarks WHERE machine IS NOT NULL ORDER BY v`);
+    const deviceSources = col(`SELECT DISTINCT ${deviceSourceSql(this.db.dialect)} AS v FROM devices d ORDER BY v`);
+    const sharedModels = col(`SELECT model AS v FROM devices WHERE kind = 'android' AND model IS NOT NULL GROUP BY model HAVING count(*) > 1 ORDER BY v`);
+    return { people, machines, deviceSources, sharedModels };
   }
 
   /**
@@ -113,7 +177,17 @@ export class CompareQueries {
    * between points of the same kind (never a runner peak against a runtime heap); metrics without an
    * interval are never judged.
    */
-  series(q: { runName: string; artifactName: string; deviceId: number | null; metric: TrendMetric }): TrendPoint[] {
+  series(q: {
+    runName: string;
+    artifactName: string;
+    deviceId: number | null;
+    metric: TrendMetric;
+    /** Every phone of this model (the same model in several labs) instead of `deviceId`. */
+    deviceModel?: string;
+    madeBy?: string;
+    machine?: string;
+    deviceSource?: string;
+  }): TrendPoint[] {
     const bench = q.metric === 'latencyUs' || q.metric === 'peakMemMb';
     const value =
       q.metric === 'latencyUs'
@@ -126,6 +200,14 @@ export class CompareQueries {
               ? 'a.gzip_bytes'
               : `json_extract(a.metrics_json, '$.${q.metric}')`;
     const lat = q.metric === 'latencyUs';
+    // Benchmark conditions: one device, or every phone of one model (several labs); who, where, which source.
+    const on = [`b.artifact_id = a.id`, `b.status = 'succeeded'`];
+    if (q.deviceModel !== undefined) on.push(`b.device_id IN (SELECT id FROM devices WHERE model = @deviceModel)`);
+    else if (q.deviceId !== null) on.push('b.device_id = @deviceId');
+    if (q.madeBy !== undefined) on.push('b.made_by = @madeBy');
+    if (q.machine !== undefined) on.push('b.machine = @machine');
+    if (q.deviceSource !== undefined) on.push(`b.device_id IN (SELECT d.id FROM devices d WHERE (${deviceSourceSql(this.db.dialect)}) = @deviceSource)`);
+    const inner = bench || on.length > 2;
     const rows = this.db
       .prepare(
         `SELECT coalesce(b.finished_at, a.created_at) AS at, ${value} AS value,
@@ -134,11 +216,19 @@ export class CompareQueries {
                 ${q.metric === 'peakMemMb' ? 'b.peak_mem_kind' : 'NULL'} AS kind,
                 a.run_id AS runId, a.id AS artifactId, b.id AS benchmarkId
          FROM artifacts a JOIN runs r ON r.id = a.run_id
-         ${bench || q.deviceId !== null ? 'JOIN' : 'LEFT JOIN'} benchmarks b ON b.artifact_id = a.id AND b.status = 'succeeded' ${q.deviceId !== null ? 'AND b.device_id = @deviceId' : ''}
+         ${inner ? 'JOIN' : 'LEFT JOIN'} benchmarks b ON ${on.join(' AND ')}
          WHERE r.name = @runName AND a.name = @artifactName AND ${value} IS NOT NULL
          ORDER BY at, a.id, b.id`,
       )
-      .all({ runName: q.runName, artifactName: q.artifactName, deviceId: q.deviceId }) as Omit<TrendPoint, 'flagged' | 'change'>[];
+      .all({
+        runName: q.runName,
+        artifactName: q.artifactName,
+        deviceId: q.deviceId,
+        deviceModel: q.deviceModel,
+        madeBy: q.madeBy,
+        machine: q.machine,
+        deviceSource: q.deviceSource,
+      }) as Omit<TrendPoint, 'flagged' | 'change'>[];
     return rows.map((p, i) => {
       const prev = rows[i - 1];
       const change = prev ? trendChange(prev, p, q.metric) : null;

@@ -2,8 +2,28 @@ import Database from 'better-sqlite3';
 import fs from 'node:fs';
 import path from 'node:path';
 import { migrate } from './migrations';
+import { PostgresDb } from './postgres';
+import { type DB, isPostgresUrl } from './sql';
 
-export type DB = Database.Database;
+export type { DB } from './sql';
+
+/** The history at `location`: a `postgres://` URL (shared team history) or a SQLite file. */
+export function openHistory(location: string, opts: { migrate?: boolean } = {}): DB {
+  if (!isPostgresUrl(location)) return asDb(openDatabase(location, opts));
+  const db = new PostgresDb(location);
+  try {
+    if (opts.migrate !== false) migrate(db);
+  } catch (err) {
+    db.close();
+    throw err;
+  }
+  return db;
+}
+
+/** A better-sqlite3 handle as the store's DB (the same object: nothing in between on the hot path). */
+export function asDb(db: Database.Database): DB {
+  return Object.assign(db, { dialect: 'sqlite' as const }) as unknown as DB;
+}
 
 /**
  * Open (and migrate) the history database.
@@ -11,9 +31,9 @@ export type DB = Database.Database;
  * crashes in WAL mode (only a power loss can drop the last transactions, never corrupt the file);
  * foreign keys on so deletes cascade and lineage stays consistent.
  */
-export function openDatabase(file: string, opts: { migrate?: boolean } = {}): DB {
+export function openDatabase(file: string, opts: { migrate?: boolean } = {}): Database.Database {
   if (file !== ':memory:') fs.mkdirSync(path.dirname(file), { recursive: true });
-  let db: DB;
+  let db: Database.Database;
   try {
     db = new Database(file);
   } catch (err) {

@@ -49,14 +49,14 @@ export class DeviceQueries {
          VALUES (@serial, @kind, @manufacturer, @model, @androidVersion, @sdk, coalesce(@abis, '[]'), @soc, @ramBytes, coalesce(@facts, '{}'), @t, @t)
          ON CONFLICT(serial) DO UPDATE SET
            kind = excluded.kind,
-           manufacturer = coalesce(@manufacturer, manufacturer),
-           model = coalesce(@model, model),
-           android_version = coalesce(@androidVersion, android_version),
-           sdk = coalesce(@sdk, sdk),
-           abis_json = coalesce(@abis, abis_json),
-           soc = coalesce(@soc, soc),
-           ram_bytes = coalesce(@ramBytes, ram_bytes),
-           facts_json = coalesce(@facts, facts_json),
+           manufacturer = coalesce(@manufacturer, devices.manufacturer),
+           model = coalesce(@model, devices.model),
+           android_version = coalesce(@androidVersion, devices.android_version),
+           sdk = coalesce(@sdk, devices.sdk),
+           abis_json = coalesce(@abis, devices.abis_json),
+           soc = coalesce(@soc, devices.soc),
+           ram_bytes = coalesce(@ramBytes, devices.ram_bytes),
+           facts_json = coalesce(@facts, devices.facts_json),
            last_seen = @t
          RETURNING id`,
       )

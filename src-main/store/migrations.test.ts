@@ -9,6 +9,8 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { latestVersion, migrate, migrations } from './migrations';
 import { Store } from './index';
+import { PostgresDb } from './postgres';
+import { freshDatabase, postgresBinDir } from '../../test/helpers/postgres';
 
 describe('migrations', () => {
   it('are numbered 1..N without gaps', () => {
@@ -33,14 +35,14 @@ describe('migrations', () => {
     db.close();
 
     const store = new Store(file); // opening migrates
-    expect(store.db.pragma('user_version', { simple: true })).toBe(latestVersion);
+    expect(store.sqlite!.pragma('user_version', { simple: true })).toBe(latestVersion);
     expect(store.runs.get(1)).toMatchObject({ name: 'r', status: 'succeeded', stageCount: 1, artifactCount: 1 });
     expect(store.benchmarks.get(1)).toMatchObject({ latencyUs: 123.5 });
     expect(store.benchmarks.trials(1)).toHaveLength(1);
     expect(store.devices.bySerial('S1')).not.toBeNull();
     expect(store.settings.get('k', '')).toBe('v');
     expect(store.integrityCheck()).toBe('ok');
-    expect(store.db.pragma('foreign_key_check')).toEqual([]);
+    expect(store.sqlite!.pragma('foreign_key_check')).toEqual([]);
     store.close();
     fs.rmSync(dir, { recursive: true, force: true });
   });
@@ -106,5 +108,28 @@ describe('migrations', () => {
     db.close();
     expect(() => new Store(file)).toThrow(/newer PocketBench/);
     fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  it.skipIf(postgresBinDir() === null)('upgrade a populated schema-2 PostgreSQL history to the latest, the same migrations', () => {
+    const pg = freshDatabase('mig');
+    try {
+      const db = new PostgresDb(pg.url);
+      expect(migrate(db, 2)).toEqual([1, 2]);
+      db.prepare(`INSERT INTO runs (name, recipe_json, recipe_hash, seed, status, created_at, app_version) VALUES ('r', '{}', 'x', 1, 'running', 1700000000123, '0.0.1')`).run();
+      db.prepare(`INSERT INTO devices (serial, kind, first_seen, last_seen) VALUES ('S1', 'android', 1, 1)`).run();
+      db.prepare(`INSERT INTO benchmarks (device_id, status, created_at, latency_us, peak_mem_mb, target, raw_output) VALUES (1, 'succeeded', 1, 123.456789, 7.5, 'host', '')`).run();
+      db.close();
+      const store = new Store(pg.url); // opening migrates
+      expect((store.db.prepare('SELECT max(version) AS v FROM pocketbench_schema').get() as { v: number }).v).toBe(latestVersion);
+      expect(store.runs.get(1)).toMatchObject({ name: 'r', createdAt: 1700000000123, madeBy: null });
+      // migration 3 ran its UPDATEs on PostgreSQL too: a host figure is a runtime heap
+      expect(store.benchmarks.get(1)).toMatchObject({ latencyUs: 123.456789, peakMemMb: 7.5, peakMemKind: 'runtime-heap' });
+      // a run from before migration 5 has no owner: the next instance reclaims it
+      expect(store.runs.markInterrupted()).toBe(1);
+      expect(migrate(store.db)).toEqual([]);
+      store.close();
+    } finally {
+      pg.drop();
+    }
   });
 });

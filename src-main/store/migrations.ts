@@ -1,17 +1,41 @@
 /**
- * Schema migrations, applied in order and tracked with SQLite's `user_version`.
- * Never edit a migration that has shipped: append a new one. Each runs in a transaction, so a
- * crash mid-migration leaves the previous version intact.
+ * Schema migrations, applied in order and tracked with SQLite's `user_version` (PostgreSQL: the
+ * `pocketbench_schema` table). Never edit a migration that has shipped: append a new one. Each runs
+ * in a transaction, so a crash mid-migration leaves the previous version intact.
+ *
+ * One list for both databases: `up` is written for SQLite and runs on PostgreSQL too, its schema
+ * text translated (`pg-translate.ts` `ddl`: identity ids, BIGINT, DOUBLE PRECISION). A migration
+ * whose SQL only SQLite understands (triggers, pragmas) gives its PostgreSQL form in `postgres`.
  */
 import type { Database } from 'better-sqlite3';
 import fs from 'node:fs';
 import path from 'node:path';
+import type { DB } from './sql';
+
+type Handle = Pick<DB, 'exec'>;
 
 export interface Migration {
   version: number;
   description: string;
-  up: (db: Database) => void;
+  up: (db: Handle) => void;
+  /** The PostgreSQL form, when `up`'s SQL is SQLite-only. */
+  postgres?: (db: Handle) => void;
 }
+
+/**
+ * SQLite's `json_extract(doc, '$.key')` as the store uses it (numbers and booleans read as numbers),
+ * so Compare and Trends are the same SQL on both databases. A plain SQL function (PostgreSQL inlines
+ * it); the store only writes JSON.stringify output, so the cast never meets invalid text.
+ */
+const PG_JSON_EXTRACT = `
+  CREATE OR REPLACE FUNCTION json_extract(doc TEXT, path TEXT) RETURNS DOUBLE PRECISION
+  LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $fn$
+    SELECT CASE jsonb_typeof(v)
+      WHEN 'number' THEN (v #>> '{}')::double precision
+      WHEN 'boolean' THEN CASE WHEN v = 'true'::jsonb THEN 1 ELSE 0 END
+      END
+    FROM (SELECT CASE WHEN left(path, 2) = '$.' THEN doc::jsonb -> substr(path, 3) END AS v) AS j
+  $fn$;`;
 
 export const migrations: Migration[] = [
   {
@@ -176,6 +200,10 @@ export const migrations: Migration[] = [
           updated_at    INTEGER NOT NULL
         );
       `),
+    postgres: (db) => {
+      migrations[0].up(db);
+      db.exec(PG_JSON_EXTRACT);
+    },
   },
   {
     version: 2,
@@ -232,6 +260,41 @@ export const migrations: Migration[] = [
           UPDATE id_high_water SET last_id = MAX(last_id, NEW.id) WHERE tbl = 'runs';
         END;
       `),
+    // PostgreSQL's identity columns take ids from a sequence, which never hands one out twice.
+    postgres: () => {},
+  },
+  {
+    version: 5,
+    description: 'team history: who made each run and benchmark, on which machine, and the owner process that keeps it alive',
+    up: (db) =>
+      db.exec(`
+        ALTER TABLE runs ADD COLUMN made_by TEXT;          -- the person (Settings name, else the OS user)
+        ALTER TABLE runs ADD COLUMN machine TEXT;          -- host name of the computer that made it
+        ALTER TABLE runs ADD COLUMN owner_pid INTEGER;     -- process that queued it (its pipeline owns it)
+        ALTER TABLE runs ADD COLUMN heartbeat_at INTEGER;  -- last sign of life from that process (ms)
+        ALTER TABLE benchmarks ADD COLUMN made_by TEXT;
+        ALTER TABLE benchmarks ADD COLUMN machine TEXT;
+        ALTER TABLE benchmarks ADD COLUMN owner_pid INTEGER;
+        ALTER TABLE benchmarks ADD COLUMN heartbeat_at INTEGER;
+        CREATE INDEX runs_made_by ON runs(made_by);
+        CREATE INDEX runs_machine ON runs(machine);
+        CREATE INDEX runs_active ON runs(status) WHERE status IN ('queued','running');
+        CREATE INDEX benchmarks_made_by ON benchmarks(made_by, created_at DESC);
+        CREATE INDEX benchmarks_machine ON benchmarks(machine, created_at DESC);
+        CREATE INDEX artifacts_name_run ON artifacts(name, run_id);
+        CREATE INDEX runs_name ON runs(name);
+      `),
+  },
+  {
+    version: 6,
+    description: 'Compare and Trends at team scale: measured rows newest first, lineages from benchmarks alone',
+    up: (db) =>
+      db.exec(`
+        CREATE INDEX benchmarks_succeeded_finished ON benchmarks(finished_at DESC, id DESC) WHERE status = 'succeeded';
+        CREATE INDEX benchmarks_succeeded_made_by ON benchmarks(made_by, finished_at DESC) WHERE status = 'succeeded';
+        CREATE INDEX benchmarks_succeeded_machine ON benchmarks(machine, finished_at DESC) WHERE status = 'succeeded';
+        CREATE INDEX benchmarks_succeeded_lineage ON benchmarks(artifact_id, device_id, finished_at) WHERE status = 'succeeded';
+      `),
   },
 ];
 
@@ -243,15 +306,50 @@ export const latestVersion = migrations[migrations.length - 1].version;
  * and each migration runs under the write lock (BEGIN IMMEDIATE) after re-reading the version, so two
  * processes opening the same file never both apply one.
  */
-export function migrate(db: Database, target = latestVersion): number[] {
+export function migrate(db: Database | DB, target = latestVersion): number[] {
+  if ('dialect' in db && db.dialect === 'postgres') return migratePostgres(db, target);
+  return migrateSqlite(db as Database, target);
+}
+
+function tooNew(current: number): Error {
+  return new Error(
+    `This history database was written by a newer PocketBench (schema ${current}, this version knows ${latestVersion}). ` +
+      'Update PocketBench, or point it at another data folder.',
+  );
+}
+
+/**
+ * PostgreSQL: the version lives in `pocketbench_schema`; each migration runs in a transaction that
+ * first takes an advisory lock, so several PocketBench instances starting at once apply it once
+ * (the others wait, re-read the version and skip it). DDL is transactional there too.
+ */
+function migratePostgres(db: DB, target: number): number[] {
+  const lock = () => db.prepare('SELECT pg_advisory_xact_lock(4242, 1)').get();
+  // Under the lock: concurrent CREATE TABLE IF NOT EXISTS can still collide in PostgreSQL's catalog.
+  db.transaction(() => {
+    lock();
+    db.exec('CREATE TABLE IF NOT EXISTS pocketbench_schema (version INTEGER NOT NULL)');
+  })();
+  const version = () => (db.prepare('SELECT max(version) AS v FROM pocketbench_schema').get() as { v: number | null }).v ?? 0;
+  const current = version();
+  if (current > latestVersion) throw tooNew(current);
+  const applied: number[] = [];
+  for (const m of migrations.filter((x) => x.version > current && x.version <= target)) {
+    db.transaction(() => {
+      lock();
+      if (version() >= m.version) return;
+      (m.postgres ?? m.up)(db);
+      db.prepare('INSERT INTO pocketbench_schema (version) VALUES (?)').run(m.version);
+      applied.push(m.version);
+    })();
+  }
+  return applied;
+}
+
+function migrateSqlite(db: Database, target: number): number[] {
   const version = () => db.pragma('user_version', { simple: true }) as number;
   const current = version();
-  if (current > latestVersion) {
-    throw new Error(
-      `This history database was written by a newer PocketBench (schema ${current}, this version knows ${latestVersion}). ` +
-        'Update PocketBench, or point it at another data folder.',
-    );
-  }
+  if (current > latestVersion) throw tooNew(current);
   const pending = migrations.filter((m) => m.version > current && m.version <= target);
   if (!pending.length) return [];
   if (current > 0 && db.name !== ':memory:' && !db.memory) backupBeforeMigrating(db, current, pending[pending.length - 1].version);

@@ -1,6 +1,7 @@
 import type { RunDetail, RunStatus, RunSummary, StageRow, StageStatus } from '../../src-shared/types';
 import { type DB, json, now, parseJson } from './db';
 import { ArtifactQueries } from './artifacts';
+import { type Identity, OWNER_GONE_AFTER_MS, processAlive } from './identity';
 
 interface RunRecord {
   id: number;
@@ -17,6 +18,8 @@ interface RunRecord {
   app_version: string;
   backend: string | null;
   backend_threads: number | null;
+  made_by: string | null;
+  machine: string | null;
   stage_count: number;
   artifact_count: number;
 }
@@ -72,6 +75,8 @@ function toSummary(r: RunRecord): RunSummary {
     error: r.error,
     stageCount: r.stage_count,
     artifactCount: r.artifact_count,
+    madeBy: r.made_by ?? null,
+    machine: r.machine ?? null,
   };
 }
 
@@ -96,16 +101,24 @@ export class RunQueries {
   constructor(
     private readonly db: DB,
     private readonly artifacts: ArtifactQueries,
+    private readonly who: Identity,
   ) {}
 
   /** Creates the run and its pending stages in one transaction. */
   create(run: NewRun): number {
     return this.db.transaction(() => {
+      // SQLite: the id comes after every id ever used (migration 4), never a deleted run's.
+      // PostgreSQL: the identity sequence never hands an id out twice, even to concurrent writers.
+      const id =
+        this.db.dialect === 'sqlite'
+          ? `MAX((SELECT last_id FROM id_high_water WHERE tbl = 'runs'), COALESCE((SELECT MAX(id) FROM runs), 0)) + 1, `
+          : '';
+      const t = now();
       const info = this.db
         .prepare(
-          // The id comes after every id ever used (migration 4), never a deleted run's.
-          `INSERT INTO runs (id, name, recipe_json, recipe_hash, seed, status, dataset_id, created_at, app_version, backend, backend_threads)
-           VALUES (MAX((SELECT last_id FROM id_high_water WHERE tbl = 'runs'), COALESCE((SELECT MAX(id) FROM runs), 0)) + 1, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+          `INSERT INTO runs (${id ? 'id, ' : ''}name, recipe_json, recipe_hash, seed, status, dataset_id, created_at, app_version, backend, backend_threads,
+             made_by, machine, owner_pid, heartbeat_at)
+           VALUES (${id}?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
         )
         .run(
           run.name,
@@ -114,10 +127,14 @@ export class RunQueries {
           run.seed,
           run.status ?? 'queued',
           run.datasetId ?? null,
-          now(),
+          t,
           run.appVersion,
           run.backend ?? null,
           run.backendThreads ?? null,
+          this.who.madeBy,
+          this.who.machine,
+          this.who.pid,
+          t,
         );
       const runId = Number(info.lastInsertRowid);
       const insertStage = this.db.prepare(
@@ -213,14 +230,22 @@ export class RunQueries {
       );
   }
 
-  /** Runs left `running` by a process that died are marked interrupted (resumable). */
+  /**
+   * Unfinished runs whose owner is gone are marked interrupted (resumable); see identity.ts.
+   * Called when this process starts owning runs: a run recorded under this very pid on this machine
+   * belongs to an earlier process that had the same pid. Runs of live owners (another instance of a
+   * shared history, on this machine or another) are left alone.
+   */
   markInterrupted(): number {
-    return this.db
-      .prepare(
-        `UPDATE runs SET status = 'interrupted', finished_at = ?, error = coalesce(error, 'The app stopped while this run was in progress. Resume it to continue from its last checkpoint.')
-         WHERE status IN ('running','queued')`,
-      )
-      .run(now()).changes;
+    return reclaim(this.db, 'runs', this.who,
+      `status = 'interrupted', error = coalesce(error, 'The app stopped while this run was in progress. Resume it to continue from its last checkpoint.')`);
+  }
+
+  /** This process's unfinished runs are alive (identity.ts: other instances must not reclaim them). */
+  heartbeat(): void {
+    this.db
+      .prepare(`UPDATE runs SET heartbeat_at = ? WHERE status IN ('running','queued') AND machine = ? AND owner_pid = ?`)
+      .run(now(), this.who.machine, this.who.pid);
   }
 
   /** Deletes the run (stages, artifacts and their benchmarks cascade). Returns files no longer referenced. */
@@ -231,4 +256,31 @@ export class RunQueries {
       return { found: info.changes > 0, orphanedPaths: this.artifacts.unreferenced(paths) };
     })();
   }
+}
+
+/**
+ * Applies `set` (and finished_at = now) to the unfinished rows of `table` whose owner is gone: no
+ * owner recorded (rows from before migration 5), this machine with a dead process (or this
+ * process's pid, reused), or a heartbeat older than OWNER_GONE_AFTER_MS. Returns the rows marked.
+ */
+export function reclaim(db: DB, table: 'runs' | 'benchmarks', me: Identity, set: string): number {
+  const t = now();
+  const rows = db
+    .prepare(`SELECT id, machine, owner_pid, heartbeat_at FROM ${table} WHERE status IN ('running','queued')`)
+    .all() as { id: number; machine: string | null; owner_pid: number | null; heartbeat_at: number | null }[];
+  const gone = rows
+    .filter((r) => {
+      if (r.machine === null || r.owner_pid === null) return true;
+      if (r.machine === me.machine && (r.owner_pid === me.pid || !processAlive(r.owner_pid))) return true;
+      return r.heartbeat_at === null || t - r.heartbeat_at > OWNER_GONE_AFTER_MS;
+    })
+    .map((r) => r.id);
+  let marked = 0;
+  for (let i = 0; i < gone.length; i += 500) {
+    const ids = gone.slice(i, i + 500);
+    marked += db
+      .prepare(`UPDATE ${table} SET ${set}, finished_at = ? WHERE status IN ('running','queued') AND id IN (${ids.map(() => '?').join(', ')})`)
+      .run(t, ...ids).changes;
+  }
+  return marked;
 }

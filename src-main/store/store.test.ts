@@ -2,17 +2,23 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { storeBackends, testHistory } from '../../test/helpers/postgres';
 import { Store } from './index';
 
 let dir: string;
 let store: Store;
+let history: { location: string; dispose(): void };
 
+// The same suite on SQLite and on a real PostgreSQL server (skipped, with a message, where it is not installed).
+describe.each(storeBackends.filter((b) => !b.skip))('Store on $name', ({ name: backend }) => {
 beforeEach(() => {
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pb-store-'));
-  store = new Store(path.join(dir, 'h.sqlite'));
+  history = testHistory(backend, dir);
+  store = new Store(history.location);
 });
 afterEach(() => {
   store.close();
+  history.dispose();
   fs.rmSync(dir, { recursive: true, force: true });
 });
 
@@ -21,9 +27,9 @@ function seedRun(name = 'r') {
 }
 
 describe('Store', () => {
-  it('opens in WAL mode with foreign keys on', () => {
-    expect(store.db.pragma('journal_mode', { simple: true })).toBe('wal');
-    expect(store.db.pragma('foreign_keys', { simple: true })).toBe(1);
+  it.runIf(backend === 'sqlite')('opens in WAL mode with foreign keys on', () => {
+    expect(store.sqlite!.pragma('journal_mode', { simple: true })).toBe('wal');
+    expect(store.sqlite!.pragma('foreign_keys', { simple: true })).toBe(1);
   });
 
   it('creates runs with their stages and tracks status and timings', () => {
@@ -90,7 +96,7 @@ describe('Store', () => {
     expect(c).toBeGreaterThan(b);
     store.runs.delete(c);
     store.close();
-    store = new Store(path.join(dir, 'h.sqlite'));
+    store = new Store(history.location);
     expect(seedRun('d')).toBeGreaterThan(c);
     expect(store.runs.get(a)?.name).toBe('a');
   });
@@ -124,6 +130,36 @@ describe('Store', () => {
     expect(store.settings.get('theme', 'system')).toBe('system');
   });
 
+  it('reclaims only unfinished runs and benchmarks whose owner is gone (shared history)', () => {
+    const t = Date.now();
+    const other = (who: { machine: string; pid: number }, name: string, heartbeat: number) => {
+      const s = new Store(history.location, { identity: { madeBy: 'x', ...who } });
+      try {
+        const id = s.runs.create({ name, recipe: {}, recipeHash: 'h', seed: 1, appVersion: 't' });
+        s.runs.setStatus(id, 'running');
+        s.db.prepare('UPDATE runs SET heartbeat_at = ? WHERE id = ?').run(heartbeat, id);
+        const dev = s.devices.upsert('D', 'android');
+        const b = s.benchmarks.create({ artifactId: null, deviceId: dev, config: {} });
+        s.db.prepare('UPDATE benchmarks SET heartbeat_at = ? WHERE id = ?').run(heartbeat, b);
+        return { id, b };
+      } finally {
+        s.close();
+      }
+    };
+    const me = store.identity.machine;
+    const livePeer = other({ machine: me, pid: process.ppid }, 'same machine, live process', t); // the test runner: alive
+    const deadPeer = other({ machine: me, pid: 2 ** 22 + 7 }, 'same machine, dead process', t); // above Linux's pid_max
+    const farLive = other({ machine: 'lab-far', pid: 1 }, 'other machine, beating', t);
+    const farGone = other({ machine: 'lab-far', pid: 1 }, 'other machine, silent', t - 10 * 60_000);
+    expect(store.runs.markInterrupted()).toBe(2);
+    expect(store.benchmarks.markInterrupted()).toBe(2);
+    const status = (x: { id: number; b: number }) => [store.runs.get(x.id)!.status, store.benchmarks.get(x.b)!.status];
+    expect(status(livePeer)).toEqual(['running', 'queued']);
+    expect(status(farLive)).toEqual(['running', 'queued']);
+    expect(status(deadPeer)).toEqual(['interrupted', 'failed']);
+    expect(status(farGone)).toEqual(['interrupted', 'failed']);
+  });
+
   it('marks runs left running as interrupted', () => {
     const id = seedRun();
     store.runs.setStatus(id, 'running');
@@ -131,7 +167,12 @@ describe('Store', () => {
     expect(store.runs.get(id)!.status).toBe('interrupted');
   });
 
-  it('backs up to a consistent copy', async () => {
+  it.runIf(backend === 'postgres')('sends backups of a server history to the server', async () => {
+    await expect(store.backup(path.join(dir, 'b.sqlite'))).rejects.toThrow(/pg_dump/);
+    expect(store.integrityCheck()).toBe('ok');
+  });
+
+  it.runIf(backend === 'sqlite')('backs up to a consistent copy', async () => {
     seedRun();
     const dest = path.join(dir, 'backups', 'b.sqlite');
     const r = await store.backup(dest);
@@ -142,9 +183,10 @@ describe('Store', () => {
     copy.close();
   });
 
-  it('explains a damaged or foreign database file', () => {
+  it.runIf(backend === 'sqlite')('explains a damaged or foreign database file', () => {
     const bad = path.join(dir, 'bad.sqlite');
     fs.writeFileSync(bad, 'this is not a database at all, just some text '.repeat(200));
     expect(() => new Store(bad)).toThrow(/damaged.*Restore a backup/);
   });
+});
 });

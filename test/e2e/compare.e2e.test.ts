@@ -15,10 +15,12 @@ let browser: Browser;
 let page: Page;
 
 function seed(dataDir: string) {
-  const store = new Store(path.join(dataDir, 'history.sqlite'));
-  const phone = store.devices.upsert('R58M123', 'android', { manufacturer: 'Samsung', model: 'Galaxy S21', sdk: 33, abis: ['arm64-v8a'] });
+  const own = new Store(path.join(dataDir, 'history.sqlite'), { identity: { madeBy: 'ana', machine: 'lab-1', pid: process.pid } });
+  const phone = own.devices.upsert('R58M123', 'android', { manufacturer: 'Samsung', model: 'Galaxy S21', sdk: 33, abis: ['arm64-v8a'] });
   const latencies = [[2100, 30], [2080, 30], [1500, 20]];
   latencies.forEach(([lat, half], i) => {
+    // A team history: the last run and its benchmarks were made by another person on another machine.
+    const store = i < 2 ? own : new Store(path.join(dataDir, 'history.sqlite'), { identity: { madeBy: 'bob', machine: 'lab-2', pid: process.pid } });
     const runId = store.runs.create({ name: 'fashion chain', recipe: {}, recipeHash: 'h', seed: i, appVersion: 't', status: 'succeeded' });
     const fp32 = store.artifacts.create({ runId, name: 'student-fp32.tflite', format: 'tflite', path: `/x/${i}a`, contentHash: `a${i}`, bytes: 400_000, gzipBytes: 370_000, params: 100_000, precision: 'fp32', metrics: { accuracy: 0.9, deployedAccuracy: 0.9 } });
     const int8 = store.artifacts.create({ runId, parentId: fp32, name: 'student-int8.tflite', format: 'tflite', path: `/x/${i}b`, contentHash: `b${i}`, bytes: 110_000, gzipBytes: 90_000, params: 100_000, precision: 'int8', metrics: { accuracy: 0.897, deployedAccuracy: 0.896 } });
@@ -28,8 +30,9 @@ function seed(dataDir: string) {
       const trials = [l - half, l - half / 2, l, l, l + half / 2, l + half].map((meanUs) => ({ meanUs }));
       store.benchmarks.finish(b, { status: 'succeeded', latencyUs: l, ciLowUs: l - half, ciHighUs: l + half, ciCoverage: 0.96875, cv: 0.01, peakMemMb: 12, peakMemKind: 'runner-peak', ranDelegate: 'xnnpack' }, trials);
     }
+    if (store !== own) store.close();
   });
-  store.close();
+  own.close();
 }
 
 beforeAll(async () => {
@@ -74,6 +77,18 @@ describe('Compare', () => {
     await page.getByTestId('filter-device').selectOption({ label: 'Samsung Galaxy S21' });
     await page.waitForTimeout(200);
     expect(await page.getByTestId('compare-table').locator('tbody tr').count()).toBe(6);
+  });
+
+  it('filters a team history by person and machine', async () => {
+    const rows = page.getByTestId('compare-table').locator('tbody tr');
+    await page.getByTestId('filter-person').selectOption('bob');
+    await expect.poll(() => rows.count()).toBe(2);
+    expect(await rows.first().textContent()).toContain('by bob on lab-2');
+    await page.getByTestId('filter-person').selectOption('');
+    await page.getByTestId('filter-machine').selectOption('lab-1');
+    await expect.poll(() => rows.count()).toBe(4);
+    await page.getByTestId('filter-machine').selectOption('');
+    await expect.poll(() => rows.count()).toBe(6);
   });
 });
 
