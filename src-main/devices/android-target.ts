@@ -264,9 +264,10 @@ export class AndroidTarget implements BenchmarkTarget {
     let graceTimer: NodeJS.Timeout | undefined;
     // The cancel is reported only once the kill has been sent and answered, so a cancelled row
     // never describes a runner that is still running on the phone.
-    let killed: Promise<void> = Promise.resolve();
+    let killed: Promise<void> | null = null;
     const killAndStop = () => {
-      if (pid !== null) killed = this.adb.kill(serial, pid);
+      // One kill per runner, whichever comes first (the cancel, the PID after it, the time limit).
+      if (pid !== null) killed ??= this.adb.kill(serial, pid);
       stopReading.abort();
     };
     const onAbort = () => {
