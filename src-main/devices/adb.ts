@@ -11,7 +11,7 @@ import * as adbkitModule from '@devicefarmer/adbkit';
 import type { Duplex } from 'node:stream';
 import { AppError } from '../../src-shared/errors';
 import { adbAutostart, adbBinary, adbServerPort, ensureAdbServer, serverListening } from './adb-status';
-import { quote } from './shell-quote';
+import { command } from './shell-quote';
 
 // adbkit is CommonJS: Node's ESM loader exposes it as the default export, bundlers as named exports.
 type AdbStatic = typeof adbkitModule.Adb;
@@ -156,7 +156,7 @@ export class Adbc {
   /** Kill a process on the phone (the shell user can kill its own processes). */
   async kill(serial: string, pid: number): Promise<void> {
     try {
-      await this.shell(serial, `kill -9 ${quote(pid)}`, { timeoutMs: 5000 });
+      await this.shell(serial, command('kill', '-9', pid), { timeoutMs: 5000 });
     } catch {
       /* the phone may be gone; nothing else to do */
     }

@@ -56,6 +56,11 @@ export function runnerArgs(o: BenchOptions, remoteModel: string): string[] {
   return args;
 }
 
+/** A cancel seen between two steps of a benchmark (a cool-down read, a trial's end): nothing more starts on the phone. */
+function stopIfCancelled(signal: AbortSignal): void {
+  if (signal.aborted) throw new AppError('CANCELLED', 'Cancelled by the user; no runner was left running on the phone.');
+}
+
 const sleep = (ms: number, signal: AbortSignal) =>
   new Promise<void>((resolve, reject) => {
     const t = setTimeout(resolve, ms);
@@ -137,9 +142,12 @@ export class AndroidTarget implements BenchmarkTarget {
 
       const outputs: string[] = [];
       for (let i = 0; i < o.trials; i++) {
+        stopIfCancelled(ctx.signal);
         ctx.progress({ phase: 'cooldown', message: `Trial ${i + 1}/${o.trials}: waiting for the phone to cool down`, trial: i + 1 });
         const cool = await this.cooldown(serial, facts.sdk, zoneNames, o, ctx.signal);
         if (i === 0) partial.conditionsBefore = { thermal: thermalRecord(cool.conditions), battery: cool.conditions.battery };
+        // The cool-down's reads do not watch the signal: a cancel during them must not start this trial's runner.
+        stopIfCancelled(ctx.signal);
         ctx.progress({ phase: 'run', message: `Trial ${i + 1}/${o.trials}: running`, trial: i + 1, fraction: i / o.trials });
         const t0 = Date.now();
         const run = await this.runOnce(serial, mask, args, ctx, runnerTimeoutMs(o, this.opts.runnerBudget), (line) => {
@@ -221,6 +229,8 @@ export class AndroidTarget implements BenchmarkTarget {
     onLine: (line: string) => void,
   ): Promise<{ output: string; vmHwmKb: number | null; vmRssKb: number | null; affinity: string | null; exitNote: string | null }> {
     const prog = mask ? command('taskset', mask, REMOTE_RUNNER, ...args) : command(REMOTE_RUNNER, ...args);
+    // A listener added to an aborted signal never fires: a cancel from the progress event just sent must be seen here.
+    stopIfCancelled(ctx.signal);
     const stream = await this.adb.openShell(serial, `${prog} 2>&1 & echo ${PID_MARK}$!; wait $!`);
     let pid: number | null = null;
     let buf = '';
@@ -254,9 +264,10 @@ export class AndroidTarget implements BenchmarkTarget {
     let graceTimer: NodeJS.Timeout | undefined;
     // The cancel is reported only once the kill has been sent and answered, so a cancelled row
     // never describes a runner that is still running on the phone.
-    let killed: Promise<void> = Promise.resolve();
+    let killed: Promise<void> | null = null;
     const killAndStop = () => {
-      if (pid !== null) killed = this.adb.kill(serial, pid);
+      // One kill per runner, whichever comes first (the cancel, the PID after it, the time limit).
+      if (pid !== null) killed ??= this.adb.kill(serial, pid);
       stopReading.abort();
     };
     const onAbort = () => {

@@ -27,6 +27,7 @@ export function devicesHostServices(deps: Pick<HostDeps, 'bus'> & Partial<HostDe
       const req = payload as BenchmarkRequest;
       const options = benchOptionsSchema.safeParse(req.options ?? {});
       if (!options.success) throw AppError.fromZod(options.error, 'Bad profile options');
+      if (ctx.signal.aborted) throw new AppError('CANCELLED', 'Cancelled before the benchmark was queued.');
       const lab = getLab();
       // Subscribe first: a fast target reports progress before queue() returns the ids.
       const early: BenchmarkProgress[] = [];
@@ -47,7 +48,10 @@ export function devicesHostServices(deps: Pick<HostDeps, 'bus'> & Partial<HostDe
       mine = new Set(ids);
       for (const bp of early) if (mine.has(bp.benchmarkId)) ctx.progress(bp);
       const onAbort = () => ids.forEach((id) => lab.cancel(id));
-      ctx.signal.addEventListener('abort', onAbort, { once: true });
+      // A cancel that came while queue() hashed the model and created the rows fired no listener
+      // (none was there yet): without this the whole benchmark ran after it.
+      if (ctx.signal.aborted) onAbort();
+      else ctx.signal.addEventListener('abort', onAbort, { once: true });
       try {
         return (await Promise.all(ids.map((id) => lab.wait(id)))) satisfies BenchmarkSummary[];
       } finally {

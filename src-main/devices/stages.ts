@@ -3,12 +3,33 @@
  * pipeline worker, but ADB and the device queues live in the host process, so it asks the host
  * (`devices.benchmark`, see pipeline-service.ts) and relays the progress it gets back.
  */
+import fs from 'node:fs';
+import path from 'node:path';
 import type { BenchmarkProgress } from '../../src-shared/contract/devices';
 import { AppError } from '../../src-shared/errors';
 import type { BenchmarkSummary } from '../../src-shared/types';
 import { callHost } from '../pipeline/host-call';
 import type { StageRegistry } from '../pipeline/stage';
 import { BENCHMARK_SERVICE, type BenchmarkRequest } from './pipeline-service';
+
+/** Targets measured to the end by an earlier attempt of this stage (target → benchmark id), in its checkpoint folder. */
+const DONE_FILE = 'profile-done.json';
+
+function finishedBefore(file: string, artifactId: number | null, get: (id: number) => BenchmarkSummary | null): Map<string, BenchmarkSummary> {
+  const out = new Map<string, BenchmarkSummary>();
+  let saved: Record<string, number> = {};
+  try {
+    saved = JSON.parse(fs.readFileSync(file, 'utf8')) as Record<string, number>;
+  } catch {
+    return out;
+  }
+  for (const [t, id] of Object.entries(saved)) {
+    // A benchmark deleted from the history since (or of another file) is measured again.
+    const b = get(id);
+    if (b?.status === 'succeeded' && b.artifactId === artifactId) out.set(t, b);
+  }
+  return out;
+}
 
 export const stages: StageRegistry = {
   profile: async (ctx) => {
@@ -22,18 +43,30 @@ export const stages: StageRegistry = {
       targets,
       options: { threads: s.threads, runs: s.runs, warmup: s.warmup, trials: s.trials, xnnpack: s.xnnpack, gpu: s.gpu, nnapi: s.nnapi, opProfiling: s.opProfiling },
     };
-    const perTarget = new Map<string, number>();
-    const results = await callHost<BenchmarkSummary[]>(BENCHMARK_SERVICE, req, {
-      signal: ctx.signal,
-      onProgress: (raw) => {
-        const p = raw as BenchmarkProgress;
-        const f = p.phase === 'done' ? 1 : (p.fraction ?? 0);
-        perTarget.set(p.target, f);
-        const total = [...perTarget.values()].reduce((a, b) => a + b, 0) / targets.length;
-        ctx.progress({ phase: p.target, message: `${p.target}: ${p.message ?? p.status}`, fraction: total });
-      },
-    });
+    // A resumed stage keeps what finished before the stop (a cancel, a phone that dropped) and
+    // re-measures only the other targets.
+    const doneFile = path.join(ctx.checkpointDir, DONE_FILE);
+    const done = ctx.resuming ? finishedBefore(doneFile, model.artifactId ?? null, (id) => ctx.store.benchmarks.get(id)) : new Map<string, BenchmarkSummary>();
+    const todo = targets.filter((t) => !done.has(t));
+    if (done.size) ctx.log('info', `Kept from before the stop: ${[...done.keys()].join(', ')} (benchmarks ${[...done.values()].map((b) => `#${b.id}`).join(', ')}); measuring ${todo.length ? todo.join(', ') : 'nothing more'}.`);
+    const perTarget = new Map<string, number>([...done.keys()].map((t) => [t, 1]));
     ctx.throwIfCancelled();
+    const fresh = todo.length
+      ? await callHost<BenchmarkSummary[]>(BENCHMARK_SERVICE, { ...req, targets: todo }, {
+          signal: ctx.signal,
+          onProgress: (raw) => {
+            const p = raw as BenchmarkProgress;
+            const f = p.phase === 'done' ? 1 : (p.fraction ?? 0);
+            perTarget.set(p.target, f);
+            const total = [...perTarget.values()].reduce((a, b) => a + b, 0) / targets.length;
+            ctx.progress({ phase: p.target, message: `${p.target}: ${p.message ?? p.status}`, fraction: total });
+          },
+        })
+      : [];
+    fresh.forEach((b, i) => b.status === 'succeeded' && done.set(todo[i], b));
+    fs.writeFileSync(doneFile, JSON.stringify(Object.fromEntries([...done].map(([t, b]) => [t, b.id]))));
+    ctx.throwIfCancelled();
+    const results = targets.map((t) => (todo.includes(t) ? fresh[todo.indexOf(t)] : done.get(t)!));
     const metrics: Record<string, unknown> = {};
     const failures: string[] = [];
     results.forEach((b, i) => {

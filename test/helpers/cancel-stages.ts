@@ -13,6 +13,8 @@ import { stages as distill } from '../../src-main/compress/distill/stages';
 import { stages as prune } from '../../src-main/compress/prune/stages';
 import { stages as quantize } from '../../src-main/compress/quantize/stages';
 import { stages as train } from '../../src-main/compress/train/stages';
+import { stages as search } from '../../src-main/compress/search/stages';
+import { stages as profile } from '../../src-main/devices/stages';
 import { stages as exporting } from '../../src-main/export/stages';
 import { cancelFlagPath } from '../../src-main/pipeline/runner';
 import type { StageContext, StageRegistry, StageRunner } from '../../src-main/pipeline/stage';
@@ -29,6 +31,12 @@ export interface CancelReport {
   kernelsAfter: number;
   /** The stage's progress phase when the cancel was requested. */
   phase: string | null;
+  /** Cancellation points passed in each progress phase (the whole stage when nothing was cancelled). */
+  pointsByPhase: Record<string, number>;
+  /** Benchmarks the lab created after the request (a search or profile stage asks the host for them). */
+  benchmarksAfter: number;
+  /** Where the stage stopped: the call stack of the first check after the request. */
+  stoppedAt?: string | null;
   error: string | null;
 }
 
@@ -44,7 +52,9 @@ engine.runKernel = (...a: unknown[]) => {
 function instrument(runner: StageRunner): StageRunner {
   return (async (ctx: StageContext) => {
     if (ctx.stageIndex !== plan.stageIndex) return runner(ctx as never);
-    const report: CancelReport = { stageIndex: ctx.stageIndex, pointsBefore: 0, pointsAfter: 0, kernelsPerUnit: 0, kernelsAfter: 0, phase: null, error: null };
+    const report: CancelReport = { stageIndex: ctx.stageIndex, pointsBefore: 0, pointsAfter: 0, kernelsPerUnit: 0, kernelsAfter: 0, phase: null, error: null, pointsByPhase: {}, benchmarksAfter: 0 };
+    const benchmarks = () => (ctx.store.db.prepare('SELECT COUNT(*) AS n FROM benchmarks').get() as { n: number }).n;
+    let benchmarksAtRequest = 0;
     let requestedAt: number | null = null;
     let lastPointKernels = kernels;
     let phase: string | null = null;
@@ -56,12 +66,16 @@ function instrument(runner: StageRunner): StageRunner {
     // Stages also check through ctx.throwIfCancelled: the first check after the request counts, wherever it is.
     const check = ctx.throwIfCancelled;
     ctx.throwIfCancelled = () => {
-      if (requestedAt !== null) report.pointsAfter++;
+      if (requestedAt !== null) {
+        report.pointsAfter++;
+        report.stoppedAt ??= new Error().stack?.split('\n').slice(2, 6).join(' | ').replace(/\s+/g, ' ') ?? null;
+      }
       check();
     };
     setCancelCheck(() => {
       ctx.throwIfCancelled();
       if (requestedAt !== null) return;
+      report.pointsByPhase[phase ?? '-'] = (report.pointsByPhase[phase ?? '-'] ?? 0) + 1;
       report.pointsBefore++;
       if (report.pointsBefore > 1) report.kernelsPerUnit = Math.max(report.kernelsPerUnit, kernels - lastPointKernels);
       lastPointKernels = kernels;
@@ -70,6 +84,7 @@ function instrument(runner: StageRunner): StageRunner {
         // cancel does first. The IPC message could not be read while this synchronous loop runs.
         fs.writeFileSync(cancelFlagPath(ctx.paths.dataDir, ctx.runId), 'test');
         requestedAt = kernels;
+        benchmarksAtRequest = benchmarks();
         report.phase = phase;
       }
     });
@@ -79,11 +94,14 @@ function instrument(runner: StageRunner): StageRunner {
       report.error = (err as Error).message;
       throw err;
     } finally {
-      if (requestedAt !== null) report.kernelsAfter = kernels - requestedAt;
+      if (requestedAt !== null) {
+        report.kernelsAfter = kernels - requestedAt;
+        report.benchmarksAfter = benchmarks() - benchmarksAtRequest;
+      }
       fs.writeFileSync(path.join(ctx.paths.dataDir, `cancel-report-${ctx.stageIndex}.json`), JSON.stringify(report));
     }
   }) as StageRunner;
 }
 
-const all = { ...train, ...distill, ...prune, ...quantize, ...exporting } as Record<string, StageRunner>;
+const all = { ...train, ...distill, ...prune, ...quantize, ...exporting, ...search, ...profile } as Record<string, StageRunner>;
 export const stages = Object.fromEntries(Object.entries(all).map(([k, r]) => [k, instrument(r)])) as StageRegistry;

@@ -5,7 +5,12 @@
  *
  * Backed by the simulated phone in test/sim-device and a private `adb` server on its own port.
  */
+import fs from 'node:fs';
+import path from 'node:path';
+import type { DeviceLab } from '../../src-main/devices/lab';
 import { disconnect, type SimDevice, startAdbServer, startSimDevice } from '../sim-device';
+import { EM_AARCH64, fakeElf } from './fake-elf';
+import { waitFor } from './wait-for';
 
 export type { SimFaults, SimProfileName } from '../sim-device';
 import type { SimFaults, SimProfileName } from '../sim-device';
@@ -69,4 +74,15 @@ export async function startLabSim(): Promise<LabSim> {
       await server.close();
     },
   };
+}
+
+/** A simulated phone of `profile` attached to `lab`, with a stand-in arm64 runner registered, once its facts are read. */
+export async function attachWithRunner(env: LabSim, lab: DeviceLab, dir: string, profile: SimProfileName = 'pixel'): Promise<SimPhone> {
+  const runner = path.join(dir, 'benchmark_model-arm64');
+  fs.writeFileSync(runner, fakeElf(EM_AARCH64, 64 * 1024));
+  await lab.setRunner('arm64-v8a', runner);
+  const phone = await env.device(profile);
+  await lab.connect('127.0.0.1', phone.port);
+  await waitFor(() => lab.live().find((d) => d.key === phone.serial && d.state === 'device' && d.device?.model), 'phone facts', 30_000);
+  return phone;
 }

@@ -72,6 +72,10 @@ export async function measureLatency(
   onProgress?: (message: string, fraction: number) => void,
   fresh = false,
 ): Promise<Latency> {
+  // A cancel that came during the work before (a validation pass never yields) must not start a
+  // whole benchmark on the target: check before asking the lab (the IPC cancel is not read yet).
+  if (ctx.signal.aborted) throw new AppError('CANCELLED', 'Cancelled.');
+  cancelPoint();
   const hit = fresh ? null : cachedBenchmark(ctx.store, sha256(file), target, s);
   if (hit) return toLatency(ctx.store, hit, true);
   const req: BenchmarkRequest = { modelPath: file, artifactId, targets: [target], options: { runs: s.runs, warmup: s.warmup, trials: s.trials, threads: s.threads } };

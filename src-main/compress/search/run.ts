@@ -33,6 +33,7 @@ import type { ExportPrecision } from '../../export/exporter';
 import { buildTemplate, loadModel, saveModel, summarizeModel, type TemplateSpec } from '../../models';
 import type { ModelRef, StageContext, StageResult } from '../../pipeline/stage';
 import { initBackend } from '../../tf';
+import { cancelPoint } from '../../tf/cancel';
 import { cachedTeacher, kdObjective, type TeacherSource } from '../distill/objectives';
 import { loadTeacher, teacherTemplate } from '../distill/stage-io';
 import { modelView, splitFor } from '../train/model-view';
@@ -220,6 +221,7 @@ class SearchRun {
           const arch: SearchArch = { template: t, width, resolution };
           const a: ArchState = { id: archId(arch), arch, status: 'active', rung: -1, epochs: 0, params: 0, bytes: {} };
           archs.push(a);
+          cancelPoint();
           let model: tfl.LayersModel;
           try {
             model = buildTemplate(this.templateSpec(arch));
@@ -311,6 +313,7 @@ class SearchRun {
       if (ps.includes('int8-dynamic')) modes.push('int8-dynamic');
       const cal = calibrationSample(this.ds.train, 64, this.ctx.seed);
       for (const a of picks) {
+        cancelPoint();
         const model = buildTemplate(this.templateSpec(a.arch));
         try {
           const calR = a.arch.resolution === null ? cal : { ...cal, ...resizeCal(cal, a.arch.resolution) };
@@ -335,6 +338,7 @@ class SearchRun {
     const budgetUs = this.spec.budget.maxLatencyMs !== undefined ? this.spec.budget.maxLatencyMs * 1000 : null;
     const tol = skipTolerance(relativeErrors(this.state.heldOut));
     for (const a of this.active()) {
+      cancelPoint();
       const model = buildTemplate(this.templateSpec(a.arch));
       try {
         const preds = this.spec.space.precisions.map((p) => ({ p, us: this.lm.predictUs(latencyFeatures(model, p)) ?? Infinity }));
@@ -428,6 +432,7 @@ class SearchRun {
   private async finalists(): Promise<void> {
     for (const a of this.active()) {
       for (const sparsity of this.spec.space.sparsities) {
+        cancelPoint();
         const modelId = await this.candidateModel(a, sparsity);
         const stored = this.ctx.store.artifacts.get(modelId)!;
         const { model } = await loadModel(stored.path);
