@@ -5,6 +5,7 @@
  * labelled with the coverage stored with it; no serious accessibility violation; sorting works from
  * the keyboard alone. Seeded with a real CLI run (benchmarked on this computer) and phone benchmarks
  * by a teammate with the longest device cells the app writes (delegate share, threads, person, machine).
+ * Trends at 800 px: "Median latency", the run-to-run variation (CV) explained, the table in its pane.
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -150,5 +151,41 @@ describe.each([1024, 1280])('Compare in a %i px wide window', (width) => {
     expect(await seriousA11yViolations(page)).toEqual([]);
     await screenshot(page, `compare-width-${width}-more`);
     await page.getByTestId('compare-more-columns').uncheck();
+  });
+});
+
+describe('Trends in an 800 px wide window', () => {
+  let page: Page;
+  beforeAll(async () => {
+    page = await browser.newPage({ viewport: { width: 800, height: 900 } });
+    await page.goto(backend.url);
+    await page.goto(new URL('#/trends', base()).href);
+    const select = page.getByTestId('trend-lineage');
+    await select.waitFor();
+    // The phone lineage: two benchmarks of six trials each, the second flagged.
+    const label = (await select.locator('option').allTextContents()).find((t) => t.includes('Galaxy S21'))!;
+    await select.selectOption({ label });
+    await page.getByTestId('trend-table').locator('tbody tr').nth(1).waitFor();
+  });
+  afterAll(() => page?.close());
+
+  it('labels the median as a median and explains the CV, and fits without sideways scrolling', async () => {
+    expect(await page.getByTestId('trend-value-header').textContent()).toBe('Median latency');
+    const cv = page.getByTestId('trend-cv-header');
+    expect(await cv.textContent()).toBe('Run-to-run variation (CV)');
+    expect(await cv.getAttribute('title')).toMatch(/^Coefficient of variation of the trial means: standard deviation over mean\. .*at most 10 %/);
+    expect(await page.locator(`#${await cv.getAttribute('aria-describedby')}`).textContent()).toBe(await cv.getAttribute('title'));
+    expect(await page.getByTestId('trend-coverage').first().textContent()).toBe('96.9 % interval');
+    const fit = await page.evaluate(`(() => {
+      const main = document.querySelector('main');
+      const t = document.querySelector('[data-testid=trend-table]');
+      return { page: document.documentElement.scrollWidth, window: window.innerWidth, main: main.scrollWidth, mainBox: main.clientWidth, table: t.scrollWidth, box: t.parentElement.clientWidth };
+    })()`) as { page: number; window: number; main: number; mainBox: number; table: number; box: number };
+    console.log(`trends @800px: table ${fit.table} px in ${fit.box} px, main ${fit.main} px in ${fit.mainBox} px`);
+    expect(fit.page).toBeLessThanOrEqual(fit.window);
+    expect(fit.main).toBeLessThanOrEqual(fit.mainBox);
+    expect(fit.table).toBeLessThanOrEqual(fit.box);
+    expect(await seriousA11yViolations(page)).toEqual([]);
+    await screenshot(page, 'trends-width-800');
   });
 });
