@@ -38,11 +38,11 @@ describe('compare view', () => {
     expect(chartNotes([a, b], 'size')).toEqual(['iris #2 · INT8 (minmax) · .tflite INT8 · from #8 (#9): not shown, no accuracy was measured.']);
   });
   it('labels the latency interval with the coverage stored with it, never a nominal 95 %', () => {
-    expect(latencyInterval({ ciLowUs: 1440, ciHighUs: 1545, ciCoverage: 0.96875 })).toBe('96.9 % interval 1.44–1.54 ms');
-    expect(latencyInterval({ ciLowUs: 534.8, ciHighUs: 796.3, ciCoverage: 0.5 })).toBe('50 % interval 0.535–0.796 ms');
-    expect(latencyInterval({ ciLowUs: 980, ciHighUs: 1020, ciCoverage: 0.9375 })).toBe('93.8 % interval 0.980–1.02 ms');
+    expect(latencyInterval({ ciLowUs: 1440, ciHighUs: 1545, ciCoverage: 0.96875 })).toEqual({ label: '96.9 % interval', range: '1.44–1.54 ms' });
+    expect(latencyInterval({ ciLowUs: 534.8, ciHighUs: 796.3, ciCoverage: 0.5 })).toEqual({ label: '50 % interval', range: '0.535–0.796 ms' });
+    expect(latencyInterval({ ciLowUs: 980, ciHighUs: 1020, ciCoverage: 0.9375 })).toEqual({ label: '93.8 % interval', range: '0.980–1.02 ms' });
     // Stored before the coverage was recorded: no figure is invented.
-    expect(latencyInterval({ ciLowUs: 1000, ciHighUs: 1100, ciCoverage: null })).toBe('interval 1.00–1.10 ms');
+    expect(latencyInterval({ ciLowUs: 1000, ciHighUs: 1100, ciCoverage: null })).toEqual({ label: 'interval', range: '1.00–1.10 ms' });
     expect(latencyInterval({ ciLowUs: null, ciHighUs: null, ciCoverage: null })).toBeNull();
   });
   it('says where a row ran, or that it was not benchmarked', () => {

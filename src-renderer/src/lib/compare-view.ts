@@ -93,12 +93,13 @@ export function formatLatencyUs(us: number): string {
 /**
  * The stored interval of the median latency, labelled with the coverage stored with it (the
  * order-statistic interval of the trial means: 50 % with 2 trials, 96.9 % with 6), never a nominal
- * 95 %. Rows stored before the coverage was recorded say just "interval". Null without an interval.
+ * 95 %. Rows stored before the coverage was recorded say just "interval". Null without an interval;
+ * the range is kept on one line by the table.
  */
-export function latencyInterval(r: Pick<CompareRow, 'ciLowUs' | 'ciHighUs' | 'ciCoverage'>): string | null {
+export function latencyInterval(r: Pick<CompareRow, 'ciLowUs' | 'ciHighUs' | 'ciCoverage'>): { label: string; range: string } | null {
   if (r.ciLowUs === null || r.ciHighUs === null) return null;
   const [lo, hi] = [formatLatencyUs(r.ciLowUs), formatLatencyUs(r.ciHighUs)];
-  return `${r.ciCoverage !== null ? `${formatCoverage(r.ciCoverage)} ` : ''}interval ${lo.replace(' ms', '')}–${hi}`;
+  return { label: `${r.ciCoverage !== null ? `${formatCoverage(r.ciCoverage)} ` : ''}interval`, range: `${lo.replace(' ms', '')}–${hi}` };
 }
 
 /** The Device cell: where the benchmark ran, what ran and with how many threads, and who measured it. */
