@@ -30,6 +30,11 @@ export function formatKiB(kib: number | null | undefined): string {
   return kib === null || kib === undefined || !Number.isFinite(kib) ? '—' : formatBytes(Math.round(kib * 1024));
 }
 
+/** Coverage of an interval, as its label says it: 0.5 → "50 %", 0.9375 → "93.8 %", 0.96875 → "96.9 %" (never a nominal 95 %). */
+export function formatCoverage(c: number): string {
+  return `${Number((c * 100).toFixed(1))} %`;
+}
+
 /** A peak memory figure with its kind ("93.2 MiB (runner's peak footprint)"). */
 export function formatPeakMem(mib: number | null | undefined, kind: PeakMemKind | null | undefined): string {
   if (mib === null || mib === undefined) return '—';

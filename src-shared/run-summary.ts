@@ -3,7 +3,7 @@
  * inference, each against the teacher (or the imported model it started from), and one verdict line.
  * Computed once here and shown the same way by the run view, the HTML report and the CLI.
  */
-import { formatBytes } from './format';
+import { formatBytes, formatCoverage } from './format';
 import { formatMetric, formatMs, formatPoints, metricInfo, splitTarget, targetName } from './metric-labels';
 import type { RunDetail } from './types';
 
@@ -93,7 +93,7 @@ export function runSummary(run: Pick<RunDetail, 'status' | 'stages' | 'artifacts
       label: `Latency on ${targetName(latency.target)}`,
       value: formatMs(latency.ms),
       // The coverage the trials give (50 % with 2), never a nominal 95 %; runs stored before it was recorded say just "interval".
-      change: latency.lo !== undefined && latency.hi !== undefined ? `${latency.coverage !== undefined ? `${coverageText(latency.coverage)} ` : ''}interval ${formatMs(latency.lo)}–${formatMs(latency.hi)}` : undefined,
+      change: latency.lo !== undefined && latency.hi !== undefined ? `${latency.coverage !== undefined ? `${formatCoverage(latency.coverage)} ` : ''}interval ${formatMs(latency.lo)}–${formatMs(latency.hi)}` : undefined,
       detail: 'median per inference',
     });
   }
@@ -114,9 +114,4 @@ export function runSummary(run: Pick<RunDetail, 'status' | 'stages' | 'artifacts
   if (run.status !== 'succeeded') verdict += ` The run ${run.status === 'running' || run.status === 'queued' ? 'is still going' : `is ${run.status}`}: these are the stages finished so far.`;
   else if (!fidelityRun && acc !== undefined && refAcc !== undefined && refAcc - acc > 0.02) verdict += ` It loses more than 2 points: try a wider student, more epochs, or quantization-aware training.`;
   return { figures, reference, verdict: verdict.trim() };
-}
-
-/** 0.5 → "50 %", 0.9375 → "93.8 %", 0.96875 → "96.9 %". */
-function coverageText(c: number): string {
-  return `${Number((c * 100).toFixed(1))} %`;
 }

@@ -10,6 +10,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { buildCli } from '../src-main/cli/index';
 import { Store } from '../src-main/store';
+import { runCli } from './helpers/cli';
 import { EM_AARCH64, fakeElf } from './helpers/fake-elf';
 import { type LabSim, simAvailable, startLabSim } from './helpers/sim-lab';
 
@@ -36,22 +37,7 @@ afterAll(async () => {
   if (dir) fs.rmSync(dir, { recursive: true, force: true });
 });
 
-async function cli(args: string[]): Promise<{ out: string; err: string; exitCode: number | undefined }> {
-  const out: string[] = [];
-  const err: string[] = [];
-  const log = vi.spyOn(console, 'log').mockImplementation((...a) => void out.push(a.join(' ')));
-  const write = vi.spyOn(process.stderr, 'write').mockImplementation((c: string | Uint8Array) => (err.push(String(c)), true));
-  const before = process.exitCode;
-  process.exitCode = undefined;
-  try {
-    await buildCli().exitOverride().parseAsync(['node', 'pocketbench', '--data', dir, ...args]);
-    return { out: out.join('\n'), err: err.join(''), exitCode: process.exitCode as number | undefined };
-  } finally {
-    log.mockRestore();
-    write.mockRestore();
-    process.exitCode = before;
-  }
-}
+const cli = (args: string[]) => runCli(dir, args);
 
 describe.skipIf(!simAvailable)('pocketbench bench / benchmarks with a simulated phone', () => {
   it('Ctrl-C during bench kills the runner on the phone and stores the row as cancelled; benchmarks lists it', async () => {

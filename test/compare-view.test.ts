@@ -1,6 +1,6 @@
 /** Compare groups by dataset, names artifacts apart, sorts with blanks last, and explains every point a chart cannot show. */
 import { describe, expect, it } from 'vitest';
-import { chartNotes, displayName, groupByDataset, sortRows } from '../src-renderer/src/lib/compare-view';
+import { chartNotes, deviceText, displayName, groupByDataset, latencyInterval, rowKey, sortRows } from '../src-renderer/src/lib/compare-view';
 import type { CompareRow, DatasetSummary } from '../src-shared/types';
 
 const row = (o: Partial<CompareRow>): CompareRow =>
@@ -36,5 +36,19 @@ describe('compare view', () => {
       'imported · mobilenet.tflite · .tflite FP32 (#11): not shown, it has not been benchmarked.',
     ]);
     expect(chartNotes([a, b], 'size')).toEqual(['iris #2 · INT8 (minmax) · .tflite INT8 · from #8 (#9): not shown, no accuracy was measured.']);
+  });
+  it('labels the latency interval with the coverage stored with it, never a nominal 95 %', () => {
+    expect(latencyInterval({ ciLowUs: 1440, ciHighUs: 1545, ciCoverage: 0.96875 })).toEqual({ label: '96.9 % interval', range: '1.44–1.54 ms' });
+    expect(latencyInterval({ ciLowUs: 534.8, ciHighUs: 796.3, ciCoverage: 0.5 })).toEqual({ label: '50 % interval', range: '0.535–0.796 ms' });
+    expect(latencyInterval({ ciLowUs: 980, ciHighUs: 1020, ciCoverage: 0.9375 })).toEqual({ label: '93.8 % interval', range: '0.980–1.02 ms' });
+    // Stored before the coverage was recorded: no figure is invented.
+    expect(latencyInterval({ ciLowUs: 1000, ciHighUs: 1100, ciCoverage: null })).toEqual({ label: 'interval', range: '1.00–1.10 ms' });
+    expect(latencyInterval({ ciLowUs: null, ciHighUs: null, ciCoverage: null })).toBeNull();
+  });
+  it('says where a row ran, or that it was not benchmarked', () => {
+    expect(deviceText(row({ benchmarkId: 3, deviceName: 'Pixel 7', delegate: 'gpu', delegatedShare: 0.45, threads: 4, madeBy: 'ana', machine: 'lab-1' }))).toBe('Pixel 7 · ran on gpu, 45 % of nodes · 4 thr. · by ana on lab-1');
+    expect(deviceText(row({ madeBy: 'ana' }))).toBe('not benchmarked · by ana');
+    expect(rowKey(a)).toBe('5:1');
+    expect(rowKey(b)).toBe('9:-');
   });
 });

@@ -106,7 +106,8 @@ describe('pocketbench run (built app)', () => {
       timeout: 600_000,
     });
     expect(out).toMatch(/Run #1 "Quick check": succeeded/);
-    for (const kind of ['train-teacher', 'distill', 'quantize', 'export', 'profile']) expect(out).toMatch(new RegExp(`\\d\\. ${kind}\\s+succeeded`));
+    // Stages in words, as the app names them ("1. Train the teacher"), never the recipe's kinds.
+    for (const label of ['Train the teacher', 'Distill into the student', 'Quantize', 'Export to \\.tflite', 'Measure latency and memory']) expect(out).toMatch(new RegExp(`\\d\\. ${label}\\s+succeeded`));
     expect(out).toMatch(/this computer [\d.]+ ms/);
     const store = new Store(path.join(data, 'history.sqlite'));
     expect(store.benchmarks.list({ limit: 10, offset: 0 }).items.length).toBe(1);

@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import type { BenchmarkDetail } from '../../src-shared/contract/devices';
 import type { BenchmarkSummary } from '../../src-shared/types';
-import { benchmarkReport, memoryLine } from './devices-command';
+import { benchmarkReport, linkNote, memoryLine } from './devices-command';
 
 const summary = (o: Partial<BenchmarkSummary> = {}): BenchmarkSummary => ({
   id: 7, artifactId: null, deviceId: 1, status: 'succeeded', error: null, config: {}, runnerSha256: null,
@@ -38,5 +38,12 @@ describe('bench report', () => {
     const text = benchmarkReport(d);
     expect(text).toMatch(/ran on: cpu — nnapi asked, not applied: Though NNAPI delegate/);
     expect(text).toMatch(/note: The phone has no taskset/);
+  });
+
+  it('says whether the benchmark is linked to a stored artifact (only linked ones reach Compare)', () => {
+    expect(linkNote({ path: 'm.tflite', artifactId: null, linkedBy: null })).toMatch(/^m\.tflite is not a stored artifact: .* not in Compare \(benchmark artifact:N to link one\)\.$/);
+    expect(linkNote({ path: '/a/x.tflite', name: 'INT8 · x.tflite', artifactId: 5, linkedBy: 'reference' })).toBe('Benchmarking artifact #5 INT8 · x.tflite: the result shows in Compare.');
+    expect(linkNote({ path: 'x.tflite', name: 'INT8 · x.tflite', artifactId: 9, linkedBy: 'content', others: [5] })).toBe('Benchmarking artifact #9 INT8 · x.tflite (the file has its bytes; so do #5: name one with artifact:N): the result shows in Compare.');
+    expect(benchmarkReport(detail(summary({ artifactId: 5 }), {}))).toMatch(/^Benchmark #7 on S1 of artifact #5: succeeded/);
   });
 });

@@ -9,6 +9,7 @@ import { createLab, type DeviceLab } from '../devices';
 import { createHostTarget } from '../devices/host-target';
 import { formatKiB, formatMiB } from '../../src-shared/format';
 import { type BenchmarkSummary, PEAK_MEM_LABEL } from '../../src-shared/types';
+import { type BenchModel, benchModelFor } from '../devices/bench-model';
 import { intervalCoverage } from '../devices/stats';
 import { Store } from '../store';
 import { formatTable } from './table';
@@ -41,12 +42,19 @@ export function memoryLine(d: BenchmarkDetail): string {
   return parts.join('; ') || '—';
 }
 
+/** What the benchmark is linked to, said before it starts. */
+export function linkNote(m: BenchModel): string {
+  if (m.artifactId === null) return `${m.path} is not a stored artifact: the result is listed by \`pocketbench benchmarks\` and under Devices, not in Compare (benchmark artifact:N to link one).`;
+  const how = m.linkedBy === 'content' ? ` (the file has its bytes${m.others?.length ? `; so do ${m.others.map((i) => `#${i}`).join(', ')}: name one with artifact:N` : ''})` : '';
+  return `Benchmarking artifact #${m.artifactId} ${m.name ?? ''}${how}: the result shows in Compare.`;
+}
+
 /** The statistics the Devices page shows, as lines of text. */
 export function benchmarkReport(d: BenchmarkDetail): string {
   const s = d.summary;
   const trialsInfo = d.stats?.trials as { n: number; coverage: number; note: string | null } | null | undefined;
   const lines = [
-    `Benchmark #${s.id} on ${d.target}: ${s.status}${s.error ? ` — ${s.error}` : ''}`,
+    `Benchmark #${s.id} on ${d.target}${s.artifactId !== null ? ` of artifact #${s.artifactId}` : ''}: ${s.status}${s.error ? ` — ${s.error}` : ''}`,
     `  latency (median of ${trialsInfo?.n ?? d.trials.length} trial means): ${ms(s.latencyUs) ?? '—'}`,
   ];
   // The coverage the interval really has (93.75 % with 5 trials), never a nominal 95 %.
@@ -110,7 +118,7 @@ export function addDeviceCommands(program: Command): void {
   program
     .command('bench')
     .description('benchmark a .tflite on phones (K trials, pinned, after cooldown) or on this computer (--device host), and store the result; Ctrl-C cancels cleanly')
-    .argument('<model>', '.tflite file')
+    .argument('<model>', 'a .tflite file, or artifact:N for a stored artifact (a file with the bytes of a stored .tflite is linked to it too): linked benchmarks show in Compare and Trends')
     .requiredOption('-d, --device <serial>', 'ADB serial, or "host" for this computer (LiteRT on the desktop); repeat for several targets', collect, [])
     .option('--threads <n>', 'threads', Number, 4)
     .option('--runs <n>', 'runs per trial', Number, 50)
@@ -140,7 +148,7 @@ export function addDeviceCommands(program: Command): void {
         cooldownMaxWaitS: o.cooldownWait,
       });
       if (!parsed.success) throw AppError.fromZod(parsed.error, 'Bad benchmark options');
-      await withLab(program, async (lab, _store, bus) => {
+      await withLab(program, async (lab, store, bus) => {
         for (const r of o.runner as string[]) {
           const [abi, ...rest] = r.split('=');
           if (!rest.length) throw new AppError('INVALID_ARGS', `--runner takes ABI=PATH (got ${r}).`);
@@ -152,7 +160,9 @@ export function addDeviceCommands(program: Command): void {
             if (q.message) process.stderr.write(`[${q.target}] ${q.message}\n`);
           }
         });
-        const ids = await lab.queue({ modelPath: model, targets: o.device as string[], options: parsed.data });
+        const m = await benchModelFor(store, model);
+        if (!o.json) process.stderr.write(`${linkNote(m)}\n`);
+        const ids = await lab.queue({ modelPath: m.path, modelName: m.name, artifactId: m.artifactId, targets: o.device as string[], options: parsed.data });
         // Ctrl-C: cancel every benchmark (the lab kills the runner on the phone and stores the row
         // as cancelled), then report and exit 130. A second Ctrl-C leaves at once.
         let interrupted = false;

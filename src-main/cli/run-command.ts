@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import type { Command } from 'commander';
 import type { RunProgress } from '../../src-shared/contract/pipeline';
 import { formatDuration } from '../../src-shared/format';
-import { formatMetric, metricLabel, targetName } from '../../src-shared/metric-labels';
+import { formatMetric, metricLabel, stageLabel, targetName } from '../../src-shared/metric-labels';
 import { runSummary } from '../../src-shared/run-summary';
 import { presetById, presets } from '../../src-shared/presets';
 import { validateRecipe } from '../../src-shared/recipe';
@@ -118,24 +118,7 @@ export async function runAndReport(program: Command, env: CliEnv, recipeInput: u
   } else {
     console.log(`Run #${run.id} "${run.name}": ${run.status} in ${formatDuration(run.finishedAt && run.startedAt ? run.finishedAt - run.startedAt : null)} (${run.backend ?? '?'}${run.backendThreads ? ` ×${run.backendThreads}` : ''})`);
     if (run.error) console.log(run.error);
-    console.log(
-      formatTable(
-        ['Stage', 'Status', 'Duration', metricLabel('accuracy'), metricLabel('deployedAccuracy'), metricLabel('params'), metricLabel('bytes'), metricLabel('latencyMs')],
-        run.stages.map((s) => {
-          const m = (s.metrics ?? {}) as Record<string, number | undefined>;
-          return [
-            `${s.index + 1}. ${s.kind}`,
-            s.status,
-            formatDuration(s.durationMs),
-            m.accuracy !== undefined ? formatMetric('accuracy', m.accuracy) : null,
-            m.deployedAccuracy !== undefined ? formatMetric('deployedAccuracy', m.deployedAccuracy) : null,
-            m.params !== undefined ? formatMetric('params', m.params) : null,
-            m.bytes !== undefined ? formatMetric('bytes', m.bytes) : null,
-            m.latencyUs !== undefined ? formatMetric('latencyUs', m.latencyUs) : profiledLatency(m),
-          ];
-        }),
-      ),
-    );
+    console.log(stageTable(run));
     // The result first in words (the same figures and labels as the app's summary card).
     const summary = runSummary(run);
     if (summary?.figures.length) {
@@ -145,10 +128,33 @@ export async function runAndReport(program: Command, env: CliEnv, recipeInput: u
       console.log('');
     }
     // Stage verdicts (for example whether distillation beat its control), in words.
-    for (const s of run.stages) if (typeof s.metrics?.note === 'string') console.log(`${s.index + 1}. ${s.kind}: ${s.metrics.note}`);
+    for (const s of run.stages) if (typeof s.metrics?.note === 'string') console.log(`${stageTitle(s)}: ${s.metrics.note}`);
     report?.(run);
   }
   return run.status === 'succeeded' ? 0 : 1;
+}
+
+/** "1. Train the teacher": the stage in words, as the app and the HTML report name it (the kind stays in the recipe JSON). */
+export const stageTitle = (s: { index: number; kind: string }): string => `${s.index + 1}. ${stageLabel(s.kind)}`;
+
+/** The finished run's stages with their figures, one row each. */
+export function stageTable(run: Pick<RunDetail, 'stages'>): string {
+  return formatTable(
+    ['Stage', 'Status', 'Duration', metricLabel('accuracy'), metricLabel('deployedAccuracy'), metricLabel('params'), metricLabel('bytes'), metricLabel('latencyMs')],
+    run.stages.map((s) => {
+      const m = (s.metrics ?? {}) as Record<string, number | undefined>;
+      return [
+        stageTitle(s),
+        s.status,
+        formatDuration(s.durationMs),
+        m.accuracy !== undefined ? formatMetric('accuracy', m.accuracy) : null,
+        m.deployedAccuracy !== undefined ? formatMetric('deployedAccuracy', m.deployedAccuracy) : null,
+        m.params !== undefined ? formatMetric('params', m.params) : null,
+        m.bytes !== undefined ? formatMetric('bytes', m.bytes) : null,
+        m.latencyUs !== undefined ? formatMetric('latencyUs', m.latencyUs) : profiledLatency(m),
+      ];
+    }),
+  );
 }
 
 /** A profile stage's median latency per target (`host.latencyMs`, `SERIAL.latencyMs`), in words. */
@@ -159,8 +165,9 @@ function profiledLatency(m: Record<string, unknown>): string | null {
   return parts.length ? parts.join(', ') : null;
 }
 
-function progressLine(p: RunProgress): string {
-  const parts = [`stage ${p.stageIndex + 1} ${p.stageKind}`];
+/** The live progress line: "2. Distill into the student · epoch 1/3 · batch 4/22 · [####....] 18% · ETA 40 s". */
+export function progressLine(p: RunProgress): string {
+  const parts = [stageTitle({ index: p.stageIndex, kind: p.stageKind })];
   if (p.phase) parts.push(p.phase);
   if (p.epoch !== undefined) parts.push(`epoch ${p.epoch}/${p.epochs ?? '?'}`);
   if (p.batch !== undefined) parts.push(`batch ${p.batch}/${p.batches ?? '?'}`);

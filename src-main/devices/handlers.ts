@@ -1,19 +1,13 @@
 /** Handlers for the devices contract area (device lab, runners, benchmarks). */
 import type { devicesMethods } from '../../src-shared/contract/devices';
-import { AppError } from '../../src-shared/errors';
 import type { Handlers } from '../../src-shared/rpc';
 import type { CallContext, HostDeps } from '../host/context';
 import { probeAdb } from './adb-status';
+import { artifactModel } from './bench-model';
 import { labFor } from './index';
 
 export function devicesHandlers(deps: HostDeps): Handlers<typeof devicesMethods, CallContext> {
   const lab = () => labFor(deps);
-  const artifactPath = (id: number) => {
-    const a = deps.store.artifacts.get(id);
-    if (!a) throw new AppError('NOT_FOUND', `There is no artifact #${id}.`);
-    if (a.format !== 'tflite') throw new AppError('NOT_TFLITE', `Artifact #${id} (${a.name}) is a ${a.format} model; benchmarks need a .tflite file. Export it first.`);
-    return { path: a.path, name: a.name };
-  };
   return {
     'devices.live': async () => {
       try {
@@ -40,7 +34,7 @@ export function devicesHandlers(deps: HostDeps): Handlers<typeof devicesMethods,
     'runners.set': ({ abi, path }) => lab().setRunner(abi, path),
     'runners.download': ({ abi }) => lab().downloadRunner(abi),
     'benchmarks.start': async ({ artifactId, path, targets, options }) => {
-      const model = artifactId !== undefined ? artifactPath(artifactId) : { path: path!, name: undefined };
+      const model = artifactId !== undefined ? artifactModel(deps.store, artifactId) : { path: path!, name: undefined };
       return { benchmarkIds: await lab().queue({ modelPath: model.path, modelName: model.name, artifactId: artifactId ?? null, targets, options }) };
     },
     'benchmarks.cancel': ({ id }) => ({ cancelled: lab().cancel(id) }),

@@ -94,6 +94,14 @@ export class ArtifactQueries {
     return { items, total };
   }
 
+  /**
+   * Stored artifacts of this format whose file has this content hash (a .tflite's SHA-256), newest
+   * first. Used once per CLI benchmark of a bare path; no index on content_hash, a scan is fine there.
+   */
+  withContent(format: ArtifactFormat, contentHash: string): ArtifactSummary[] {
+    return (this.db.prepare('SELECT * FROM artifacts WHERE format = ? AND content_hash = ? ORDER BY id DESC LIMIT 20').all(format, contentHash) as ArtifactRecord[]).map(toSummary);
+  }
+
   /** The chain from this artifact up to its root (self first). */
   lineage(id: number): ArtifactSummary[] {
     return (

@@ -1,4 +1,4 @@
-export { formatBytes, formatCount, formatDuration, formatKiB, formatMiB, formatPeakMem, formatPercent, formatRanOn } from '../../../src-shared/format';
+export { formatBytes, formatCount, formatCoverage, formatDuration, formatKiB, formatMiB, formatPeakMem, formatPercent, formatRanOn } from '../../../src-shared/format';
 
 export function formatDate(ms: number | null | undefined): string {
   if (!ms) return '—';
