@@ -146,20 +146,17 @@ export class CompareQueries {
   lineages(limit = 200): Lineage[] {
     return this.db
       .prepare(
-        // Benchmarks are grouped straight into their lineage (recipe name, artifact name, device):
-        // ~10^3 groups in one small hash, where counting them first per (artifact, device) built a
-        // hash as large as the table (one group per benchmark at team scale) and joined it back.
-        // Artifacts without a succeeded benchmark count once each, on no device, as before.
+        // One pass: every artifact with its succeeded benchmarks grouped straight into its lineage
+        // (recipe name, artifact name, device): ~10^3 groups in one small hash. Counting them first
+        // per (artifact, device) built a hash as large as the table at team scale (one group per
+        // benchmark) and joined it back. An artifact without a succeeded benchmark counts once, on
+        // no device (count(*) of its one NULL-extended row).
         `WITH per AS (
-           SELECT r.name AS run_name, a.name AS artifact_name, b.device_id AS did, count(*) AS n, max(b.finished_at) AS last
-           FROM benchmarks b JOIN artifacts a ON a.id = b.artifact_id JOIN runs r ON r.id = a.run_id
-           WHERE b.status = 'succeeded'
-           GROUP BY r.name, a.name, b.device_id
-           UNION ALL
-           SELECT r.name, a.name, NULL, count(*), max(a.created_at)
+           SELECT r.name AS run_name, a.name AS artifact_name, b.device_id AS did,
+                  count(*) AS n, max(coalesce(b.finished_at, a.created_at)) AS last
            FROM artifacts a JOIN runs r ON r.id = a.run_id
-           WHERE NOT EXISTS (SELECT 1 FROM benchmarks b WHERE b.artifact_id = a.id AND b.status = 'succeeded')
-           GROUP BY r.name, a.name
+           LEFT JOIN benchmarks b ON b.artifact_id = a.id AND b.status = 'succeeded'
+           GROUP BY r.name, a.name, b.device_id
          )
          SELECT per.run_name AS runName, per.artifact_name AS artifactName, per.did AS deviceId,
                 ${DEVICE_NAME_SQL} AS deviceName, per.n AS points, per.last AS lastAt
