@@ -56,6 +56,27 @@ describe('compare queries', () => {
     expect(store.compare.rows({ limit: 100, artifactIds: [unbenched] })).toHaveLength(1);
   });
 
+  it('lists lineages per recipe, artifact and device with their counts; an artifact never measured counts once, on no device', () => {
+    const phone = store.devices.upsert('SER', 'android', { manufacturer: 'Google', model: 'Pixel 7' });
+    const host = store.devices.upsert('host', 'host');
+    const first = runWithTflite('chain', 0.9).artifactId;
+    const second = runWithTflite('chain', 0.91).artifactId;
+    bench(first, phone, 1000, 10);
+    bench(second, phone, 1000, 10);
+    bench(second, host, 500, 5);
+    const failed = store.benchmarks.create({ artifactId: second, deviceId: phone, config: {} });
+    store.benchmarks.finish(failed, { status: 'failed', error: 'x' }, []);
+    runWithTflite('chain', 0.92);
+    runWithTflite('other', 0.8);
+    const lin = store.compare.lineages().map((l) => [l.runName, l.deviceName, l.points]);
+    expect(lin.sort()).toEqual([
+      ['chain', 'Google Pixel 7', 2],
+      ['chain', 'This computer', 1],
+      ['chain', null, 1],
+      ['other', null, 1],
+    ].sort());
+  });
+
   it('filters and labels by what ran: a GPU benchmark whose delegate was not applied is CPU', () => {
     const phone = store.devices.upsert('SER', 'android');
     const { artifactId } = runWithTflite('chain', 0.9);

@@ -5,7 +5,6 @@
 import type { CompareFacets, CompareRow, Delegate, Lineage, TrendMetric, TrendPoint } from '../../src-shared/types';
 import { TREND_MAX_CV, TREND_MIN_TRIALS } from '../../src-shared/trend-rules';
 import type { DB } from './db';
-import type { Dialect } from './sql';
 
 /**
  * What ran the benchmark: the delegate the runner reported (ran_delegate), else, for rows stored
@@ -21,12 +20,13 @@ const DELEGATE_SQL = `CASE
 
 const DEVICE_NAME_SQL = `CASE WHEN d.kind = 'host' THEN 'This computer' ELSE trim(coalesce(d.manufacturer, '') || ' ' || coalesce(d.model, d.serial)) END`;
 
-/** The label of the device source a phone came from (devices' `facts.source`, the lab's); older rows: local. */
+/**
+ * The label of the device source a phone came from (devices' `facts.source`, the lab's); older rows:
+ * local; the host: 'This computer'. Stored as `devices.source_label`, a computed column with an index
+ * (migration 7), so a filter on it is an index lookup and PostgreSQL's planner knows how many phones
+ * match (on the JSON expression it guessed one, and sorted every benchmark of the source's phones).
+ */
 export const LOCAL_SOURCE_LABEL = "This computer's ADB server";
-function deviceSourceSql(dialect: Dialect): string {
-  const label = dialect === 'postgres' ? `(d.facts_json::jsonb #>> '{source,label}')` : `json_extract(d.facts_json, '$.source.label')`;
-  return `CASE WHEN d.id IS NULL THEN NULL WHEN d.kind = 'host' THEN 'This computer' ELSE coalesce(${label}, '${LOCAL_SOURCE_LABEL.replace(/'/g, "''")}') END`;
-}
 
 /** `@p0, @p1, …` for a list, its values added to `params` (both dialects; better-sqlite3 cannot mix named and `?`). */
 function namedList(prefix: string, values: readonly unknown[], params: Record<string, unknown>): string {
@@ -64,7 +64,6 @@ export class CompareQueries {
     const params: Record<string, unknown> = { limit: f.limit };
     if (f.artifactIds?.length) where.push(`a.id IN (${namedList('artifact', f.artifactIds, params)})`);
     if (f.runIds?.length) where.push(`a.run_id IN (${namedList('run', f.runIds, params)})`);
-    const source = deviceSourceSql(this.db.dialect);
     // Who and where: the benchmark's own (recorded together with its run's since migration 5), else the run's.
     const who: string[] = [];
     if (f.madeBy !== undefined) {
@@ -95,12 +94,17 @@ export class CompareQueries {
     // the measured rows (newest benchmark first), and, unless excluded, the artifacts with no
     // benchmark matching the filter (size and accuracy only), newest first. Same rows as the one
     // LEFT JOIN ordered by coalesce(b.finished_at, a.created_at): a succeeded benchmark always has
-    // its finished_at. Both halves share one select list; the second joins no benchmark (ON 1 = 0).
+    // its finished_at. Both halves share one select list; the second joins no benchmark and no device
+    // (ON b.id = NULL: a key lookup that finds nothing; SQLite ran `ON 1 = 0` as a scan of every
+    // benchmark per artifact, 32 s for Compare's default page over 100,000 benchmarks, now ~90 ms).
     const measured = [
       ...where,
       ...who.map((w) => `b.${w}`),
       ...(delegateCond ? [delegateCond] : []),
-      ...(f.deviceSource !== undefined ? [`b.device_id IN (SELECT d.id FROM devices d WHERE (${source}) = @deviceSource)`] : []),
+      // SQLite would probe each of the source's phones on benchmarks_device and sort all their rows
+      // (100,000 benchmarks: ~300 ms); a unary + keeps it on the newest-first walk, which stops at
+      // the limit (~80 ms). PostgreSQL chooses by its statistics of source_label.
+      ...(f.deviceSource !== undefined ? [`${this.db.dialect === 'sqlite' ? '+' : ''}b.device_id IN (SELECT d.id FROM devices d WHERE d.source_label = @deviceSource)`] : []),
     ];
     const unmeasured = [...where, ...who.map((w) => `r.${w}`)];
     const columns = `a.id AS artifactId, a.name AS artifactName, a.run_id AS runId, r.name AS runName, a.parent_id AS parentId,
@@ -111,7 +115,7 @@ export class CompareQueries {
              b.delegated_share AS delegatedShare,
              b.latency_us AS latencyUs, b.ci_low_us AS ciLowUs, b.ci_high_us AS ciHighUs, b.ci_coverage AS ciCoverage, b.cv,
              b.peak_mem_mb AS peakMemMb, b.peak_mem_kind AS peakMemKind,
-             coalesce(b.made_by, r.made_by) AS madeBy, coalesce(b.machine, r.machine) AS machine, ${source} AS deviceSource,
+             coalesce(b.made_by, r.made_by) AS madeBy, coalesce(b.machine, r.machine) AS machine, d.source_label AS deviceSource,
              coalesce(b.finished_at, a.created_at) AS measuredAt`;
     const halves = [
       `SELECT * FROM (SELECT ${columns}
@@ -124,7 +128,7 @@ export class CompareQueries {
       halves.push(
         `SELECT * FROM (SELECT ${columns}
            FROM artifacts a LEFT JOIN runs r ON r.id = a.run_id
-           LEFT JOIN benchmarks b ON 1 = 0 LEFT JOIN devices d ON 1 = 0
+           LEFT JOIN benchmarks b ON b.id = NULL LEFT JOIN devices d ON d.id = NULL
            WHERE NOT EXISTS (SELECT 1 FROM benchmarks b WHERE ${benchConds.join(' AND ')})
            ${unmeasured.length ? `AND ${unmeasured.join(' AND ')}` : ''}
            ORDER BY a.created_at DESC, a.id DESC LIMIT @limit) AS unmeasured`,
@@ -142,29 +146,43 @@ export class CompareQueries {
   lineages(limit = 200): Lineage[] {
     return this.db
       .prepare(
-        // Benchmarks are first counted per (artifact, device) on their own index, then named:
-        // the same groups as joining every benchmark to its artifact and run, at a fraction of the rows.
+        // One pass: every artifact with its succeeded benchmarks grouped straight into its lineage
+        // (recipe name, artifact name, device): ~10^3 groups in one small hash. Counting them first
+        // per (artifact, device) built a hash as large as the table at team scale (one group per
+        // benchmark) and joined it back. An artifact without a succeeded benchmark counts once, on
+        // no device (count(*) of its one NULL-extended row).
         `WITH per AS (
-           SELECT b.artifact_id AS aid, b.device_id AS did, count(*) AS n, max(b.finished_at) AS last
-           FROM benchmarks b WHERE b.status = 'succeeded' AND b.artifact_id IS NOT NULL GROUP BY b.artifact_id, b.device_id
+           SELECT r.name AS run_name, a.name AS artifact_name, b.device_id AS did,
+                  count(*) AS n, max(coalesce(b.finished_at, a.created_at)) AS last
+           FROM artifacts a JOIN runs r ON r.id = a.run_id
+           LEFT JOIN benchmarks b ON b.artifact_id = a.id AND b.status = 'succeeded'
+           GROUP BY r.name, a.name, b.device_id
          )
-         SELECT r.name AS runName, a.name AS artifactName, per.did AS deviceId, ${DEVICE_NAME_SQL} AS deviceName,
-                sum(coalesce(per.n, 1)) AS points, max(coalesce(per.last, a.created_at)) AS lastAt
-         FROM artifacts a JOIN runs r ON r.id = a.run_id
-         LEFT JOIN per ON per.aid = a.id
-         LEFT JOIN devices d ON d.id = per.did
-         GROUP BY r.name, a.name, per.did, d.id
-         ORDER BY lastAt DESC LIMIT ?`,
+         SELECT per.run_name AS runName, per.artifact_name AS artifactName, per.did AS deviceId,
+                ${DEVICE_NAME_SQL} AS deviceName, per.n AS points, per.last AS lastAt
+         FROM per LEFT JOIN devices d ON d.id = per.did
+         ORDER BY lastAt DESC, runName, artifactName, deviceId LIMIT ?`,
       )
       .all(limit) as Lineage[];
   }
 
-  /** People, machines and device sources that occur in the history (the filters' choices). */
+  /**
+   * People, machines and device sources that occur in the history (the filters' choices). People and
+   * machines are read as loose index scans (each next value is one index probe past the previous),
+   * not by reading every run and benchmark: ~10 values among 10^5 rows.
+   */
   facets(): CompareFacets {
     const col = (sql: string) => (this.db.prepare(sql).all() as { v: string }[]).map((r) => r.v);
-    const people = col(`SELECT made_by AS v FROM runs WHERE made_by IS NOT NULL UNION SELECT made_by FROM benchmarks WHERE made_by IS NOT NULL ORDER BY v`);
-    const machines = col(`SELECT machine AS v FROM runs WHERE machine IS NOT NULL UNION SELECT machine FROM benchmarks WHERE machine IS NOT NULL ORDER BY v`);
-    const deviceSources = col(`SELECT DISTINCT ${deviceSourceSql(this.db.dialect)} AS v FROM devices d ORDER BY v`);
+    const distinct = (table: string, column: string) =>
+      `WITH RECURSIVE seen(v) AS (
+         SELECT (SELECT ${column} FROM ${table} WHERE ${column} IS NOT NULL ORDER BY ${column} LIMIT 1)
+         UNION ALL
+         SELECT (SELECT ${column} FROM ${table} WHERE ${column} > seen.v ORDER BY ${column} LIMIT 1) FROM seen WHERE seen.v IS NOT NULL
+       ) SELECT v FROM seen WHERE v IS NOT NULL`;
+    const both = (column: string) => col(`SELECT v FROM (${distinct('runs', column)}) AS r UNION SELECT v FROM (${distinct('benchmarks', column)}) AS b ORDER BY v`);
+    const people = both('made_by');
+    const machines = both('machine');
+    const deviceSources = col(`SELECT DISTINCT source_label AS v FROM devices ORDER BY v`);
     const sharedModels = col(`SELECT model AS v FROM devices WHERE kind = 'android' AND model IS NOT NULL GROUP BY model HAVING count(*) > 1 ORDER BY v`);
     return { people, machines, deviceSources, sharedModels };
   }
@@ -206,7 +224,7 @@ export class CompareQueries {
     else if (q.deviceId !== null) on.push('b.device_id = @deviceId');
     if (q.madeBy !== undefined) on.push('b.made_by = @madeBy');
     if (q.machine !== undefined) on.push('b.machine = @machine');
-    if (q.deviceSource !== undefined) on.push(`b.device_id IN (SELECT d.id FROM devices d WHERE (${deviceSourceSql(this.db.dialect)}) = @deviceSource)`);
+    if (q.deviceSource !== undefined) on.push(`b.device_id IN (SELECT d.id FROM devices d WHERE d.source_label = @deviceSource)`);
     const inner = bench || on.length > 2;
     const rows = this.db
       .prepare(

@@ -296,6 +296,41 @@ export const migrations: Migration[] = [
         CREATE INDEX benchmarks_succeeded_lineage ON benchmarks(artifact_id, device_id, finished_at) WHERE status = 'succeeded';
       `),
   },
+  {
+    version: 7,
+    description: 'Compare by device source as an index lookup: each device\'s source label as a computed column; json_extract inlinable on PostgreSQL',
+    // The label Compare and Trends filter and show (compare.ts: the lab's label from `facts.source`,
+    // the local ADB server's for older rows, 'This computer' for the host). Written out here, not
+    // taken from compare.ts: a shipped migration must not change when a constant does.
+    // SQLite adds only VIRTUAL generated columns to an existing table (computed on read, indexed).
+    up: (db) =>
+      db.exec(`
+        ALTER TABLE devices ADD COLUMN source_label TEXT GENERATED ALWAYS AS (
+          CASE WHEN kind = 'host' THEN 'This computer'
+               ELSE coalesce(CASE WHEN json_valid(facts_json) THEN json_extract(facts_json, '$.source.label') END, 'This computer''s ADB server') END
+        ) VIRTUAL;
+        CREATE INDEX devices_source_label ON devices(source_label);
+      `),
+    // PostgreSQL: a STORED generated column (its only kind before 17). json_extract becomes a body
+    // PostgreSQL inlines into the calling query (one SELECT without FROM): migration 1's ran through
+    // the SQL-function executor at ~4 µs a call, 2,000 calls per Compare page (100,000 rows: 430 → 145 ms).
+    postgres: (db) =>
+      db.exec(`
+        ALTER TABLE devices ADD COLUMN source_label TEXT GENERATED ALWAYS AS (
+          CASE WHEN kind = 'host' THEN 'This computer'
+               ELSE coalesce(facts_json::jsonb #>> '{source,label}', 'This computer''s ADB server') END
+        ) STORED;
+        CREATE INDEX devices_source_label ON devices(source_label);
+        CREATE OR REPLACE FUNCTION json_extract(doc TEXT, path TEXT) RETURNS DOUBLE PRECISION
+        LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $fn$
+          SELECT CASE WHEN left(path, 2) = '$.' THEN
+            CASE jsonb_typeof(doc::jsonb -> substr(path, 3))
+              WHEN 'number' THEN (doc::jsonb ->> substr(path, 3))::double precision
+              WHEN 'boolean' THEN CASE WHEN doc::jsonb -> substr(path, 3) = 'true'::jsonb THEN 1 ELSE 0 END
+            END END
+        $fn$;
+      `),
+  },
 ];
 
 export const latestVersion = migrations[migrations.length - 1].version;
