@@ -77,6 +77,23 @@ describe('compare queries', () => {
     ].sort());
   });
 
+  it.runIf(backend === 'postgres')('lineages on PostgreSQL: parallel settings last only for the query, and a dropped connection is read again', () => {
+    const phone = store.devices.upsert('SER', 'android', { manufacturer: 'Google', model: 'Pixel 7' });
+    bench(runWithTflite('chain', 0.9).artifactId, phone, 1000, 10);
+    const setting = () => (store.db.prepare('SHOW min_parallel_table_scan_size').get() as { minParallelTableScanSize?: string; min_parallel_table_scan_size?: string });
+    const before = setting();
+    expect(store.compare.lineages().map((l) => [l.runName, l.points])).toEqual([['chain', 1]]);
+    expect(setting()).toEqual(before); // SET LOCAL: gone with the query's transaction
+    const pid = (store.db.prepare('SELECT pg_backend_pid() AS pid').get() as { pid: number }).pid;
+    const admin = new Store(history.location);
+    try {
+      expect(admin.db.prepare('SELECT pg_terminate_backend(?, 10000) AS ok').get(pid)).toEqual({ ok: true });
+    } finally {
+      admin.close();
+    }
+    expect(store.compare.lineages().map((l) => [l.runName, l.points])).toEqual([['chain', 1]]);
+  });
+
   it('filters and labels by what ran: a GPU benchmark whose delegate was not applied is CPU', () => {
     const phone = store.devices.upsert('SER', 'android');
     const { artifactId } = runWithTflite('chain', 0.9);
