@@ -160,6 +160,21 @@ describe('Android target (stand-in shell)', () => {
     expect(adb.commands.some((x) => /^kill -9 \d+/.test(x))).toBe(true);
   });
 
+  it('a cancel that lands during a hot phone\'s cool-down read ends the wait at once, not when the cool-down gives up', async () => {
+    // The phone stays hot (thermal status 2) and each thermal read takes 400 ms: the cancel lands inside one.
+    fs.writeFileSync(path.join(root, 'bin/dumpsys'), '#!/bin/sh\n[ "$1" = battery ] && printf "Current Battery Service state:\\n  level: 77\\n  scale: 100\\n  temperature: 301\\n"\n[ "$1" = thermalservice ] && sleep 0.4 && printf "Thermal Status: 2\\n"\nexit 0\n', { mode: 0o755 });
+    const ac = new AbortController();
+    const p = target.run(job({ trials: 1, cooldownMaxWaitS: 60 }), ctx(ac.signal)).catch((e) => e);
+    for (let i = 0; i < 250 && !adb.commands.some((x) => x.includes('thermalservice')); i++) await new Promise((r) => setTimeout(r, 20));
+    await new Promise((r) => setTimeout(r, 100));
+    const cancelledAt = Date.now();
+    ac.abort();
+    const err = (await p) as BenchmarkFailure;
+    expect(err.error.code).toBe('CANCELLED');
+    expect(Date.now() - cancelledAt).toBeLessThan(10_000); // was the whole 60 s cool-down
+    expect(adb.commands.some((x) => x.includes('benchmark_model --graph'))).toBe(false);
+  }, 30_000);
+
   it('a runner that hangs is stopped at the limit scaled to its runs, and the benchmark fails saying so', async () => {
     adb.mode = 'slow';
     const t = new AndroidTarget('SERIAL1', adb, store, async () => facts, { cooldownPollMs: 50, sampleMs: 50, runnerBudget: { startMs: 300, perRunMs: 100 } });

@@ -61,17 +61,24 @@ function stopIfCancelled(signal: AbortSignal): void {
   if (signal.aborted) throw new AppError('CANCELLED', 'Cancelled by the user; no runner was left running on the phone.');
 }
 
+/**
+ * A wait that a cancel ends. A listener added to an already-aborted signal never fires, so that case
+ * rejects at once (a cancel during a cool-down read used to wait out the whole cool-down, up to an
+ * hour); the listener goes when the timer fires, so polls do not pile listeners on the signal.
+ */
 const sleep = (ms: number, signal: AbortSignal) =>
   new Promise<void>((resolve, reject) => {
-    const t = setTimeout(resolve, ms);
-    signal.addEventListener(
-      'abort',
-      () => {
-        clearTimeout(t);
-        reject(new AppError('CANCELLED', 'Cancelled.'));
-      },
-      { once: true },
-    );
+    const cancelled = () => new AppError('CANCELLED', 'Cancelled by the user; no runner was left running on the phone.');
+    if (signal.aborted) return reject(cancelled());
+    const onAbort = () => {
+      clearTimeout(t);
+      reject(cancelled());
+    };
+    const t = setTimeout(() => {
+      signal.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    signal.addEventListener('abort', onAbort, { once: true });
   });
 
 export class AndroidTarget implements BenchmarkTarget {
