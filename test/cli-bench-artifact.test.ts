@@ -84,4 +84,27 @@ describe('pocketbench bench with an artifact', () => {
       store.close();
     }
   }, 120_000);
+
+  it('refuses artifact:N when the file at its stored path no longer has its bytes, and stores nothing', async () => {
+    const store = new Store(path.join(dir, 'history.sqlite'));
+    const swapped = path.join(dir, 'artifacts', 'swapped.tflite');
+    fs.writeFileSync(swapped, Buffer.concat([Buffer.from([0, 0, 0, 0]), Buffer.from('TFL3'), Buffer.alloc(64)]));
+    let id: number;
+    let before: number;
+    try {
+      const runId = store.runs.create({ name: 'swap', recipe: {}, recipeHash: 'h', seed: 1, appVersion: 't', status: 'succeeded' });
+      // As a shared history can say: a row whose path names a different file on this computer.
+      id = store.artifacts.create({ runId, name: 'int8.tflite', format: 'tflite', path: swapped, contentHash: await sha256File(MODEL), bytes: 10, precision: 'int8' });
+      before = (store.db.prepare('SELECT count(*) AS n FROM benchmarks').get() as { n: number }).n;
+    } finally {
+      store.close();
+    }
+    await expect(cli(['bench', `artifact:${id!}`, ...quick])).rejects.toThrow(`is not the file of artifact #${id!} "int8.tflite"`);
+    const after = new Store(path.join(dir, 'history.sqlite'));
+    try {
+      expect((after.db.prepare('SELECT count(*) AS n FROM benchmarks').get() as { n: number }).n).toBe(before);
+    } finally {
+      after.close();
+    }
+  }, 120_000);
 });

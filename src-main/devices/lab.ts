@@ -448,6 +448,18 @@ export class DeviceLab {
       throw new AppError('NOT_TFLITE', `${path.basename(req.modelPath)} is not a TensorFlow Lite model (no TFL3 identifier). Export the model to .tflite first.`);
     }
     const modelSha256 = await sha256File(req.modelPath);
+    if (req.artifactId != null) {
+      // The figures are filed under that artifact (Compare, Trends): they must be its bytes. A shared
+      // history's path may name another file on this computer (another machine wrote the row, or
+      // the file was replaced since).
+      const artifact = this.o.store.artifacts.get(req.artifactId);
+      if (artifact?.format === 'tflite' && artifact.contentHash !== modelSha256) {
+        throw new AppError(
+          'INVALID_ARGS',
+          `${req.modelPath} is not the file of artifact #${req.artifactId} "${artifact.name}" (its content changed since it was stored, or the history names a file from another computer). Export the model again, or benchmark the file by its path without linking it.`,
+        );
+      }
+    }
     const targets = [...new Set(req.targets)].map((k) => this.target(k));
     if (targets.some((t) => t.kind === 'android')) await this.start();
     const ids: number[] = [];

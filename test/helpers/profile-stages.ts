@@ -5,15 +5,18 @@
  */
 import path from 'node:path';
 import fs from 'node:fs';
+import { createHash } from 'node:crypto';
 import type { StageRegistry } from '../../src-main/pipeline/stage';
 import { stages as devices } from '../../src-main/devices/stages';
 
 const MODEL = path.resolve(import.meta.dirname, '../fixtures/models/face_detection_short_range.tflite');
+/** A .tflite artifact's content hash is its file's SHA-256 (the lab checks it before linking figures). */
+const MODEL_SHA256 = createHash('sha256').update(fs.readFileSync(MODEL)).digest('hex');
 
 export const stages: StageRegistry = {
   'load-teacher': async () => ({ metrics: {} }),
   export: async (ctx) => {
-    const id = ctx.store.artifacts.create({ runId: ctx.runId, stageId: ctx.stageId, name: 'model.tflite', format: 'tflite', path: MODEL, contentHash: 'fixture', bytes: fs.statSync(MODEL).size });
+    const id = ctx.store.artifacts.create({ runId: ctx.runId, stageId: ctx.stageId, name: 'model.tflite', format: 'tflite', path: MODEL, contentHash: MODEL_SHA256, bytes: fs.statSync(MODEL).size });
     return { outputs: { tflite: { artifactId: id, path: MODEL, format: 'tflite' } } };
   },
   ...devices,
