@@ -5,7 +5,7 @@
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { freshDatabase, POSTGRES_MISSING, postgresBinDir } from '../../test/helpers/postgres';
-import { PostgresDb } from './postgres';
+import { PostgresDb, withConnectTimeout } from './postgres';
 
 const missing = postgresBinDir() === null;
 if (missing) console.warn(POSTGRES_MISSING);
@@ -84,5 +84,23 @@ describe.skipIf(missing)('PostgreSQL history: a lost connection', () => {
     expect(rows()).toEqual(['kept']);
     insert.run('after');
     expect(rows()).toEqual(['kept', 'after']);
+  });
+});
+
+describe('connecting', () => {
+  it('bounds the wait for a server that does not answer (10 s) unless the URL sets its own', () => {
+    expect(withConnectTimeout('postgres://u:p@lab-db/pb')).toBe('postgres://u:p@lab-db/pb?connect_timeout=10');
+    expect(withConnectTimeout('postgresql://u@/pb?host=%2Ftmp&port=5433')).toBe('postgresql://u@/pb?host=%2Ftmp&port=5433&connect_timeout=10');
+    expect(withConnectTimeout('postgres://u@h/pb?sslmode=require&connect_timeout=3')).toBe('postgres://u@h/pb?sslmode=require&connect_timeout=3');
+  });
+
+  it.skipIf(missing)('a server that is not there is DATABASE_UNREACHABLE, saying what to check', () => {
+    const server = freshDatabase();
+    try {
+      const url = server.url.replace(/port=\d+/, 'port=1');
+      expect(() => new PostgresDb(url)).toThrow(expect.objectContaining({ code: 'DATABASE_UNREACHABLE', message: expect.stringMatching(/Check the server, the URL and the credentials/) }));
+    } finally {
+      server.drop();
+    }
   });
 });

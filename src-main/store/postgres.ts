@@ -114,19 +114,18 @@ export class PostgresDb implements DB {
     const Client = loadClient();
     const client = new Client({ types: numericTypes() });
     try {
-      client.connectSync(this.url);
+      client.connectSync(withConnectTimeout(this.url));
+      // Compare and Trends group and sort up to ~10^5 rows: room to do it in memory (PostgreSQL's
+      // default 4 MB spilled Trends' grouping to disk). Per sort, per session; the server's own limit otherwise.
+      client.querySync("SET client_min_messages = 'warning'; SET work_mem = '32MB'");
     } catch (err) {
+      release(client);
       throw new AppError(
         'DATABASE_UNREACHABLE',
         `Cannot connect to the PostgreSQL history at ${this.name}: ${(err as Error).message.trim()}. Check the server, the URL and the credentials (POCKETBENCH_DATABASE_URL or Settings), or unset it to use the local SQLite history.`,
         { url: this.name },
       );
     }
-    const session = (text: string) => client.querySync(text);
-    session("SET client_min_messages = 'warning'");
-    // Compare and Trends group and sort up to ~10^5 rows: room to do it in memory (PostgreSQL's
-    // default 4 MB spilled Trends' grouping to disk). Per sort, per session; the server's own limit otherwise.
-    session("SET work_mem = '32MB'");
     return client;
   }
 
@@ -379,6 +378,16 @@ export class PostgresDb implements DB {
 
 function sleep(ms: number): void {
   Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+}
+
+/**
+ * libpq waits for the operating system's TCP timeout (about 2 minutes on Linux) to connect to a host
+ * that does not answer (a network cut, not a refused port); reconnects happen in the middle of calls,
+ * so a history call would hang that long. 10 s unless the URL sets its own.
+ */
+export function withConnectTimeout(url: string): string {
+  if (/[?&]connect_timeout=/.test(url)) return url;
+  return `${url}${url.includes('?') ? '&' : '?'}connect_timeout=10`;
 }
 
 /**
