@@ -63,10 +63,12 @@ export const stages: StageRegistry = {
           },
         })
       : [];
-    fresh.forEach((b, i) => b.status === 'succeeded' && done.set(todo[i], b));
+    // The host answers in the order of the targets it was given.
+    const freshBy = new Map(todo.map((t, i) => [t, fresh[i]]));
+    for (const [t, b] of freshBy) if (b.status === 'succeeded') done.set(t, b);
     fs.writeFileSync(doneFile, JSON.stringify(Object.fromEntries([...done].map(([t, b]) => [t, b.id]))));
     ctx.throwIfCancelled();
-    const results = targets.map((t) => (todo.includes(t) ? fresh[todo.indexOf(t)] : done.get(t)!));
+    const results = targets.map((t) => freshBy.get(t) ?? done.get(t)!);
     const metrics: Record<string, unknown> = {};
     const failures: string[] = [];
     results.forEach((b, i) => {
